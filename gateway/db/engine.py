@@ -1,0 +1,23 @@
+"""The async engine and sessionmaker, made once per process in the app's lifespan."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from gateway.db.urls import async_url
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        # Every statement is bound by a timeout, so one runaway query cannot hold a worker.
+        connect_args={"server_settings": {"statement_timeout": "30000", "jit": "off"}},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # expire_on_commit=False: objects stay readable after the one commit of a request.
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -1,0 +1,124 @@
+"""Every enumerated status and kind of the programme, shared by models and schema."""
+
+from enum import StrEnum
+
+
+class PartnerType(StrEnum):
+    PLATFORM = "PLATFORM"
+    TRAINING_PROVIDER = "TRAINING_PROVIDER"
+    PAYMENT_PARTNER = "PAYMENT_PARTNER"
+    REGIONAL_OFFICE = "REGIONAL_OFFICE"
+    PROGRAM_MANAGEMENT = "PROGRAM_MANAGEMENT"
+
+
+class PartnerStatus(StrEnum):
+    PENDING = "PENDING"
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+
+
+class ClientStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    DISABLED = "DISABLED"
+
+
+class SigningKeyStatus(StrEnum):
+    NEXT = "NEXT"  # published in the JWKS, not yet signing
+    ACTIVE = "ACTIVE"  # signs new tokens
+    RETIRED = "RETIRED"  # published until its last token has expired
+
+
+class RegencyKind(StrEnum):
+    KABUPATEN = "KABUPATEN"
+    KOTA = "KOTA"
+
+
+class Education(StrEnum):
+    """Highest education finished, in increasing order (courses set a minimum)."""
+
+    SD = "SD"
+    SMP = "SMP"
+    SMA = "SMA"
+    D3 = "D3"
+    S1 = "S1"
+    S2 = "S2"
+    S3 = "S3"
+
+    @property
+    def rank(self) -> int:
+        return list(Education).index(self)
+
+
+class ParticipantStatus(StrEnum):
+    REGISTERED = "REGISTERED"
+    RECIPIENT = "RECIPIENT"
+    REVOKED = "REVOKED"
+
+
+class RegistrationChannel(StrEnum):
+    ONLINE = "ONLINE"
+    OFFLINE = "OFFLINE"
+
+
+class LearningMethod(StrEnum):
+    WEBINAR = "WEBINAR"
+    SELF_PACED = "SELF_PACED"
+    OFFLINE = "OFFLINE"
+
+
+class CourseStatus(StrEnum):
+    DRAFT = "DRAFT"
+    IN_REVIEW = "IN_REVIEW"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class PurchaseStatus(StrEnum):
+    PENDING_OTP = "PENDING_OTP"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    VOIDED = "VOIDED"
+
+
+class CertificateStatus(StrEnum):
+    VALID = "VALID"
+    REVOKED = "REVOKED"
+
+
+class PaymentAccountKind(StrEnum):
+    BANK = "BANK"
+    EWALLET = "EWALLET"
+
+
+class IncentiveKind(StrEnum):
+    TRAINING = "TRAINING"
+    SURVEY = "SURVEY"
+
+
+class InstallmentStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"  # not yet due: no completed training
+    DUE = "DUE"
+    IN_BATCH = "IN_BATCH"
+    PAID = "PAID"
+
+
+class BatchStatus(StrEnum):
+    CREATED = "CREATED"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    COMPLETED = "COMPLETED"
+
+
+class DisbursementItemStatus(StrEnum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    FAILED = "FAILED"
+    REVERSED = "REVERSED"
+    UNKNOWN = "UNKNOWN"  # timed out at the partner: neither paid nor failed until reconciled
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    FAILED = "FAILED"

@@ -1,0 +1,106 @@
+"""Partners of the programme, their OAuth clients, and the gateway's signing keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.db.models.base import Base, BigId, CreatedAt, text_enum
+from gateway.db.models.enums import ClientStatus, PartnerStatus, PartnerType, SigningKeyStatus
+
+
+class Partner(Base):
+    __tablename__ = "partners"
+    __table_args__ = (
+        # A regional office acts for exactly one regency; no other partner has one.
+        CheckConstraint(
+            "(type = 'REGIONAL_OFFICE') = (regency_id IS NOT NULL)", name="regency_iff_office"
+        ),
+    )
+
+    id: Mapped[BigId]
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[PartnerType] = mapped_column(text_enum(PartnerType, "partner_type"), index=True)
+    status: Mapped[PartnerStatus] = mapped_column(
+        text_enum(PartnerStatus, "partner_status"), default=PartnerStatus.ACTIVE
+    )
+    regency_id: Mapped[int | None] = mapped_column(
+        SmallInteger, ForeignKey("regencies.id"), index=True
+    )
+    created_at: Mapped[CreatedAt]
+
+
+class OAuthClient(Base):
+    __tablename__ = "oauth_clients"
+    __table_args__ = (
+        CheckConstraint(
+            "secret_hash IS NOT NULL OR jwks IS NOT NULL", name="has_a_credential"
+        ),
+    )
+
+    id: Mapped[BigId]
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # scrypt hash of the secret, "scrypt$n$r$p$salt$hash"; the secret itself is shown once.
+    secret_hash: Mapped[str | None] = mapped_column(String(256))
+    # Public keys for private_key_jwt client authentication (RFC 7523), as a JWK Set.
+    jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    scopes: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    status: Mapped[ClientStatus] = mapped_column(
+        text_enum(ClientStatus, "client_status"), default=ClientStatus.ACTIVE
+    )
+    created_at: Mapped[CreatedAt]
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SigningKey(Base):
+    __tablename__ = "signing_keys"
+
+    id: Mapped[BigId]
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(16))
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The private JWK, encrypted with a key derived from the master key (AES-GCM).
+    private_jwk_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[SigningKeyStatus] = mapped_column(
+        text_enum(SigningKeyStatus, "signing_key_status")
+    )
+    created_at: Mapped[CreatedAt]
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RevokedToken(Base):
+    """Access tokens revoked before their expiry (RFC 7009); pruned once they would expire."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_at: Mapped[CreatedAt]
+
+
+class UsedClientAssertion(Base):
+    """Replay cache for private_key_jwt client assertions: a jti is accepted once."""
+
+    __tablename__ = "used_client_assertions"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(256), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
