@@ -27,9 +27,7 @@ class Completion(Base):
 class Certificate(Base):
     __tablename__ = "certificates"
     __table_args__ = (
-        CheckConstraint(
-            "(status = 'REVOKED') = (revoked_at IS NOT NULL)", name="revoked_has_time"
-        ),
+        CheckConstraint("(status = 'REVOKED') = (revoked_at IS NOT NULL)", name="revoked_has_time"),
     )
 
     id: Mapped[BigId]

@@ -79,9 +79,7 @@ class Attendance(Base):
     __table_args__ = (
         # One row per purchase and sequence: in particular one redemption per purchase.
         UniqueConstraint("purchase_id", "sequence", name="uq_attendances_purchase_sequence"),
-        CheckConstraint(
-            "sequence BETWEEN 1 AND 10 OR sequence = 999", name="sequence_range"
-        ),
+        CheckConstraint("sequence BETWEEN 1 AND 10 OR sequence = 999", name="sequence_range"),
         CheckConstraint(
             "(sequence = 999) = (score IS NOT NULL) AND (score IS NULL OR score BETWEEN 0 AND 100)",
             name="score_on_post_test",

@@ -47,9 +47,7 @@ class Partner(Base):
 class OAuthClient(Base):
     __tablename__ = "oauth_clients"
     __table_args__ = (
-        CheckConstraint(
-            "secret_hash IS NOT NULL OR jwks IS NOT NULL", name="has_a_credential"
-        ),
+        CheckConstraint("secret_hash IS NOT NULL OR jwks IS NOT NULL", name="has_a_credential"),
     )
 
     id: Mapped[BigId]

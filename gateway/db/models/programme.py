@@ -58,7 +58,8 @@ class Participant(Base):
         CheckConstraint("card_number ~ '^[0-9]{16}$'", name="card_number_digits"),
         CheckConstraint("training_balance >= 0", name="balance_not_negative"),
         CheckConstraint(
-            "status <> 'RECIPIENT' OR (wave_id IS NOT NULL AND first_purchase_deadline IS NOT NULL)",
+            "status <> 'RECIPIENT' OR "
+            "(wave_id IS NOT NULL AND first_purchase_deadline IS NOT NULL)",
             name="recipient_in_wave",
         ),
     )
