@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gateway.db.session import SerializedAsyncSession
 from gateway.db.urls import async_url
 
 
@@ -25,4 +26,6 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     # expire_on_commit=False: objects stay readable after the one commit of a request.
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine, class_=SerializedAsyncSession, expire_on_commit=False, autoflush=False
+    )

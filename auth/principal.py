@@ -1,0 +1,23 @@
+"""Who is calling: the verified identity a request carries into GraphQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.db.models.enums import PartnerType
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """A partner's client, as proven by a verified access token."""
+
+    client_id: str
+    partner_id: int
+    partner_type: PartnerType
+    scopes: frozenset[str]
+    token_id: str
+    # Set for regional offices only: the one regency they act for.
+    regency_id: int | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes

@@ -1,0 +1,61 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from gateway.db.database import Database
+from gateway.embedded import EmbeddedPostgres
+from gateway.graphql_view import GatewayGraphQL
+from gateway.health import healthz, readyz
+from gateway.middleware import RequestIdMiddleware
+from gateway.settings import Settings
+from schema.root import schema
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
+    """Builds the app; the database is made in the lifespan unless one is handed in (tests)."""
+    graphql = GatewayGraphQL(schema, graphiql=settings.demo)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded: EmbeddedPostgres | None = None
+        db = database
+        if db is None:
+            url = settings.database_url
+            if url is None:
+                embedded = EmbeddedPostgres(settings.data_dir)
+                url = await asyncio.to_thread(embedded.start)
+            db = Database.connect(url, pool_size=settings.db_pool_size)
+        app.state.database = db
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            if database is None:
+                await db.dispose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    if database is not None:
+        # Tests hand a database in and may skip the lifespan; state must exist regardless.
+        app.state.database = database
+        app.state.settings = settings
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,161 @@
+"""The ``prakerja-gateway`` command: demo, serve, migrate, seed, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from gateway.db import migrate
+from gateway.db.reset import reset_database
+from gateway.embedded import EmbeddedPostgres
+from gateway.observability import configure_logging
+from gateway.settings import Settings, SettingsError, load_settings
+
+FIRST_QUERY = (
+    "{ programStatistics { recipients completions incentivesPaid } "
+    "courses(first: 5) { edges { node { code title provider { name } } } } }"
+)
+
+
+@contextlib.contextmanager
+def database_url(settings: Settings) -> Iterator[str]:
+    """The configured URL, or the embedded server's for as long as the command runs."""
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    embedded = EmbeddedPostgres(settings.data_dir)
+    url = embedded.start()
+    try:
+        yield url
+    finally:
+        embedded.stop()
+
+
+def _serve(settings: Settings, url: str) -> None:
+    import uvicorn
+
+    from gateway.app import create_app
+
+    app = create_app(settings.model_copy(update={"database_url": url}))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    with database_url(settings) as url:
+        _serve(settings, url)
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    with database_url(settings) as url:
+        if args.revision.startswith("-") or args.downgrade:
+            migrate.downgrade(url, args.revision)
+        else:
+            migrate.upgrade(url, args.revision)
+    print(f"database at {args.revision}")
+    return 0
+
+
+def _seed(url: str, participants: int, force: bool) -> int:
+    from gateway.seed import database_is_empty, seed_database
+
+    if not asyncio.run(database_is_empty(url)):
+        if not force:
+            print("the database already has data; use --force to replace it", file=sys.stderr)
+            return 2
+        asyncio.run(reset_database(url))
+    report = asyncio.run(seed_database(url, participants=participants))
+    for table, count in sorted(report.counts.items()):
+        print(f"{table:28} {count:>10,}")
+    print(f"seeded in {report.seconds:.1f} s")
+    return 0
+
+
+def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
+    with database_url(settings) as url:
+        migrate.upgrade(url)
+        return _seed(url, args.participants, args.force)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    settings = settings.model_copy(update={"demo": True})
+    with database_url(settings) as url:
+        migrate.upgrade(url)
+        from gateway.seed import database_is_empty
+
+        if asyncio.run(database_is_empty(url)):
+            print("seeding the demo programme (first start only)...")
+            _seed(url, args.participants, force=False)
+        base = f"http://{settings.host}:{settings.port}"
+        print(f"\nPrakerja gateway (demo) at {base}/graphql  (GraphiQL in a browser)")
+        print(f"Try:\n  curl -s {base}/graphql -H 'Content-Type: application/json' \\")
+        print(f'    -d \'{{"query": "{FIRST_QUERY}"}}\'\n')
+        _serve(settings, url)
+    return 0
+
+
+def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from schema.root import schema
+
+    sdl = schema.as_str() + "\n"
+    if args.output:
+        Path(args.output).write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="prakerja-gateway", description="The Kartu Prakerja partner gateway."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="embedded database, demo data, GraphiQL, serve")
+    demo.add_argument("--participants", type=int, default=10_000)
+    demo.set_defaults(handler=cmd_demo)
+
+    serve = commands.add_parser("serve", help="serve the API")
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
+    migrate_cmd.add_argument("revision", nargs="?", default="head")
+    migrate_cmd.add_argument("--downgrade", action="store_true", help="go down to REVISION")
+    migrate_cmd.set_defaults(handler=cmd_migrate)
+
+    seed = commands.add_parser("seed", help="load the deterministic demo programme")
+    seed.add_argument("--participants", type=_positive_int, default=10_000)
+    seed.add_argument("--force", action="store_true", help="replace existing data")
+    seed.set_defaults(handler=cmd_seed)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", help="write to this file instead of stdout")
+    export.set_defaults(handler=cmd_export_schema)
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level.value, settings.log_format)
+    handler = args.handler
+    return int(handler(settings, args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

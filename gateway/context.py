@@ -1,0 +1,27 @@
+"""The typed GraphQL context built once per request by the view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auth.principal import Principal
+
+if TYPE_CHECKING:
+    from resolvers.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response
+    session: AsyncSession
+    loaders: Loaders
+    principal: Principal | None = None
+    request_id: str | None = None
+    # Set by the view when the operation produced errors: the transaction is rolled back.
+    failed: bool = field(default=False)

@@ -1,0 +1,1 @@
+"""The GraphQL schema: strawberry types, inputs and enums, one module per domain."""

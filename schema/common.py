@@ -1,0 +1,106 @@
+"""Relay plumbing shared by every domain: Node, global ids, cursors, connections."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from schema.errors import ErrorCode, GatewayError
+
+NodeType = TypeVar("NodeType")
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.interface(description="An object with a Relay global id.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Relay global id (opaque).")
+
+
+def to_global_id(type_name: str, pk: int) -> strawberry.ID:
+    raw = f"{type_name}:{pk}".encode()
+    return strawberry.ID(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+
+
+def from_global_id(global_id: str) -> tuple[str, int]:
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, pk = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        return type_name, int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise GatewayError(ErrorCode.BAD_USER_INPUT, "malformed global id") from None
+
+
+@strawberry.type(description="Where a page stands in the whole list (Relay).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A node and the cursor that points just after it.")
+class Edge(Generic[NodeType]):
+    node: NodeType
+    cursor: str
+
+
+@strawberry.type(description="A page of a list, keyset-paginated (Relay connection).")
+class Connection(Generic[NodeType]):
+    edges: list[Edge[NodeType]]
+    page_info: PageInfo
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, length: int) -> list[Any]:
+    """A cursor is an opaque keyset position; anything else is ``INVALID_CURSOR``."""
+    try:
+        if len(cursor) > 512:
+            raise ValueError
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed") from None
+    if not isinstance(key, list) or len(key) != length:
+        raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor does not belong to this list")
+    if not all(isinstance(part, str | int | float) and not isinstance(part, bool) for part in key):
+        raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
+    return key
+
+
+def check_page_size(first: int | None, *, maximum: int = MAX_PAGE_SIZE) -> int:
+    if first is None:
+        return min(DEFAULT_PAGE_SIZE, maximum)
+    if first < 1 or first > maximum:
+        raise GatewayError(
+            ErrorCode.INVALID_PAGE_SIZE,
+            f"first must be between 1 and {maximum}",
+            maximum=maximum,
+        )
+    return first
+
+
+def build_connection(
+    rows: Sequence[NodeType], *, page_size: int, key_of: Any, after: str | None
+) -> Connection[NodeType]:
+    """``rows`` holds up to ``page_size + 1`` rows; the extra one only says a next page exists."""
+    page = list(rows[:page_size])
+    edges = [Edge(node=row, cursor=encode_cursor(key_of(row))) for row in page]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=len(rows) > page_size,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

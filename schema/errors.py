@@ -1,0 +1,41 @@
+"""Expected failures with stable codes; each ends up in ``extensions.code`` of a GraphQL error."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    # Request shape and paging
+    BAD_USER_INPUT = "BAD_USER_INPUT"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    INVALID_PAGE_SIZE = "INVALID_PAGE_SIZE"
+    NOT_FOUND = "NOT_FOUND"
+    # Identity and access
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    # Anything unexpected: masked, with an error id the log holds
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+    GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+
+
+class GatewayError(Exception):
+    """An expected failure: the message is safe to show, the code is part of the API."""
+
+    def __init__(self, code: str, message: str, **extensions: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extensions = extensions
+
+
+class NotFound(GatewayError):
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(ErrorCode.NOT_FOUND, f"{what} {key!r} not found", what=what)
+
+
+class BadInput(GatewayError):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        extra = {"field": field} if field else {}
+        super().__init__(ErrorCode.BAD_USER_INPUT, message, **extra)

@@ -1,0 +1,28 @@
+"""Programme-wide figures for programme management."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers.statistics import program_figures
+from schema.info import Info
+
+
+@strawberry.type(description="Figures of the whole programme, computed from the database.")
+class ProgramStatistics:
+    registrants: int = strawberry.field(description="People registered.")
+    recipients: int = strawberry.field(description="People selected into a wave.")
+    completions: int = strawberry.field(description="People who finished a first training.")
+    incentives_paid: int = strawberry.field(description="People paid at least one incentive.")
+    platforms: int = strawberry.field(description="Active digital platforms.")
+    payment_partners: int = strawberry.field(description="Active payment partners.")
+    providers: int = strawberry.field(description="Active training providers.")
+    courses: int = strawberry.field(description="Approved courses.")
+
+
+@strawberry.type
+class ProgrammeQuery:
+    @strawberry.field(description="Figures of the whole programme.")
+    async def program_statistics(self, info: Info) -> ProgramStatistics:
+        figures = await program_figures(info.context.session)
+        return ProgramStatistics(**vars(figures))

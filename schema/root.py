@@ -1,0 +1,50 @@
+"""The root Query (and, as domains add them, Mutation) and the executable schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types.execution import ExecutionContext
+
+from schema.catalog import CatalogQuery
+from schema.programme import ProgrammeQuery
+from schema.scalars import SCALAR_MAP
+
+# Limits against expensive documents; generous for every real partner query.
+MAX_QUERY_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 4000
+
+
+@strawberry.type(description="Everything a partner can read.")
+class Query(CatalogQuery, ProgrammeQuery):
+    pass
+
+
+class GatewaySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # The HTTP view presents and logs errors (masking unexpected ones under an id);
+        # strawberry's default would log every expected refusal with a stack trace.
+        return None
+
+
+def build_schema(**kwargs: Any) -> strawberry.Schema:
+    return GatewaySchema(
+        query=Query,
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        extensions=[
+            lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ],
+        **kwargs,
+    )
+
+
+schema = build_schema()

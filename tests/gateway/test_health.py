@@ -1,0 +1,45 @@
+"""Liveness, readiness, request ids."""
+
+from __future__ import annotations
+
+import httpx
+
+from gateway.db import migrate
+from gateway.db.database import Database
+from tests.conftest import DatabaseFactory, make_client
+
+
+async def test_healthz_and_readyz_when_all_is_well(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["revision"] == migrate.head_revision()
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable() -> None:
+    # Nothing listens on port 1; the probe must answer, not hang or raise.
+    database = Database.connect("postgresql://postgres@127.0.0.1:1/none")
+    async with make_client(database) as http:
+        response = await http.get("/readyz")
+        assert (await http.get("/healthz")).status_code == 200
+    await database.dispose()
+    assert response.status_code == 503
+    assert "database unreachable" in response.json()["reason"]
+
+
+async def test_readyz_is_503_when_migrations_are_behind(databases: DatabaseFactory) -> None:
+    database = Database.connect(await databases.create("unmigrated"))
+    async with make_client(database) as http:
+        response = await http.get("/readyz")
+    await database.dispose()
+    assert response.status_code == 503
+    assert "migrations not at head" in response.json()["reason"]
+
+
+async def test_request_id_is_taken_from_the_caller_or_made(client: httpx.AsyncClient) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "partner-req-42"})
+    assert given.headers["x-request-id"] == "partner-req-42"
+    made = await client.get("/healthz")
+    assert len(made.headers["x-request-id"]) == 32
+    hostile = await client.get("/healthz", headers={"X-Request-ID": "a\tb" * 50})
+    assert hostile.headers["x-request-id"] != "a\tb" * 50
