@@ -1,0 +1,52 @@
+"""The audit log: one function every state change and administrative action goes through.
+
+Records are written in the same transaction as the change they describe, so a rolled-back
+change leaves no record and a committed one always has its record. Never pass a secret, a
+token or a national ID number in ``before``/``after``/``detail``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.principal import Principal
+from gateway.db.models import AuditRecord
+
+
+async def record_audit(
+    session: AsyncSession,
+    *,
+    action: str,
+    principal: Principal | None = None,
+    client_id: str | None = None,
+    partner_id: int | None = None,
+    request_id: str | None = None,
+    source_ip: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Adds one audit record to the session (flushed with the rest of the transaction).
+
+    ``action`` is a dotted name such as ``purchase.authorized`` or ``client.disabled``.
+    The actor is the principal when there is one, else the given client/partner ids
+    (the token endpoint audits clients before they hold a token).
+    """
+    session.add(
+        AuditRecord(
+            action=action,
+            actor_client_id=principal.client_id if principal else client_id,
+            actor_partner_id=principal.partner_id if principal else partner_id,
+            request_id=request_id,
+            source_ip=source_ip,
+            entity_type=entity_type,
+            entity_id=None if entity_id is None else str(entity_id),
+            before=before,
+            after=after,
+            detail=detail,
+        )
+    )
