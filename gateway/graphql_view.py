@@ -10,17 +10,19 @@ import logging
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from gateway import idempotency
 from gateway.context import Context
 from gateway.db.database import Database
 from gateway.errors import present_error
 from resolvers.loaders import Loaders
+from schema.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +39,46 @@ class GatewayGraphQL(GraphQL[Context, None]):
         context: Context | UnsetType = UNSET,
         root_value: UnsetType | None = UNSET,
     ) -> Response:
+        try:
+            claim = await _idempotency_claim(request)
+        except idempotency.InvalidIdempotencyKey as exc:
+            return _refusal(ErrorCode.IDEMPOTENCY_KEY_INVALID, str(exc), status=400)
         database: Database = request.app.state.database
         async with database.sessionmaker() as session:
             request.state.session = session
+            record_id: int | None = None
+            if claim is not None:
+                try:
+                    outcome = await idempotency.claim(session, claim)
+                except idempotency.KeyReused:
+                    await session.rollback()
+                    return _refusal(
+                        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                        "this Idempotency-Key was used with another request",
+                        status=422,
+                    )
+                if isinstance(outcome, idempotency.Replay):
+                    await session.commit()
+                    return _replay(outcome)
+                record_id = outcome
             try:
                 response = await super().run(request, context, root_value)  # type: ignore[arg-type]
             except BaseException:
                 await session.rollback()
                 raise
+            response = self._negotiate(request, response)
             context_made: Context | None = getattr(request.state, "context", None)
+            answer: dict[str, Any] | None = getattr(request.state, "answer", None)
             if context_made is None or context_made.failed:
                 await session.rollback()
+                if claim is not None and answer is not None:
+                    await idempotency.store_refusal(session, claim, response.status_code, answer)
+                    await session.commit()
             else:
+                if record_id is not None and answer is not None:
+                    await idempotency.complete(session, record_id, response.status_code, answer)
                 await session.commit()
-        return self._negotiate(request, response)
+        return response
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         session = request.state.session
@@ -82,6 +110,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             )
         if result.extensions:
             response["extensions"] = result.extensions
+        request.state.answer = response
         return response  # type: ignore[return-value]
 
     def _negotiate(self, request: Request, response: Response) -> Response:
@@ -92,6 +121,37 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if getattr(request.state, "request_error", False) and response.status_code == 200:
             response.status_code = 400
         return response
+
+
+async def _idempotency_claim(request: Request) -> idempotency.Claim | None:
+    """The claim a mutation with an ``Idempotency-Key`` makes, or None when it makes none."""
+    header = request.headers.get(idempotency.IDEMPOTENCY_HEADER)
+    principal = getattr(request.state, "principal", None)
+    if header is None or principal is None or request.method != "POST":
+        return None
+    key = idempotency.check_key(header)
+    try:
+        payload = await request.json()
+    except ValueError:
+        return None  # strawberry answers the malformed body itself
+    if not isinstance(payload, dict) or not idempotency.is_mutation(payload):
+        return None
+    return idempotency.Claim(
+        client_id=principal.client_id, key=key, request_hash=idempotency.request_hash(payload)
+    )
+
+
+def _refusal(code: ErrorCode, message: str, *, status: int) -> JSONResponse:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status)
+
+
+def _replay(replay: idempotency.Replay) -> JSONResponse:
+    return JSONResponse(
+        replay.body,
+        status_code=replay.status,
+        headers={idempotency.REPLAYED_HEADER: "true"},
+    )
 
 
 def _prefers_graphql_response(request: Request) -> bool:

@@ -15,6 +15,9 @@ class ErrorCode(StrEnum):
     # Identity and access
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
+    # Idempotency of mutations
+    IDEMPOTENCY_KEY_INVALID = "IDEMPOTENCY_KEY_INVALID"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     # Anything unexpected: masked, with an error id the log holds
     INTERNAL_ERROR = "INTERNAL_ERROR"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"

@@ -1,0 +1,175 @@
+"""Idempotency keys for mutations: same key and same body, the same answer, exactly once.
+
+A client sends ``Idempotency-Key`` with a mutation. The key is claimed with an insert into
+``idempotency_records`` inside the request's own transaction, so:
+
+* the record and the mutation's effects commit together: a crash between commit and reply
+  still leaves the answer to replay, and a rolled-back mutation leaves no claim behind;
+* concurrent requests with one key queue on the unique index: the first runs, the others
+  wait for its commit and then replay its answer;
+* the key belongs to the client that sent it; another client's identical key is another key;
+* the same key with another body is refused with ``IDEMPOTENCY_KEY_REUSED``.
+
+A refused mutation (any GraphQL error) rolls back; its answer is then stored in a
+transaction of its own, so a retry gets the same refusal rather than a second attempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+REPLAYED_HEADER = "idempotent-replayed"
+KEY_RETENTION = timedelta(days=7)
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+
+
+class InvalidIdempotencyKey(ValueError):
+    """The header is present but not a usable key."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    client_id: str
+    key: str
+    request_hash: bytes
+
+
+@dataclass(frozen=True)
+class Replay:
+    status: int
+    body: dict[str, Any]
+
+
+class KeyReused(Exception):
+    """The key was used before with another request body."""
+
+
+def request_hash(payload: dict[str, Any]) -> bytes:
+    """A hash of what the operation means: document, variables and operation name."""
+    canonical = json.dumps(
+        {
+            "query": payload.get("query"),
+            "variables": payload.get("variables") or {},
+            "operationName": payload.get("operationName"),
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+def is_mutation(payload: dict[str, Any]) -> bool:
+    """True when the operation the payload selects is a mutation (False if unparseable)."""
+    query = payload.get("query")
+    if not isinstance(query, str):
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False  # strawberry answers the syntax error itself
+    wanted = payload.get("operationName")
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for operation in operations:
+        name = operation.name.value if operation.name else None
+        if wanted is None or name == wanted:
+            return operation.operation is OperationType.MUTATION
+    return False
+
+
+def check_key(value: str) -> str:
+    if not _VALID_KEY.match(value):
+        raise InvalidIdempotencyKey(
+            "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces"
+        )
+    return value
+
+
+_CLAIM_SQL = text(
+    """
+    INSERT INTO idempotency_records (client_id, key, request_hash, expires_at)
+    VALUES (:client_id, :key, :request_hash, now() + :retention)
+    ON CONFLICT (client_id, key) DO UPDATE
+       SET request_hash = EXCLUDED.request_hash, expires_at = EXCLUDED.expires_at,
+           response_status = NULL, response_body = NULL, created_at = now()
+     WHERE idempotency_records.expires_at < now()
+    RETURNING id
+    """
+)
+
+_EXISTING_SQL = text(
+    """
+    SELECT request_hash, response_status, response_body FROM idempotency_records
+     WHERE client_id = :client_id AND key = :key
+    """
+)
+
+
+async def claim(session: AsyncSession, claim: Claim) -> int | Replay:
+    """Claims the key (returning the record id) or returns the answer to replay.
+
+    Raises ``KeyReused`` when the key was used with another body.
+    """
+    params = {
+        "client_id": claim.client_id,
+        "key": claim.key,
+        "request_hash": claim.request_hash,
+        "retention": KEY_RETENTION,
+    }
+    record_id = await session.scalar(_CLAIM_SQL, params)
+    if record_id is not None:
+        return int(record_id)
+    row = (await session.execute(_EXISTING_SQL, params)).one()
+    if bytes(row.request_hash) != claim.request_hash:
+        raise KeyReused
+    return Replay(status=int(row.response_status or 200), body=row.response_body or {})
+
+
+async def complete(
+    session: AsyncSession, record_id: int, status: int, body: dict[str, Any]
+) -> None:
+    """Stores the answer in the claim's row, in the mutation's own transaction."""
+    await session.execute(
+        text(
+            "UPDATE idempotency_records SET response_status = :status,"
+            " response_body = CAST(:body AS jsonb) WHERE id = :id"
+        ),
+        {"status": status, "body": json.dumps(body), "id": record_id},
+    )
+
+
+async def store_refusal(
+    session: AsyncSession, claim: Claim, status: int, body: dict[str, Any]
+) -> None:
+    """After a rolled-back mutation: keep its refusal so a retry gets the same answer.
+
+    If a concurrent request with the key got there first, its answer stands.
+    """
+    await session.execute(
+        text(
+            """
+            INSERT INTO idempotency_records
+                   (client_id, key, request_hash, response_status, response_body, expires_at)
+            VALUES (:client_id, :key, :request_hash, :status, CAST(:body AS jsonb),
+                    now() + :retention)
+            ON CONFLICT (client_id, key) DO NOTHING
+            """
+        ),
+        {
+            "client_id": claim.client_id,
+            "key": claim.key,
+            "request_hash": claim.request_hash,
+            "status": status,
+            "body": json.dumps(body),
+            "retention": KEY_RETENTION,
+        },
+    )
