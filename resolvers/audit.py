@@ -7,6 +7,7 @@ token or a national ID number in ``before``/``after``/``detail``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,7 @@ async def record_audit(
     session: AsyncSession,
     *,
     action: str,
+    actor: Actor | None = None,
     principal: Principal | None = None,
     client_id: str | None = None,
     partner_id: int | None = None,
@@ -36,6 +38,10 @@ async def record_audit(
     The actor is the principal when there is one, else the given client/partner ids
     (the token endpoint audits clients before they hold a token).
     """
+    if actor is not None:
+        principal = actor.principal
+        request_id = request_id or actor.request_id
+        source_ip = source_ip or actor.source_ip
     session.add(
         AuditRecord(
             action=action,
@@ -50,3 +56,20 @@ async def record_audit(
             detail=detail,
         )
     )
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts in a request, and from where: what every audited change records."""
+
+    principal: Principal
+    request_id: str | None = None
+    source_ip: str | None = None
+
+    @property
+    def partner_id(self) -> int:
+        return self.principal.partner_id
+
+    @property
+    def client_id(self) -> str:
+        return self.principal.client_id

@@ -1,0 +1,52 @@
+"""Tenancy, in one place: which rows a calling partner may see.
+
+Every resolver that reads partner-owned rows adds the clause from here to its query; none
+decides by hand. Programme management sees everything; any other partner type sees only
+its own rows, and a caller without a principal sees nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, select, true
+
+from auth.principal import Principal
+from gateway.db.models import Course, DisbursementBatch, Participant, Purchase
+from gateway.db.models.enums import PartnerType
+
+
+def purchases_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """A platform sees its own sales; a provider the purchases of its own courses."""
+    if principal is None:
+        return false()
+    match principal.partner_type:
+        case PartnerType.PROGRAM_MANAGEMENT:
+            return true()
+        case PartnerType.PLATFORM:
+            return Purchase.platform_id == principal.partner_id
+        case PartnerType.TRAINING_PROVIDER:
+            own_courses = select(Course.id).where(Course.provider_id == principal.partner_id)
+            return Purchase.course_id.in_(own_courses)
+        case _:
+            return false()
+
+
+def batches_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """A payment partner sees only the disbursement batches addressed to it."""
+    if principal is None:
+        return false()
+    if principal.partner_type is PartnerType.PROGRAM_MANAGEMENT:
+        return true()
+    if principal.partner_type is PartnerType.PAYMENT_PARTNER:
+        return DisbursementBatch.payment_partner_id == principal.partner_id
+    return false()
+
+
+def participants_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """A regional office sees only the participants of its own regency."""
+    if principal is None:
+        return false()
+    if principal.partner_type is PartnerType.PROGRAM_MANAGEMENT:
+        return true()
+    if principal.partner_type is PartnerType.REGIONAL_OFFICE and principal.regency_id is not None:
+        return Participant.regency_id == principal.regency_id
+    return false()
