@@ -44,3 +44,32 @@ def requires(*scopes: Scope) -> type[HasScope]:
     """``permission_classes=[requires(Scope.CATALOG_READ)]``: one class per scope set."""
     name = "Requires_" + "_or_".join(scope.name for scope in scopes)
     return type(name, (HasScope,), {"scopes": scopes})
+
+
+class IsAuthenticated(BasePermission):
+    """Any caller with a valid token, whatever its scopes (``viewer`` and the like).
+
+    The bearer check before strawberry already refuses anonymous calls with 401; this is
+    the field's own declaration, so a field never depends on where it is mounted.
+    """
+
+    message = "authentication required"
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        if info.context.principal is not None:
+            return True
+        raise GatewayError(ErrorCode.UNAUTHENTICATED, "an access token is required")
+
+
+def declared_scopes(permission_classes: list[type[BasePermission]]) -> frozenset[str] | None:
+    """The scopes a field's permission classes ask for (any one of them suffices);
+    an empty set for authentication only, None for a field that declares nothing."""
+    scopes: set[str] = set()
+    declared = False
+    for permission in permission_classes:
+        if issubclass(permission, HasScope):
+            scopes.update(scope.value for scope in permission.scopes)
+            declared = True
+        elif issubclass(permission, IsAuthenticated):
+            declared = True
+    return frozenset(scopes) if declared else None

@@ -18,6 +18,11 @@ class Principal:
     token_id: str
     # Set for regional offices only: the one regency they act for.
     regency_id: int | None = None
+    # The partner's programme code (the token's ``sub``), e.g. DP-001.
+    partner_code: str = ""
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def is_a(self, partner_type: PartnerType) -> bool:
+        return self.partner_type is partner_type

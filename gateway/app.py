@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from auth.routes import routes as oauth_routes
+from auth.runtime import AuthRuntime
 from gateway.db.database import Database
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
@@ -50,9 +52,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            *oauth_routes,
         ],
         lifespan=lifespan,
     )
+    # Key caches live as long as the app: one per process.
+    app.state.auth = AuthRuntime(settings)
     if database is not None:
         # Tests hand a database in and may skip the lifespan; state must exist regardless.
         app.state.database = database

@@ -17,6 +17,7 @@ from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from auth.middleware import Unauthenticated, authenticate, is_ide_page_request
 from gateway import idempotency
 from gateway.context import Context
 from gateway.db.database import Database
@@ -39,11 +40,19 @@ class GatewayGraphQL(GraphQL[Context, None]):
         context: Context | UnsetType = UNSET,
         root_value: UnsetType | None = UNSET,
     ) -> Response:
+        database: Database = request.app.state.database
+        if not is_ide_page_request(request):
+            # Who is calling is settled before anything else runs: a missing or refused
+            # token gets its 401 here, never a GraphQL error with status 200.
+            async with database.sessionmaker() as auth_session:
+                try:
+                    await authenticate(request, auth_session, request.app.state.auth)
+                except Unauthenticated as refused:
+                    return refused.response
         try:
             claim = await _idempotency_claim(request)
         except idempotency.InvalidIdempotencyKey as exc:
             return _refusal(ErrorCode.IDEMPOTENCY_KEY_INVALID, str(exc), status=400)
-        database: Database = request.app.state.database
         async with database.sessionmaker() as session:
             request.state.session = session
             record_id: int | None = None

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import strawberry
 
+from auth.permissions import requires
+from auth.scopes import Scope
 from gateway.db.models import Course as CourseRow
 from gateway.db.models import Partner as PartnerRow
 from gateway.db.models import Schedule as ScheduleRow
@@ -129,7 +131,10 @@ class Course(Node):
 
 @strawberry.type
 class CatalogQuery:
-    @strawberry.field(description="Approved courses, a page at a time (at most 100).")
+    @strawberry.field(
+        description="Approved courses, a page at a time (at most 100).",
+        permission_classes=[requires(Scope.CATALOG_READ)],
+    )
     async def courses(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Course]:
@@ -149,7 +154,10 @@ class CatalogQuery:
             after=after,
         )
 
-    @strawberry.field(description="One approved course by its code.")
+    @strawberry.field(
+        description="One approved course by its code.",
+        permission_classes=[requires(Scope.CATALOG_READ)],
+    )
     async def course(self, info: Info, code: str) -> Course:
         if not code or len(code) > 32:
             raise BadInput("course code must be 1 to 32 characters", field="code")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from auth.permissions import requires
+from auth.scopes import Scope
 from resolvers.statistics import program_figures
 from schema.info import Info
 
@@ -22,7 +24,10 @@ class ProgramStatistics:
 
 @strawberry.type
 class ProgrammeQuery:
-    @strawberry.field(description="Figures of the whole programme.")
+    @strawberry.field(
+        description="Figures of the whole programme.",
+        permission_classes=[requires(Scope.PROGRAM_ADMIN)],
+    )
     async def program_statistics(self, info: Info) -> ProgramStatistics:
         figures = await program_figures(info.context.session)
         return ProgramStatistics(**vars(figures))

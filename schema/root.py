@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from schema.catalog import CatalogQuery
+from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
 from schema.scalars import SCALAR_MAP
 
@@ -21,7 +22,7 @@ MAX_TOKENS = 4000
 
 
 @strawberry.type(description="Everything a partner can read.")
-class Query(CatalogQuery, ProgrammeQuery):
+class Query(CatalogQuery, ProgrammeQuery, PartnerQuery):
     pass
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from gateway.db import migrate
@@ -21,7 +23,7 @@ async def test_upgrade_creates_the_whole_model_and_downgrade_removes_it(
     databases: DatabaseFactory,
 ) -> None:
     url = await databases.create("migrations")
-    migrate.upgrade(url)
+    await asyncio.to_thread(migrate.upgrade, url)
     tables = await _tables(url)
     for expected in (
         "partners",
@@ -49,17 +51,18 @@ async def test_upgrade_creates_the_whole_model_and_downgrade_removes_it(
     ):
         assert expected in tables
 
-    migrate.downgrade(url, "base")
+    await asyncio.to_thread(migrate.downgrade, url, "base")
     assert await _tables(url) <= {"alembic_version"}
 
-    migrate.upgrade(url)  # and up again: downgrade left nothing behind that blocks it
+    # and up again: downgrade left nothing behind that blocks it
+    await asyncio.to_thread(migrate.upgrade, url)
     assert "participants" in await _tables(url)
 
 
 async def test_constraints_hold_in_the_database(databases: DatabaseFactory) -> None:
     """Invariants are enforced by PostgreSQL itself, not only by the code."""
     url = await databases.create("constraints")
-    migrate.upgrade(url)
+    await asyncio.to_thread(migrate.upgrade, url)
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(

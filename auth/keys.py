@@ -1,0 +1,188 @@
+"""The gateway's token-signing keys: made, encrypted at rest, published, rotated.
+
+Keys are ES256 (P-256): every JOSE library verifies them, with none of the naming churn of
+Ed25519 ("EdDSA" vs "Ed25519"). The private half is stored as a JWK encrypted with AES-GCM
+under a key derived (HKDF-SHA256) from the master key in settings; the kid is the
+authenticated data, so a ciphertext cannot be moved to another key's row.
+
+Lifecycle: a key is born ``NEXT`` (published in the JWKS, signing nothing), becomes
+``ACTIVE`` at the following rotation (signs every new token), then ``RETIRED`` (still
+published, so its tokens verify until they expire) and is deleted once its last token must
+have expired. A verifier that caches the JWKS thus always knows a key before it signs.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc.jwk import ECKey
+from sqlalchemy import delete, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db.models import SigningKey
+from gateway.db.models.enums import SigningKeyStatus
+
+ALGORITHM = "ES256"
+CURVE = "P-256"
+_NONCE_BYTES = 12
+_HKDF_INFO = b"prakerja-gateway/signing-keys/v1"
+# One constant lock id: rotations and first-key creation never run twice at once.
+_KEYS_LOCK_ID = 7_368_205_001
+
+
+@dataclass(frozen=True)
+class PrivateSigningKey:
+    kid: str
+    key: ECKey
+
+
+def _aead(master_key: bytes) -> AESGCM:
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
+        master_key
+    )
+    return AESGCM(derived)
+
+
+def encrypt_private_jwk(master_key: bytes, kid: str, jwk: dict[str, Any]) -> bytes:
+    nonce = secrets.token_bytes(_NONCE_BYTES)
+    return nonce + _aead(master_key).encrypt(nonce, json.dumps(jwk).encode(), kid.encode())
+
+
+def decrypt_private_jwk(master_key: bytes, kid: str, blob: bytes) -> dict[str, Any]:
+    nonce, ciphertext = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
+    plain = _aead(master_key).decrypt(nonce, ciphertext, kid.encode())
+    jwk: dict[str, Any] = json.loads(plain)
+    return jwk
+
+
+def new_signing_key(master_key: bytes, status: SigningKeyStatus) -> SigningKey:
+    """A fresh key row (not yet added to a session); its kid is the RFC 7638 thumbprint."""
+    key = ECKey.generate_key(CURVE, private=True)
+    kid = key.thumbprint()
+    public = {**key.as_dict(private=False), "kid": kid, "alg": ALGORITHM, "use": "sig"}
+    now = datetime.now(UTC)
+    return SigningKey(
+        kid=kid,
+        algorithm=ALGORITHM,
+        public_jwk=public,
+        private_jwk_encrypted=encrypt_private_jwk(master_key, kid, key.as_dict(private=True)),
+        status=status,
+        activated_at=now if status is SigningKeyStatus.ACTIVE else None,
+    )
+
+
+class PrivateKeyCache:
+    """Decrypted private keys by kid, so a token costs no AES-GCM and no key import."""
+
+    def __init__(self, master_key: bytes) -> None:
+        self._master_key = master_key
+        self._keys: dict[str, PrivateSigningKey] = {}
+
+    def load(self, row: SigningKey) -> PrivateSigningKey:
+        cached = self._keys.get(row.kid)
+        if cached is None:
+            jwk = decrypt_private_jwk(self._master_key, row.kid, row.private_jwk_encrypted)
+            key = ECKey.import_key(jwk, {"kid": row.kid, "alg": ALGORITHM, "use": "sig"})
+            cached = self._keys[row.kid] = PrivateSigningKey(kid=row.kid, key=key)
+        return cached
+
+
+async def _lock(session: AsyncSession) -> None:
+    await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _KEYS_LOCK_ID})
+
+
+async def active_key(session: AsyncSession) -> SigningKey | None:
+    return await session.scalar(
+        select(SigningKey).where(SigningKey.status == SigningKeyStatus.ACTIVE)
+    )
+
+
+async def ensure_signing_keys(session: AsyncSession, master_key: bytes) -> SigningKey:
+    """The active key, making the first one (and its successor) if there is none yet."""
+    existing = await active_key(session)
+    if existing is not None:
+        return existing
+    await _lock(session)
+    existing = await active_key(session)  # another request may have made it meanwhile
+    if existing is not None:
+        return existing
+    first = new_signing_key(master_key, SigningKeyStatus.ACTIVE)
+    session.add(first)
+    if not await session.scalar(
+        select(SigningKey.id).where(SigningKey.status == SigningKeyStatus.NEXT)
+    ):
+        session.add(new_signing_key(master_key, SigningKeyStatus.NEXT))
+    await session.flush()
+    return first
+
+
+@dataclass(frozen=True)
+class Rotation:
+    activated: str | None
+    retired: str | None
+    next: str
+    deleted: list[str]
+
+
+async def rotate_signing_keys(
+    session: AsyncSession, master_key: bytes, *, retain: timedelta
+) -> Rotation:
+    """Promote the published NEXT key, retire the active one, publish a new NEXT.
+
+    ``retain`` is how long a retired key stays published: at least the token lifetime plus
+    clock leeway. Older retired keys are deleted. With no NEXT key yet (a fresh database),
+    this only publishes one, so that no key ever signs before it was listed.
+    """
+    await _lock(session)
+    now = datetime.now(UTC)
+    rows = (await session.scalars(select(SigningKey))).all()
+    current = next((row for row in rows if row.status is SigningKeyStatus.ACTIVE), None)
+    upcoming = next((row for row in rows if row.status is SigningKeyStatus.NEXT), None)
+    activated = retired = None
+    if upcoming is not None:
+        if current is not None:
+            current.status = SigningKeyStatus.RETIRED
+            current.retired_at = now
+            retired = current.kid
+            # The demotion goes first: at most one key is ACTIVE (a unique index says so).
+            await session.flush()
+        upcoming.status = SigningKeyStatus.ACTIVE
+        upcoming.activated_at = now
+        activated = upcoming.kid
+        await session.flush()
+    fresh = new_signing_key(master_key, SigningKeyStatus.NEXT)
+    session.add(fresh)
+    expired = [
+        row.kid
+        for row in rows
+        if row.status is SigningKeyStatus.RETIRED
+        and row.retired_at is not None
+        and row.retired_at < now - retain
+    ]
+    if expired:
+        await session.execute(delete(SigningKey).where(SigningKey.kid.in_(expired)))
+    await session.flush()
+    return Rotation(activated=activated, retired=retired, next=fresh.kid, deleted=expired)
+
+
+async def published_keys(session: AsyncSession, *, retain: timedelta) -> list[SigningKey]:
+    """Keys a verifier must know: the next, the active, and retired ones still in use."""
+    cutoff = datetime.now(UTC) - retain
+    rows = await session.scalars(
+        select(SigningKey)
+        .where(
+            or_(
+                SigningKey.status != SigningKeyStatus.RETIRED,
+                SigningKey.retired_at >= cutoff,
+            )
+        )
+        .order_by(SigningKey.id)
+    )
+    return list(rows.all())

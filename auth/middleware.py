@@ -1,0 +1,81 @@
+"""Bearer authentication of GraphQL requests, before strawberry runs.
+
+No credentials: 401 with a bare ``WWW-Authenticate: Bearer`` challenge (RFC 6750 section
+3.1). A token that is malformed, badly signed, expired, not yet valid, for another audience
+or issuer, revoked, or whose client or partner is disabled: 401 with
+``error="invalid_token"``. The token itself is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from auth.principal import Principal
+from auth.runtime import AuthRuntime
+from auth.tokens import InvalidToken, live_principal
+from gateway.observability import client_id_var
+from schema.errors import ErrorCode
+
+log = logging.getLogger("auth.bearer")
+
+REALM = "prakerja-gateway"
+
+
+class Unauthenticated(Exception):
+    """Carries the 401 answer; the view returns it instead of running the operation."""
+
+    def __init__(self, description: str | None) -> None:
+        super().__init__(description or "authentication required")
+        self.response = unauthenticated_response(description)
+
+
+def unauthenticated_response(description: str | None) -> JSONResponse:
+    challenge = f'Bearer realm="{REALM}"'
+    if description is not None:
+        challenge += f', error="invalid_token", error_description="{description}"'
+    message = description or "an access token is required (Authorization: Bearer ...)"
+    body: dict[str, Any] = {
+        "data": None,
+        "errors": [{"message": message, "extensions": {"code": ErrorCode.UNAUTHENTICATED}}],
+    }
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": challenge})
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip()
+
+
+def is_ide_page_request(request: Request) -> bool:
+    """A browser asking for the GraphiQL page itself: there is no operation to protect."""
+    return (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and "query" not in request.query_params
+    )
+
+
+async def authenticate(request: Request, session: AsyncSession, runtime: AuthRuntime) -> Principal:
+    """The verified caller, or ``Unauthenticated`` with the 401 to send."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthenticated(None)
+    try:
+        verified = await runtime.verifier.verify_signature(session, token)
+        principal = await live_principal(session, verified)
+    except InvalidToken as exc:
+        log.info("bearer token refused", extra={"reason": exc.description})
+        raise Unauthenticated(exc.description) from None
+    client_id_var.set(principal.client_id)
+    request.state.principal = principal
+    return principal

@@ -1,0 +1,26 @@
+"""The identity machinery one app process holds: settings and in-process key caches."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from auth.keys import PrivateKeyCache
+from auth.tokens import PublicKeyCache, TokenVerifier, key_retention
+from gateway.settings import Settings
+
+
+class AuthRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.retention = key_retention(settings)
+        self.public_keys = PublicKeyCache(self.retention)
+        self.verifier = TokenVerifier(settings, self.public_keys)
+
+    @cached_property
+    def master_key(self) -> bytes:
+        # Resolved on first use: a process that never signs never needs (or makes) one.
+        return self.settings.resolved_master_key()
+
+    @cached_property
+    def private_keys(self) -> PrivateKeyCache:
+        return PrivateKeyCache(self.master_key)
