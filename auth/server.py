@@ -32,7 +32,7 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import ECKey, KeySet
 from starlette.datastructures import Headers
 
 from auth.clients import KEY_METHOD, ClientRecord, GatewayClient
@@ -49,6 +49,7 @@ ASSERTION_ALGORITHMS = ["ES256", "RS256", "PS256"]
 # Client assertions are single-use and short-lived; the replay cache keeps each jti until
 # the assertion expires, so a long lifetime would only grow it.
 MAX_ASSERTION_LIFETIME_SECONDS = 600
+_NOBODYS_KEYS = KeySet([ECKey.generate_key("P-256", auto_kid=True)])
 # Said for every failed client authentication, whatever the reason: no hint whether the
 # client exists, is disabled, or the secret was wrong.
 CLIENT_AUTH_FAILED = "client authentication failed"
@@ -165,7 +166,15 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
         return self._audiences
 
     def resolve_client_public_key(self, client: GatewayClient) -> KeySet:
-        return KeySet.import_key_set(client.public_jwks())  # type: ignore[arg-type]
+        # An unknown client (or one without keys) is checked against a key nobody holds:
+        # the same work and the same failure as a wrong signature.
+        jwks = client.public_jwks()
+        if not jwks.get("keys"):
+            return _NOBODYS_KEYS
+        try:
+            return KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError):
+            return _NOBODYS_KEYS
 
     def process_assertion_claims(self, assertion: str, resolve_key: Any) -> dict[str, Any]:
         try:

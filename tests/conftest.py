@@ -189,7 +189,7 @@ class Tokens:
         self._tokens: dict[tuple[str, tuple[str, ...]], str] = {}
 
     async def partner_code(self, partner: Partnerish) -> str:
-        if isinstance(partner, str):
+        if not isinstance(partner, PartnerType):  # (a StrEnum is a str too: test it first)
             return partner
         if partner in REPRESENTATIVES:
             return REPRESENTATIVES[partner]
