@@ -7,11 +7,12 @@ its own rows, and a caller without a principal sees nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 
 from auth.principal import Principal
-from gateway.db.models import Course, DisbursementBatch, Participant, Purchase
-from gateway.db.models.enums import PartnerType
+from gateway.db.models import Course, DisbursementBatch, Participant, Partner, Purchase
+from gateway.db.models.enums import CourseStatus, PartnerStatus, PartnerType
 
 
 def purchases_visible_to(principal: Principal | None) -> ColumnElement[bool]:
@@ -50,3 +51,28 @@ def participants_visible_to(principal: Principal | None) -> ColumnElement[bool]:
     if principal.partner_type is PartnerType.REGIONAL_OFFICE and principal.regency_id is not None:
         return Participant.regency_id == principal.regency_id
     return false()
+
+
+def public_courses() -> ColumnElement[bool]:
+    """The public catalog: approved courses of active providers."""
+    provider = aliased(Partner, name="visible_provider")
+    active_provider = (
+        exists()
+        .where(provider.id == Course.provider_id)
+        .where(provider.status == PartnerStatus.ACTIVE)
+    )
+    return and_(Course.status == CourseStatus.APPROVED, active_provider)
+
+
+def courses_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """Platforms (and every other reader) see the public catalog; a provider also its own
+    courses in any status; programme management every course, since it reviews them."""
+    if principal is None:
+        return false()
+    match principal.partner_type:
+        case PartnerType.PROGRAM_MANAGEMENT:
+            return true()
+        case PartnerType.TRAINING_PROVIDER:
+            return or_(public_courses(), Course.provider_id == principal.partner_id)
+        case _:
+            return public_courses()

@@ -1,20 +1,25 @@
-"""Catalog types and queries: courses, their providers and schedules."""
+"""Catalog types and queries: courses, their providers and schedules, categories.
+
+Who sees what (``resolvers.tenancy.courses_visible_to``): platforms and every other reader
+see the public catalog, approved courses of active providers; a training provider also
+sees its own courses in any status; programme management sees every course (it reviews
+them). Every list is a keyset-paginated connection; no read depends on the clock.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from enum import Enum
+from typing import Annotated, Any
 
 import strawberry
 
 from auth.permissions import requires
 from auth.scopes import Scope
-from gateway.db.models import Course as CourseRow
-from gateway.db.models import Partner as PartnerRow
-from gateway.db.models import Schedule as ScheduleRow
 from gateway.db.models.enums import CourseStatus, Education, LearningMethod, PartnerType
 from resolvers import catalog as catalog_resolvers
-from resolvers.loaders import SchedulesKey
+from resolvers.catalog import CourseOrder, CourseRecord, CourseSearch, Keyset, ProviderRecord
+from resolvers.loaders import PlatformRecord, RegencyRecord, ScheduleRecord, SchedulesKey
 from schema.common import (
     Connection,
     Node,
@@ -32,29 +37,90 @@ CourseStatusEnum = strawberry.enum(CourseStatus, description="Where a course is 
 EducationEnum = strawberry.enum(Education, description="Highest education finished.")
 PartnerTypeEnum = strawberry.enum(PartnerType, description="The kind of programme partner.")
 
+
+@strawberry.enum(name="CourseOrder", description="How the courses of a page are ordered.")
+class CourseOrderEnum(Enum):
+    CATALOG = strawberry.enum_value(
+        CourseOrder.CATALOG.value,
+        description="The catalog's own stable order (oldest first); the default without search.",
+    )
+    RELEVANCE = strawberry.enum_value(
+        CourseOrder.RELEVANCE.value,
+        description="Best text match first (needs filter.search); the default with search.",
+    )
+    PRICE_ASC = strawberry.enum_value(CourseOrder.PRICE_ASC.value, description="Cheapest first.")
+    PRICE_DESC = strawberry.enum_value(
+        CourseOrder.PRICE_DESC.value, description="Most expensive first."
+    )
+    START_DATE = strawberry.enum_value(
+        CourseOrder.START_DATE.value,
+        description=(
+            "Earliest schedule start first (among the schedules the filter selects); courses "
+            "without one last."
+        ),
+    )
+    NEWEST = strawberry.enum_value(
+        CourseOrder.NEWEST.value, description="Most recently created first."
+    )
+
+
 MAX_SCHEDULES_PER_COURSE = 20
 
 
 @strawberry.type(description="A training provider (lembaga pelatihan).")
 class Provider(Node):
-    code: str
+    code: str = strawberry.field(description="The programme's partner code, e.g. LP-0001.")
     name: str
 
     @classmethod
-    def from_row(cls, row: PartnerRow) -> Provider:
-        return cls(id=to_global_id("Provider", row.id), code=row.code, name=row.name)
+    def from_record(cls, record: ProviderRecord) -> Provider:
+        return cls(id=to_global_id("Provider", record.id), code=record.code, name=record.name)
+
+
+@strawberry.type(description="A digital platform that sells trainings.")
+class Platform:
+    code: str = strawberry.field(description="The programme's partner code, e.g. DP-001.")
+    name: str
+
+    @classmethod
+    def from_record(cls, record: PlatformRecord) -> Platform:
+        return cls(code=record.code, name=record.name)
+
+
+@strawberry.type(description="A province of Indonesia.")
+class Province:
+    code: str = strawberry.field(description="Two-digit BPS code.")
+    name: str
+
+
+@strawberry.type(description="A regency or city (kabupaten/kota), where offline trainings are.")
+class Regency:
+    code: str = strawberry.field(description="Four-digit BPS code.")
+    name: str
+    province: Province
+
+    @classmethod
+    def from_record(cls, record: RegencyRecord) -> Regency:
+        return cls(
+            code=record.code,
+            name=record.name,
+            province=Province(code=record.province_code, name=record.province_name),
+        )
 
 
 @strawberry.type(description="A scheduled run of a course, with its seats.")
 class Schedule(Node):
-    code: str
+    code: str = strawberry.field(description="The programme's stable schedule code.")
     starts_at: datetime
     ends_at: datetime
     quota: int = strawberry.field(description="Seats in total.")
-    seats_left: int = strawberry.field(description="Seats not yet taken, right now.")
+    seats_left: int = strawberry.field(
+        description="Seats not yet taken, right now (what the programme's quota check answers)."
+    )
 
     @classmethod
-    def from_row(cls, row: ScheduleRow) -> Schedule:
+    def from_row(cls, row: ScheduleRecord | Any) -> Schedule:
+        """From a ``ScheduleRecord`` or a ``Schedule`` ORM row (same attribute names)."""
         return cls(
             id=to_global_id("Schedule", row.id),
             code=row.code,
@@ -72,17 +138,30 @@ class Course(Node):
     description: str
     category: str
     learning_method: LearningMethodEnum  # type: ignore[valid-type]
-    price: Rupiah
-    hours: int
-    min_age: int | None
-    max_age: int | None
-    min_education: EducationEnum | None  # type: ignore[valid-type]
+    price: Rupiah = strawberry.field(description="What the training costs the participant.")
+    hours: int = strawberry.field(description="Length of the training in hours.")
+    min_age: int | None = strawberry.field(description="Youngest participant age allowed.")
+    max_age: int | None = strawberry.field(description="Oldest participant age allowed.")
+    min_education: EducationEnum | None = strawberry.field(  # type: ignore[valid-type]
+        description="Lowest education a participant needs."
+    )
     status: CourseStatusEnum  # type: ignore[valid-type]
-    provider_pk: strawberry.Private[int]
+    review_reason: str | None = strawberry.field(
+        description="Why programme management rejected it, while REJECTED."
+    )
+    created_at: datetime
+    updated_at: datetime
+    approved_at: datetime | None = strawberry.field(description="When it was last approved.")
     pk: strawberry.Private[int]
+    provider_pk: strawberry.Private[int]
+    regency_pk: strawberry.Private[int | None]
+    provider_known: strawberry.Private[Provider | None]
+    cursor_key: strawberry.Private[list[Any] | None]
 
     @classmethod
-    def from_row(cls, row: CourseRow) -> Course:
+    def from_row(cls, row: CourseRecord | Any, cursor_key: list[Any] | None = None) -> Course:
+        """From a ``CourseRecord`` (provider joined in) or a ``Course`` ORM row."""
+        provider_code = getattr(row, "provider_code", None)
         return cls(
             id=to_global_id("Course", row.id),
             pk=row.id,
@@ -97,14 +176,31 @@ class Course(Node):
             max_age=row.max_age,
             min_education=row.min_education,
             status=row.status,
+            review_reason=row.review_reason,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            approved_at=row.approved_at,
             provider_pk=row.provider_id,
+            regency_pk=row.regency_id,
+            provider_known=(
+                None
+                if provider_code is None
+                else Provider(
+                    id=to_global_id("Provider", row.provider_id),
+                    code=provider_code,
+                    name=row.provider_name,
+                )
+            ),
+            cursor_key=cursor_key,
         )
 
     @strawberry.field(description="The provider that runs this course.")
     async def provider(self, info: Info) -> Provider:
+        if self.provider_known is not None:
+            return self.provider_known
         row = await info.context.loaders.partner_by_id.load(self.provider_pk)
         assert row is not None  # a foreign key guarantees it
-        return Provider.from_row(row)
+        return Provider(id=to_global_id("Provider", row.id), code=row.code, name=row.name)
 
     @strawberry.field(
         description=(
@@ -116,7 +212,9 @@ class Course(Node):
         self,
         info: Info,
         first: Annotated[int, strawberry.argument(description="How many, 1 to 20.")] = 10,
-        with_seats_left: bool = False,
+        with_seats_left: Annotated[
+            bool, strawberry.argument(description="Only schedules with a seat left.")
+        ] = False,
     ) -> list[Schedule]:
         if not 1 <= first <= MAX_SCHEDULES_PER_COURSE:
             raise GatewayError(
@@ -128,40 +226,184 @@ class Course(Node):
         )
         return [Schedule.from_row(row) for row in rows]
 
+    @strawberry.field(description="Where an OFFLINE training takes place; null for online ones.")
+    async def regency(self, info: Info) -> Regency | None:
+        if self.regency_pk is None:
+            return None
+        record = await info.context.loaders.regency_by_id.load(self.regency_pk)
+        return None if record is None else Regency.from_record(record)
+
+    @strawberry.field(description="The platforms that sell this course, by code.")
+    async def listed_on(self, info: Info) -> list[Platform]:
+        records = await info.context.loaders.platforms_by_course_id.load(self.pk)
+        return [Platform.from_record(record) for record in records]
+
+
+@strawberry.type(description="A course category and how many approved courses it holds.")
+class CategoryCount:
+    name: str
+    course_count: int = strawberry.field(description="Approved courses in the public catalog.")
+
+
+@strawberry.input(
+    description=(
+        "What a catalog page selects; every field narrows it (all must hold). Unknown codes "
+        "are NOT_FOUND."
+    )
+)
+class CourseFilter:
+    search: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Free text over title, description and provider name: accent- and "
+            "case-insensitive, typo-tolerant (trigram similarity), ranked by RELEVANCE. "
+            "2 to 100 characters; an empty or blank string is refused with SEARCH_TEXT_EMPTY "
+            "(omit the field to list everything)."
+        ),
+    )
+    categories: list[str] | None = strawberry.field(
+        default=None, description="Any of these categories (at most 20)."
+    )
+    learning_methods: list[LearningMethodEnum] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Any of these learning methods."
+    )
+    provider_code: str | None = strawberry.field(
+        default=None, description="Only this provider's courses."
+    )
+    platform_code: str | None = strawberry.field(
+        default=None,
+        description="Only courses this platform lists (a platform passes its own code).",
+    )
+    province_code: str | None = strawberry.field(
+        default=None, description="Only offline trainings in this province."
+    )
+    regency_code: str | None = strawberry.field(
+        default=None, description="Only offline trainings in this regency or city."
+    )
+    min_price: Rupiah | None = strawberry.field(default=None, description="Lowest price.")
+    max_price: Rupiah | None = strawberry.field(
+        default=None, description="Highest price; not below minPrice."
+    )
+    starts_from: datetime | None = strawberry.field(
+        default=None,
+        description="Only courses with a schedule starting at or after this moment.",
+    )
+    starts_before: datetime | None = strawberry.field(
+        default=None, description="Only courses with a schedule starting before this moment."
+    )
+    with_seats_left: bool = strawberry.field(
+        default=False,
+        description=(
+            "Only courses with a schedule that has a seat left (within the date range, "
+            "when one is given)."
+        ),
+    )
+    statuses: list[CourseStatusEnum] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description=(
+            "Course statuses to include; default APPROVED. Only a provider's own courses "
+            "and, for programme management, every course can be in another status."
+        ),
+    )
+
+    def to_search(self) -> CourseSearch:
+        return CourseSearch.checked(
+            text=self.search,
+            categories=tuple(self.categories or ()),
+            learning_methods=tuple(self.learning_methods or ()),
+            provider_code=self.provider_code,
+            platform_code=self.platform_code,
+            province_code=self.province_code,
+            regency_code=self.regency_code,
+            min_price=self.min_price,
+            max_price=self.max_price,
+            starts_from=self.starts_from,
+            starts_before=self.starts_before,
+            with_seats_left=self.with_seats_left,
+            statuses=((CourseStatus.APPROVED,) if self.statuses is None else tuple(self.statuses)),
+        )
+
+
+def _check_code(code: str, what: str) -> None:
+    if not code or len(code) > catalog_resolvers.MAX_CODE_LENGTH:
+        raise BadInput(f"{what} code must be 1 to 40 characters", field="code")
+
 
 @strawberry.type
 class CatalogQuery:
     @strawberry.field(
-        description="Approved courses, a page at a time (at most 100).",
+        description=(
+            "Courses the caller may see, a page at a time (1 to 100, default 20), filtered "
+            "and ordered; a cursor belongs to the order it was made in."
+        ),
         permission_classes=[requires(Scope.CATALOG_READ)],
     )
     async def courses(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size.")] = None,
+        after: Annotated[
+            str | None, strawberry.argument(description="endCursor of the previous page.")
+        ] = None,
+        filter: CourseFilter | None = None,
+        order_by: Annotated[
+            CourseOrderEnum | None,
+            strawberry.argument(description="Default: RELEVANCE with search text, else CATALOG."),
+        ] = None,
     ) -> Connection[Course]:
         page_size = check_page_size(first)
-        after_id: int | None = None
+        search = (filter or CourseFilter()).to_search()
+        if order_by is None:
+            order = CourseOrder.RELEVANCE if search.text is not None else CourseOrder.CATALOG
+        else:
+            order = CourseOrder(order_by.name)
+        parts = None
         if after is not None:
-            (after_id,) = decode_cursor(after, length=1)
-            if not isinstance(after_id, int):
-                raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
-        rows = await catalog_resolvers.approved_courses_page(
-            info.context.session, after_id=after_id, limit=page_size + 1
+            parts = decode_cursor(after, length=1 if order is CourseOrder.CATALOG else 3)
+        keyset = Keyset.from_cursor(order, parts)
+        records = await catalog_resolvers.course_page(
+            info.context.session, info.context.principal, search, keyset, page_size + 1
         )
         return build_connection(
-            [Course.from_row(row) for row in rows],
+            [Course.from_row(record, keyset.as_cursor(record)) for record in records],
             page_size=page_size,
-            key_of=lambda course: (course.pk,),
+            key_of=lambda course: course.cursor_key,
             after=after,
         )
 
     @strawberry.field(
-        description="One approved course by its code.",
+        description=(
+            "One course by its code, if the caller may see it (else NOT_FOUND, whether or "
+            "not it exists)."
+        ),
         permission_classes=[requires(Scope.CATALOG_READ)],
     )
     async def course(self, info: Info, code: str) -> Course:
-        if not code or len(code) > 32:
-            raise BadInput("course code must be 1 to 32 characters", field="code")
-        row = await catalog_resolvers.course_by_code(info.context.session, code)
-        if row is None or row.status is not CourseStatus.APPROVED:
+        _check_code(code, "course")
+        record = await catalog_resolvers.course_by_code(
+            info.context.session, info.context.principal, code
+        )
+        if record is None:
             raise NotFound("course", code)
-        return Course.from_row(row)
+        return Course.from_row(record)
+
+    @strawberry.field(
+        description="An active training provider by its code (a provider also finds itself).",
+        permission_classes=[requires(Scope.CATALOG_READ)],
+    )
+    async def provider(self, info: Info, code: str) -> Provider:
+        _check_code(code, "provider")
+        record = await catalog_resolvers.provider_by_code(
+            info.context.session, info.context.principal, code
+        )
+        if record is None:
+            raise NotFound("provider", code)
+        return Provider.from_record(record)
+
+    @strawberry.field(
+        description="Every category of the public catalog with its number of approved courses.",
+        permission_classes=[requires(Scope.CATALOG_READ)],
+    )
+    async def categories(self, info: Info) -> list[CategoryCount]:
+        counts = await catalog_resolvers.category_counts(info.context.session)
+        return [CategoryCount(name=item.name, course_count=item.course_count) for item in counts]

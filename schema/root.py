@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
 from schema.catalog import CatalogQuery
+from schema.catalog_mutations import CatalogMutation
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
 from schema.scalars import SCALAR_MAP
@@ -26,6 +27,11 @@ class Query(CatalogQuery, ProgrammeQuery, PartnerQuery):
     pass
 
 
+@strawberry.type(description="Everything a partner can change.")
+class Mutation(CatalogMutation):
+    pass
+
+
 class GatewaySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -38,6 +44,7 @@ class GatewaySchema(strawberry.Schema):
 def build_schema(**kwargs: Any) -> strawberry.Schema:
     return GatewaySchema(
         query=Query,
+        mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
