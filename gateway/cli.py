@@ -1,4 +1,4 @@
-"""The ``prakerja-gateway`` command: demo, serve, migrate, seed, export-schema."""
+"""The ``prakerja-gateway`` command: demo, serve, migrate, seed, identity admin, export-schema."""
 
 from __future__ import annotations
 
@@ -6,19 +6,15 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from gateway.db import migrate
 from gateway.db.reset import reset_database
 from gateway.embedded import EmbeddedPostgres
+from gateway.identity_cli import add_identity_commands, print_demo_clients
 from gateway.observability import configure_logging
 from gateway.settings import Settings, SettingsError, load_settings
-
-FIRST_QUERY = (
-    "{ programStatistics { recipients completions incentivesPaid } "
-    "courses(first: 5) { edges { node { code title provider { name } } } } }"
-)
 
 
 @contextlib.contextmanager
@@ -92,8 +88,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             _seed(url, args.participants, force=False)
         base = f"http://{settings.host}:{settings.port}"
         print(f"\nPrakerja gateway (demo) at {base}/graphql  (GraphiQL in a browser)")
-        print(f"Try:\n  curl -s {base}/graphql -H 'Content-Type: application/json' \\")
-        print(f'    -d \'{{"query": "{FIRST_QUERY}"}}\'\n')
+        print_demo_clients(settings, url, settings.public_base_url)
         _serve(settings, url)
     return 0
 
@@ -132,10 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--force", action="store_true", help="replace existing data")
     seed.set_defaults(handler=cmd_seed)
 
+    add_identity_commands(commands, _with_database_url)
+
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
     export.set_defaults(handler=cmd_export_schema)
     return parser
+
+
+def _with_database_url(
+    handler: Callable[[Settings, str, argparse.Namespace], int],
+) -> Callable[[Settings, argparse.Namespace], int]:
+    """Adapts an identity command to run against the configured (or embedded) database."""
+
+    def run(settings: Settings, args: argparse.Namespace) -> int:
+        with database_url(settings) as url:
+            return handler(settings, url, args)
+
+    return run
 
 
 def _positive_int(value: str) -> int:
