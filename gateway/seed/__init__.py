@@ -1,0 +1,10 @@
+"""A deterministic demo programme (Kartu Prakerja, mid-2020) for an empty, migrated database.
+
+``seed_database`` writes regions, schemes and waves, every partner, the training catalogue,
+and ``participants`` registrants of whom about one in five became recipients and went on to
+buy, attend and complete trainings and be paid incentives. A fixed random seed drives it all.
+"""
+
+from gateway.seed.seeder import SeedReport, database_is_empty, seed_database
+
+__all__ = ["SeedReport", "database_is_empty", "seed_database"]
