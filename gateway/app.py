@@ -12,6 +12,8 @@ from starlette.routing import Route
 
 from auth.routes import routes as oauth_routes
 from auth.runtime import AuthRuntime
+from gateway.cache.listener import CatalogListener
+from gateway.cache.store import ResponseCache
 from gateway.db.database import Database
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
@@ -39,9 +41,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             db = Database.connect(url, pool_size=settings.db_pool_size)
         app.state.database = db
         app.state.settings = settings
+        listener: CatalogListener | None = None
+        if settings.catalog_cache:
+            cache = ResponseCache(max_bytes=settings.catalog_cache_max_mb << 20)
+            listener = CatalogListener(db.url, cache)
+            await listener.start()
+            app.state.catalog_cache = cache
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             if database is None:
                 await db.dispose()
             if embedded is not None:

@@ -19,6 +19,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from auth.middleware import Unauthenticated, authenticate, is_ide_page_request
 from gateway import idempotency
+from gateway.cache import http as catalog_cache
 from gateway.context import Context
 from gateway.db.database import Database
 from gateway.errors import present_error
@@ -49,6 +50,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
                     await authenticate(request, auth_session, request.app.state.auth)
                 except Unauthenticated as refused:
                     return refused.response
+        cached = await catalog_cache.lookup(request, _media_type(request))
+        if cached is not None and cached.hit is not None:
+            return catalog_cache.hit_response(cached.hit)
         try:
             claim = await _idempotency_claim(request)
         except idempotency.InvalidIdempotencyKey as exc:
@@ -87,6 +91,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 if record_id is not None and answer is not None:
                     await idempotency.complete(session, record_id, response.status_code, answer)
                 await session.commit()
+        catalog_cache.remember(cached, request, response)
         return response
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
@@ -161,6 +166,10 @@ def _replay(replay: idempotency.Replay) -> JSONResponse:
         status_code=replay.status,
         headers={idempotency.REPLAYED_HEADER: "true"},
     )
+
+
+def _media_type(request: Request) -> str:
+    return GRAPHQL_RESPONSE_JSON if _prefers_graphql_response(request) else "application/json"
 
 
 def _prefers_graphql_response(request: Request) -> bool:

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
         description="Secret that encrypts signing keys and keys national-ID hashes.",
     )
     access_token_ttl_seconds: Annotated[int, Field(ge=60, le=86400)] = 900
+    catalog_cache: bool = Field(
+        default=True,
+        description=(
+            "Cache whole answers of catalog queries in each process, dropped on every catalog "
+            "change (PostgreSQL LISTEN/NOTIFY)."
+        ),
+    )
+    catalog_cache_max_mb: Annotated[int, Field(ge=1, le=4096)] = Field(
+        default=64, description="Memory the catalog response cache may hold, in MiB."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,106 @@
+"""What may be cached, under which key, and what a request changes.
+
+Only queries whose every root field is a catalog read are cached (never a mutation, never
+an operation that also reads something else). The key is a digest of the raw request
+body (document, variables and operation name as sent), the media type the caller asked
+for, and the caller's visibility class: everything that can make two answers differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import Enum
+from functools import lru_cache
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
+
+from auth.principal import Principal
+from auth.scopes import Scope
+from gateway.db.models.enums import PartnerType
+
+# Root fields whose answers depend only on catalog rows and the caller's visibility class.
+CATALOG_ROOT_FIELDS = frozenset({"courses", "course", "provider", "categories", "__typename"})
+MAX_CACHED_BODY_BYTES = 16 * 1024
+
+
+class Operation(Enum):
+    CACHEABLE_READ = "cacheable"
+    OTHER_READ = "read"
+    WRITE = "write"
+    UNKNOWN = "unknown"
+
+
+def visibility_class(principal: Principal | None) -> str | None:
+    """Callers who see the same catalog share answers; None: do not cache for this caller."""
+    if principal is None or not principal.has_scope(Scope.CATALOG_READ):
+        return None
+    match principal.partner_type:
+        case PartnerType.PROGRAM_MANAGEMENT:
+            return "admin"
+        case PartnerType.TRAINING_PROVIDER:
+            return f"provider:{principal.partner_id}"
+        case _:
+            return "public"
+
+
+def cache_key(body: bytes, caller: str, media_type: str) -> bytes:
+    digest = hashlib.blake2b(body, digest_size=24)
+    digest.update(b"\0" + caller.encode() + b"\0" + media_type.encode())
+    return digest.digest()
+
+
+def classify(body: bytes) -> Operation:
+    """What the GraphQL request in ``body`` does, judged from its document."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return Operation.UNKNOWN
+    if not isinstance(payload, dict):
+        return Operation.UNKNOWN
+    query, name = payload.get("query"), payload.get("operationName")
+    if not isinstance(query, str) or not (name is None or isinstance(name, str)):
+        return Operation.UNKNOWN
+    return _classify_document(query, name)
+
+
+@lru_cache(maxsize=512)
+def _classify_document(query: str, operation_name: str | None) -> Operation:
+    try:
+        document = parse(query, max_tokens=4000)
+    except GraphQLError:
+        return Operation.UNKNOWN
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return Operation.UNKNOWN
+    if operation.operation is not OperationType.QUERY:
+        return Operation.WRITE
+    selections = operation.selection_set.selections
+    # A fragment at the root could hide any field: only plain fields are judged.
+    if all(
+        isinstance(selection, FieldNode) and selection.name.value in CATALOG_ROOT_FIELDS
+        for selection in selections
+    ):
+        return Operation.CACHEABLE_READ
+    return Operation.OTHER_READ
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [
+        definition
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    for operation in operations:
+        if operation.name is not None and operation.name.value == name:
+            return operation
+    return None

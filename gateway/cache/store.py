@@ -1,0 +1,85 @@
+"""A bounded in-process store of response bodies, emptied by a generation counter.
+
+Correctness rests on one rule: an answer is stored only if no invalidation happened while
+it was computed. The caller reads ``generation`` before it opens its transaction and hands
+it to ``put``; if a change was signalled in between (the read may have seen the old row),
+the answer is dropped. Any signal drops everything: simple, and never stale.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CachedResponse:
+    body: bytes
+    media_type: str
+
+
+class ResponseCache:
+    def __init__(self, *, max_bytes: int, max_entry_bytes: int = 1 << 20) -> None:
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = max_entry_bytes
+        self._entries: OrderedDict[bytes, CachedResponse] = OrderedDict()
+        self._bytes = 0
+        self._generation = 0
+        # Only while the invalidation signal is known to arrive may answers be served.
+        self._live = False
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def live(self) -> bool:
+        return self._live
+
+    def go_live(self) -> None:
+        """The listener is connected: anything held from before may be stale, so drop it."""
+        self.invalidate()
+        self._live = True
+
+    def go_dark(self) -> None:
+        """The listener lost its connection: serve nothing until it is back."""
+        self._live = False
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+        self._bytes = 0
+
+    def get(self, key: bytes) -> CachedResponse | None:
+        if not self._live:
+            return None
+        found = self._entries.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return found
+
+    def put(self, key: bytes, value: CachedResponse, *, generation: int) -> bool:
+        """Stores ``value`` if nothing changed since ``generation`` was read."""
+        if not self._live or generation != self._generation:
+            return False
+        size = len(value.body) + len(key)
+        if size > self.max_entry_bytes:
+            return False
+        previous = self._entries.pop(key, None)
+        if previous is not None:
+            self._bytes -= len(previous.body) + len(key)
+        self._entries[key] = value
+        self._bytes += size
+        while self._bytes > self.max_bytes and self._entries:
+            old_key, old = self._entries.popitem(last=False)
+            self._bytes -= len(old.body) + len(old_key)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._entries)
