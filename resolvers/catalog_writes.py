@@ -336,15 +336,12 @@ async def set_course_listings(
     if len(wanted) > MAX_LISTINGS:
         raise BadInput(f"at most {MAX_LISTINGS} platforms", field="platformCodes")
     course = await _any_course(session, code)
-    found = dict(
-        (
-            await session.execute(
-                select(Partner.code, Partner.id)
-                .where(Partner.code.in_(wanted))
-                .where(Partner.type == PartnerType.PLATFORM)
-            )
-        ).tuples()
+    rows = await session.execute(
+        select(Partner.code, Partner.id)
+        .where(Partner.code.in_(wanted))
+        .where(Partner.type == PartnerType.PLATFORM)
     )
+    found: dict[str, int] = {code: pk for code, pk in rows}
     for platform_code in wanted:
         if platform_code not in found:
             raise NotFound("platform", platform_code)

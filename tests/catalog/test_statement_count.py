@@ -1,0 +1,77 @@
+"""No N+1 by construction: the standard page issues as many statements for 5 courses as for 50."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from gateway.db.database import Database
+from tests.catalog.support import PLATFORM, PROVIDER, data
+from tests.conftest import Tokens, graphql
+
+STANDARD_PAGE = """
+query Standard($first: Int!, $filter: CourseFilter) {
+  courses(first: $first, filter: $filter) {
+    edges { node {
+      code title price learningMethod
+      provider { name }
+      schedules(first: 3, withSeatsLeft: true) { code startsAt seatsLeft }
+      regency { name province { name } }
+      listedOn { code }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+@contextmanager
+def counting(database: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+async def _statements(
+    tokens: Tokens, database: Database, first: int, filter_: dict[str, Any] | None = None
+) -> list[str]:
+    token = await tokens.issue(PLATFORM)  # the token is fetched outside the count
+    variables = {"first": first, "filter": filter_}
+    await graphql(tokens.http, STANDARD_PAGE, variables, token=token)  # warm: keys, plans
+    with counting(database) as statements:
+        body = await graphql(tokens.http, STANDARD_PAGE, variables, token=token)
+    assert len(data(body)["courses"]["edges"]) == first
+    return statements
+
+
+async def test_the_standard_page_does_not_grow_with_its_size(
+    tokens: Tokens, database: Database
+) -> None:
+    small = await _statements(tokens, database, 5)
+    large = await _statements(tokens, database, 50)
+    assert len(small) == len(large), (small, large)
+    offline = {"learningMethods": ["OFFLINE"]}
+    assert len(await _statements(tokens, database, 5, offline)) == len(
+        await _statements(tokens, database, 50, offline)
+    )
+
+
+async def test_a_filtered_search_page_does_not_grow_either(
+    tokens: Tokens, database: Database
+) -> None:
+    search = {"search": "pelatihan", "providerCode": None, "withSeatsLeft": True}
+    small = await _statements(tokens, database, 5, search)
+    large = await _statements(tokens, database, 20, search)
+    assert len(small) == len(large), (small, large)
+    assert PROVIDER  # the provider's own pages are built the same way
