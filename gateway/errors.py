@@ -22,6 +22,9 @@ def present_error(error: GraphQLError) -> dict[str, Any]:
     stack trace under that id, and no internal detail leaves the process.
     """
     original = error.original_error
+    # graphql-core wraps a scalar's refusal of a variable in further GraphQLErrors.
+    while isinstance(original, GraphQLError):
+        original = original.original_error
     formatted: dict[str, Any] = {"message": error.message}
     if error.locations:
         formatted["locations"] = [
