@@ -232,9 +232,10 @@ async def token_endpoint(request: Request) -> Response:
             oauth_request = GatewayOAuth2Request(
                 issuer_of(runtime.settings) + TOKEN_PATH, request.headers, pairs
             )
-            result: OAuthResult = await asyncio.to_thread(
-                server.create_token_response, oauth_request
-            )
+            async with runtime.hash_slots:
+                result: OAuthResult = await asyncio.to_thread(
+                    server.create_token_response, oauth_request
+                )
             decisions = server.decisions
             replayed = (
                 result.status == 200
@@ -291,9 +292,10 @@ async def _token_management(request: Request, endpoint: str) -> Response:
             oauth_request = GatewayOAuth2Request(
                 issuer_of(runtime.settings) + request.url.path, request.headers, pairs
             )
-            result: OAuthResult = await asyncio.to_thread(
-                server.create_endpoint_response, endpoint, oauth_request
-            )
+            async with runtime.hash_slots:
+                result: OAuthResult = await asyncio.to_thread(
+                    server.create_endpoint_response, endpoint, oauth_request
+                )
             decisions = server.decisions
             revoked = decisions.revoke
             if revoked is not None and decisions.error is None:

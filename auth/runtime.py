@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from functools import cached_property
 
 from auth.keys import PrivateKeyCache
@@ -15,6 +17,9 @@ class AuthRuntime:
         self.retention = key_retention(settings)
         self.public_keys = PublicKeyCache(self.retention)
         self.verifier = TokenVerifier(settings, self.public_keys)
+        # scrypt is memory-hard (16 MiB a run): more runs at once than cores only thrash
+        # the caches and slow every one of them, so client authentications queue here.
+        self.hash_slots = asyncio.Semaphore(max(1, os.cpu_count() or 1))
 
     @cached_property
     def master_key(self) -> bytes:
