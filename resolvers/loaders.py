@@ -17,6 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from gateway.db.models import CourseListing, Partner, Province, Regency, Schedule
+from resolvers.enrollment_loaders import (
+    AttendancesByPurchaseIdLoader,
+    CourseByIdLoader,
+    ScheduleByIdLoader,
+)
 
 
 class SchedulesKey(NamedTuple):
@@ -151,3 +156,6 @@ class Loaders:
         self.schedules_by_course_id = SchedulesByCourseIdLoader(session)
         self.regency_by_id = RegencyByIdLoader(session)
         self.platforms_by_course_id = PlatformsByCourseIdLoader(session)
+        self.course_by_id = CourseByIdLoader(session)
+        self.schedule_by_id = ScheduleByIdLoader(session)
+        self.attendances_by_purchase_id = AttendancesByPurchaseIdLoader(session)

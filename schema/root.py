@@ -12,6 +12,7 @@ from strawberry.types.execution import ExecutionContext
 
 from schema.catalog import CatalogQuery
 from schema.catalog_mutations import CatalogMutation
+from schema.enrollment import EnrollmentMutation, EnrollmentQuery
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
 from schema.scalars import SCALAR_MAP
@@ -23,12 +24,12 @@ MAX_TOKENS = 4000
 
 
 @strawberry.type(description="Everything a partner can read.")
-class Query(CatalogQuery, ProgrammeQuery, PartnerQuery):
+class Query(CatalogQuery, EnrollmentQuery, ProgrammeQuery, PartnerQuery):
     pass
 
 
 @strawberry.type(description="Everything a partner can change.")
-class Mutation(CatalogMutation):
+class Mutation(CatalogMutation, EnrollmentMutation):
     pass
 
 

@@ -36,6 +36,9 @@ ANY_TOKEN: frozenset[str] = frozenset()
 CATALOG_READ = frozenset({Scope.CATALOG_READ.value})
 CATALOG_WRITE = frozenset({Scope.CATALOG_WRITE.value})
 PROGRAM_ADMIN = frozenset({Scope.PROGRAM_ADMIN.value})
+ENROLLMENT_READ = frozenset({Scope.ENROLLMENT_READ.value})
+ENROLLMENT_WRITE = frozenset({Scope.ENROLLMENT_WRITE.value})
+ATTENDANCE_WRITE = frozenset({Scope.ATTENDANCE_WRITE.value})
 
 REQUIRED: dict[str, frozenset[str]] = {
     # Query
@@ -45,6 +48,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.provider": CATALOG_READ,
     "Query.categories": CATALOG_READ,
     "Query.programStatistics": PROGRAM_ADMIN,
+    "Query.purchase": ENROLLMENT_READ,
+    "Query.enrollments": ENROLLMENT_READ,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -55,6 +60,10 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.approveCourse": PROGRAM_ADMIN,
     "Mutation.rejectCourse": PROGRAM_ADMIN,
     "Mutation.setCourseListings": PROGRAM_ADMIN,
+    "Mutation.startPurchase": ENROLLMENT_WRITE,
+    "Mutation.authorizePurchase": ENROLLMENT_WRITE,
+    "Mutation.voidPurchase": ENROLLMENT_WRITE,
+    "Mutation.recordAttendance": ATTENDANCE_WRITE,
 }
 
 _PLACEHOLDER_SCALARS = {

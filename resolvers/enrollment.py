@@ -1,0 +1,552 @@
+"""Purchases (start, authorize by OTP, void) and attendance, with every programme rule.
+
+Concurrency is settled by PostgreSQL, not by reading and then writing:
+
+* a seat is taken by ``UPDATE schedules ... WHERE remaining > 0``, a balance debited by
+  ``UPDATE participants ... WHERE training_balance >= amount``: two racing purchases can
+  never both get the last seat or spend the same Rupiah;
+* a purchase row is locked (``FOR UPDATE``) before it changes status, so an authorization,
+  a void and a redemption of the same purchase happen one after the other, and the loser
+  sees the winner's result;
+* locks are always taken in the same order (purchase, participant, schedule) so these
+  transactions cannot deadlock one another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.db.models import (
+    Attendance,
+    Course,
+    CourseListing,
+    OutboxMessage,
+    Participant,
+    Partner,
+    PlatformAccount,
+    Purchase,
+    Schedule,
+)
+from gateway.db.models.enums import (
+    CourseStatus,
+    Education,
+    OutboxStatus,
+    ParticipantStatus,
+    PartnerStatus,
+    PurchaseStatus,
+)
+from resolvers.audit import Actor, record_audit
+from resolvers.enrollment_errors import EnrollmentError, EnrollmentErrorCode
+from resolvers.tenancy import purchases_visible_to
+
+PAYMENT_TOKEN_TTL = timedelta(minutes=5)
+MAX_OTP_ATTEMPTS = 3
+REDEMPTION_SEQUENCE = 1
+LAST_SESSION_SEQUENCE = 10
+POST_TEST_SEQUENCE = 999
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+
+
+@dataclass(frozen=True)
+class PurchaseRequest:
+    card_number: str
+    course_code: str
+    schedule_code: str
+    platform_user_id: str
+    invoice_code: str
+    invoice_url: str | None
+    amount: int
+
+
+@dataclass(frozen=True)
+class PurchaseStarted:
+    purchase: Purchase
+    payment_token: str
+    expires_at: datetime
+
+
+def _hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def _hash_otp(token_hash: bytes, otp: str) -> bytes:
+    # Keyed by the payment token's hash: an OTP is meaningless without its token.
+    return hmac.new(token_hash, otp.encode(), hashlib.sha256).digest()
+
+
+def _random_code(prefix: str, length: int) -> str:
+    return prefix + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
+
+
+def _status_snapshot(purchase: Purchase) -> dict[str, object]:
+    return {"status": purchase.status.value, "otp_attempts": purchase.otp_attempts}
+
+
+def _age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+async def start_purchase(
+    session: AsyncSession, actor: Actor, request: PurchaseRequest, *, now: datetime
+) -> PurchaseStarted:
+    """Validates a platform's purchase and sends the participant a one-time password."""
+    platform_id = actor.partner_id
+    course = await session.scalar(
+        select(Course)
+        .join(Partner, Partner.id == Course.provider_id)
+        .where(
+            Course.code == request.course_code,
+            Course.status == CourseStatus.APPROVED,
+            Partner.status == PartnerStatus.ACTIVE,
+            exists().where(
+                CourseListing.course_id == Course.id, CourseListing.platform_id == platform_id
+            ),
+        )
+    )
+    if course is None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.COURSE_NOT_FOUND,
+            f"course {request.course_code!r} is not sold on this platform",
+        )
+    schedule = await session.scalar(select(Schedule).where(Schedule.code == request.schedule_code))
+    if schedule is None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.SCHEDULE_NOT_FOUND, f"schedule {request.schedule_code!r} not found"
+        )
+    if schedule.course_id != course.id:
+        raise EnrollmentError(
+            EnrollmentErrorCode.SCHEDULE_NOT_IN_COURSE,
+            "the schedule belongs to another course",
+        )
+    if schedule.ends_at <= now:
+        raise EnrollmentError(EnrollmentErrorCode.SCHEDULE_ENDED, "the training is over")
+    if schedule.remaining <= 0:
+        raise EnrollmentError(EnrollmentErrorCode.QUOTA_EXHAUSTED, "no seats left")
+    if request.amount != course.price:
+        raise EnrollmentError(
+            EnrollmentErrorCode.AMOUNT_MISMATCH,
+            f"the amount must be the course's price, {course.price}",
+            price=str(course.price),
+        )
+    participant = await session.scalar(
+        select(Participant).where(Participant.card_number == request.card_number)
+    )
+    if participant is None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.PARTICIPANT_NOT_FOUND, "no participant holds this card number"
+        )
+    await _check_eligibility(session, participant, course, request.amount, now=now)
+    await _bind_platform_account(session, platform_id, request.platform_user_id, participant.id)
+
+    duplicate = await session.scalar(
+        select(Purchase.id).where(
+            Purchase.platform_id == platform_id, Purchase.invoice_code == request.invoice_code
+        )
+    )
+    if duplicate is not None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.INVOICE_CODE_USED, "this invoice code was already used"
+        )
+
+    token = secrets.token_urlsafe(32)
+    otp = f"{secrets.randbelow(1_000_000):06d}"
+    token_hash = _hash_token(token)
+    expires_at = now + PAYMENT_TOKEN_TTL
+    purchase = Purchase(
+        platform_id=platform_id,
+        participant_id=participant.id,
+        course_id=course.id,
+        schedule_id=schedule.id,
+        platform_user_id=request.platform_user_id,
+        invoice_code=request.invoice_code,
+        invoice_url=request.invoice_url,
+        amount=request.amount,
+        status=PurchaseStatus.PENDING_OTP,
+        payment_token_hash=token_hash,
+        otp_hash=_hash_otp(token_hash, otp),
+        otp_attempts=0,
+        token_expires_at=expires_at,
+        created_at=now,
+    )
+    session.add(purchase)
+    await session.flush()
+    # The OTP leaves through the outbox, written in this transaction: no purchase without its
+    # message, no message for a purchase that rolled back.
+    session.add(
+        OutboxMessage(
+            channel="sms",
+            participant_id=participant.id,
+            template="purchase_otp",
+            payload={
+                "otp": otp,
+                "purchaseId": purchase.id,
+                "courseTitle": course.title,
+                "amount": str(request.amount),
+                "expiresAt": expires_at.isoformat(),
+            },
+            status=OutboxStatus.PENDING,
+        )
+    )
+    await record_audit(
+        session,
+        actor=actor,
+        action="purchase.started",
+        entity_type="purchase",
+        entity_id=purchase.id,
+        after=_status_snapshot(purchase),
+        detail={"invoiceCode": request.invoice_code, "courseCode": course.code},
+    )
+    return PurchaseStarted(purchase=purchase, payment_token=token, expires_at=expires_at)
+
+
+async def _check_eligibility(
+    session: AsyncSession, participant: Participant, course: Course, amount: int, *, now: datetime
+) -> None:
+    if participant.status is not ParticipantStatus.RECIPIENT:
+        raise EnrollmentError(
+            EnrollmentErrorCode.NOT_ELIGIBLE, "the card holder is not an active recipient"
+        )
+    has_bought = await session.scalar(
+        select(
+            exists().where(
+                Purchase.participant_id == participant.id,
+                Purchase.status == PurchaseStatus.SUCCESS,
+            )
+        )
+    )
+    deadline = participant.first_purchase_deadline
+    if not has_bought and deadline is not None and now > deadline:
+        raise EnrollmentError(
+            EnrollmentErrorCode.PURCHASE_DEADLINE_PASSED,
+            "the deadline for the first purchase has passed",
+        )
+    if participant.training_balance < amount:
+        raise EnrollmentError(
+            EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
+        )
+    age = _age_on(participant.birth_date, now.date())
+    if (course.min_age is not None and age < course.min_age) or (
+        course.max_age is not None and age > course.max_age
+    ):
+        raise EnrollmentError(
+            EnrollmentErrorCode.NOT_ELIGIBLE, "the participant's age is outside the course's rule"
+        )
+    if course.min_education is not None and (
+        Education(participant.education).rank < Education(course.min_education).rank
+    ):
+        raise EnrollmentError(
+            EnrollmentErrorCode.NOT_ELIGIBLE, "the course needs a higher education level"
+        )
+
+
+async def _bind_platform_account(
+    session: AsyncSession, platform_id: int, platform_user_id: str, participant_id: int
+) -> None:
+    """One platform account belongs to one card, for good."""
+    bound = await session.scalar(
+        select(PlatformAccount.participant_id).where(
+            PlatformAccount.platform_id == platform_id,
+            PlatformAccount.platform_user_id == platform_user_id,
+        )
+    )
+    if bound is None:
+        session.add(
+            PlatformAccount(
+                platform_id=platform_id,
+                platform_user_id=platform_user_id,
+                participant_id=participant_id,
+            )
+        )
+    elif bound != participant_id:
+        raise EnrollmentError(
+            EnrollmentErrorCode.PLATFORM_ACCOUNT_MISMATCH,
+            "this platform account belongs to another card",
+        )
+
+
+async def authorize_purchase(
+    session: AsyncSession,
+    actor: Actor,
+    payment_token: str,
+    otp: str,
+    *,
+    now: datetime,
+    keep_refusal: object,
+) -> Purchase:
+    """Checks the OTP; on success debits the balance and takes a seat, in this transaction.
+
+    ``keep_refusal`` is called before an OTP refusal is raised, so the counted try commits.
+    """
+    purchase = await session.scalar(
+        select(Purchase)
+        .where(
+            Purchase.payment_token_hash == _hash_token(payment_token),
+            Purchase.platform_id == actor.partner_id,
+        )
+        .with_for_update()
+    )
+    if purchase is None or purchase.status is not PurchaseStatus.PENDING_OTP:
+        raise EnrollmentError(
+            EnrollmentErrorCode.PAYMENT_TOKEN_INVALID, "the payment token is not valid"
+        )
+    before = _status_snapshot(purchase)
+    assert purchase.token_expires_at is not None and purchase.otp_hash is not None
+    if now >= purchase.token_expires_at:
+        purchase.status = PurchaseStatus.EXPIRED
+        purchase.payment_token_hash = None
+        await _audit_refusal(session, actor, purchase, before, "purchase.otp_expired")
+        _call(keep_refusal)
+        raise EnrollmentError(EnrollmentErrorCode.OTP_EXPIRED, "the one-time password expired")
+    if not hmac.compare_digest(purchase.otp_hash, _hash_otp(_hash_token(payment_token), otp)):
+        purchase.otp_attempts += 1
+        tries_left = MAX_OTP_ATTEMPTS - purchase.otp_attempts
+        if tries_left == 0:
+            purchase.status = PurchaseStatus.FAILED
+            purchase.payment_token_hash = None
+        await _audit_refusal(session, actor, purchase, before, "purchase.otp_failed")
+        _call(keep_refusal)
+        raise EnrollmentError(
+            EnrollmentErrorCode.OTP_INVALID,
+            "the one-time password is wrong",
+            triesLeft=tries_left,
+        )
+
+    debited = await session.execute(
+        update(Participant)
+        .where(
+            Participant.id == purchase.participant_id,
+            Participant.training_balance >= purchase.amount,
+        )
+        .values(training_balance=Participant.training_balance - purchase.amount)
+        .returning(Participant.id)
+    )
+    if debited.first() is None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
+        )
+    seat = await session.execute(
+        update(Schedule)
+        .where(Schedule.id == purchase.schedule_id, Schedule.remaining > 0)
+        .values(remaining=Schedule.remaining - 1)
+        .returning(Schedule.id)
+    )
+    if seat.first() is None:
+        raise EnrollmentError(EnrollmentErrorCode.QUOTA_EXHAUSTED, "no seats left")
+
+    purchase.status = PurchaseStatus.SUCCESS
+    purchase.transaction_code = _random_code("TRX", 16)
+    purchase.redeem_code = _random_code("", 12)
+    purchase.authorized_at = now
+    purchase.payment_token_hash = None  # spent: the token can never authorize again
+    purchase.otp_hash = None
+    await session.flush()
+    await record_audit(
+        session,
+        actor=actor,
+        action="purchase.authorized",
+        entity_type="purchase",
+        entity_id=purchase.id,
+        before=before,
+        after=_status_snapshot(purchase),
+        detail={"transactionCode": purchase.transaction_code},
+    )
+    return purchase
+
+
+def _call(callback: object) -> None:
+    if callable(callback):
+        callback()
+
+
+async def _audit_refusal(
+    session: AsyncSession, actor: Actor, purchase: Purchase, before: dict[str, object], action: str
+) -> None:
+    await session.flush()
+    await record_audit(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="purchase",
+        entity_id=purchase.id,
+        before=before,
+        after=_status_snapshot(purchase),
+    )
+
+
+async def purchase_by_invoice(session: AsyncSession, actor: Actor, invoice_code: str) -> Purchase:
+    purchase = await session.scalar(
+        select(Purchase).where(
+            Purchase.invoice_code == invoice_code, purchases_visible_to(actor.principal)
+        )
+    )
+    if purchase is None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.TRANSACTION_NOT_FOUND, f"no purchase with invoice {invoice_code!r}"
+        )
+    return purchase
+
+
+async def void_purchase(
+    session: AsyncSession, actor: Actor, invoice_code: str, transaction_code: str, *, now: datetime
+) -> Purchase:
+    """Cancels an authorized, not yet redeemed purchase: the balance and the seat return."""
+    purchase = await session.scalar(
+        select(Purchase)
+        .where(
+            Purchase.platform_id == actor.partner_id,
+            Purchase.invoice_code == invoice_code,
+            Purchase.transaction_code == transaction_code,
+        )
+        .with_for_update()
+    )
+    if purchase is None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.TRANSACTION_NOT_FOUND,
+            "no purchase with this invoice and transaction code",
+        )
+    if purchase.status is PurchaseStatus.VOIDED:
+        raise EnrollmentError(EnrollmentErrorCode.ALREADY_VOIDED, "the purchase is already voided")
+    if purchase.redeemed_at is not None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.ALREADY_REDEEMED, "a redeemed purchase cannot be voided"
+        )
+    before = _status_snapshot(purchase)
+    await session.execute(
+        update(Participant)
+        .where(Participant.id == purchase.participant_id)
+        .values(training_balance=Participant.training_balance + purchase.amount)
+    )
+    await session.execute(
+        update(Schedule)
+        .where(Schedule.id == purchase.schedule_id)
+        .values(remaining=Schedule.remaining + 1)
+    )
+    purchase.status = PurchaseStatus.VOIDED
+    purchase.voided_at = now
+    await session.flush()
+    await record_audit(
+        session,
+        actor=actor,
+        action="purchase.voided",
+        entity_type="purchase",
+        entity_id=purchase.id,
+        before=before,
+        after=_status_snapshot(purchase),
+    )
+    return purchase
+
+
+async def record_attendance(
+    session: AsyncSession,
+    actor: Actor,
+    redeem_code: str,
+    sequence: int,
+    score: int | None,
+    *,
+    now: datetime,
+) -> Attendance:
+    """Sequence 1 redeems the code; 2-10 are further sessions; 999 is the post-test."""
+    if not (
+        REDEMPTION_SEQUENCE <= sequence <= LAST_SESSION_SEQUENCE or sequence == POST_TEST_SEQUENCE
+    ):
+        raise EnrollmentError(
+            EnrollmentErrorCode.INVALID_SEQUENCE, "sequence is 1 to 10, or 999 for the post-test"
+        )
+    if (sequence == POST_TEST_SEQUENCE) != (score is not None):
+        raise EnrollmentError(
+            EnrollmentErrorCode.INVALID_SCORE, "a score goes with the post-test (999) only"
+        )
+    if score is not None and not 0 <= score <= 100:
+        raise EnrollmentError(EnrollmentErrorCode.INVALID_SCORE, "score is 0 to 100")
+
+    purchase = await session.scalar(
+        select(Purchase)
+        .where(Purchase.redeem_code == redeem_code, purchases_visible_to(actor.principal))
+        .with_for_update()
+    )
+    if purchase is None or purchase.status is not PurchaseStatus.SUCCESS:
+        # A voided purchase, or another provider's code, is no code at all to this caller.
+        raise EnrollmentError(
+            EnrollmentErrorCode.REDEEM_CODE_NOT_FOUND, "no redeemable purchase with this code"
+        )
+    recorded = set(
+        (
+            await session.scalars(
+                select(Attendance.sequence).where(Attendance.purchase_id == purchase.id)
+            )
+        ).all()
+    )
+    if sequence in recorded:
+        code = (
+            EnrollmentErrorCode.ALREADY_REDEEMED
+            if sequence == REDEMPTION_SEQUENCE
+            else EnrollmentErrorCode.ATTENDANCE_ALREADY_RECORDED
+        )
+        raise EnrollmentError(code, f"sequence {sequence} is already recorded")
+    if sequence == REDEMPTION_SEQUENCE:
+        schedule = await session.get_one(Schedule, purchase.schedule_id)
+        if not schedule.starts_at <= now <= schedule.ends_at:
+            raise EnrollmentError(
+                EnrollmentErrorCode.OUTSIDE_SCHEDULE_WINDOW,
+                "the code can be redeemed only while its schedule runs",
+            )
+        purchase.redeemed_at = now
+    else:
+        previous = REDEMPTION_SEQUENCE if sequence == POST_TEST_SEQUENCE else sequence - 1
+        if previous not in recorded:
+            raise EnrollmentError(
+                EnrollmentErrorCode.SEQUENCE_OUT_OF_ORDER,
+                f"sequence {previous} must be recorded first",
+            )
+    attendance = Attendance(
+        purchase_id=purchase.id,
+        sequence=sequence,
+        score=score,
+        attended_at=now,
+        recorded_by_client_id=actor.client_id,
+    )
+    session.add(attendance)
+    await session.flush()
+    await record_audit(
+        session,
+        actor=actor,
+        action="purchase.redeemed" if sequence == REDEMPTION_SEQUENCE else "attendance.recorded",
+        entity_type="purchase",
+        entity_id=purchase.id,
+        after={"sequence": sequence, "score": score},
+    )
+    return attendance
+
+
+async def enrollments_page(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    after_id: int | None,
+    limit: int,
+    course_code: str | None,
+) -> Sequence[Purchase]:
+    """Authorized purchases the caller may see (its sales, or its courses' students)."""
+    query = select(Purchase).where(
+        Purchase.status.in_((PurchaseStatus.SUCCESS, PurchaseStatus.VOIDED)),
+        purchases_visible_to(actor.principal),
+    )
+    if course_code is not None:
+        query = query.join(Course, Course.id == Purchase.course_id).where(
+            Course.code == course_code
+        )
+    if after_id is not None:
+        query = query.where(Purchase.id > after_id)
+    return (await session.scalars(query.order_by(Purchase.id).limit(limit))).all()
+
+
+async def purchase_by_id(session: AsyncSession, purchase_id: int) -> Purchase:
+    return await session.get_one(Purchase, purchase_id)

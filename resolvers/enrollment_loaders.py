@@ -1,0 +1,48 @@
+"""Data loaders of the enrollment graph: a purchase's course, schedule and attendance."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
+
+from gateway.db.models import Attendance, Course, Schedule
+
+
+class CourseByIdLoader(DataLoader[int, Course | None]):
+    def __init__(self, session: AsyncSession) -> None:
+        async def load(ids: Sequence[int]) -> list[Course | None]:
+            rows = await session.scalars(select(Course).where(Course.id.in_(ids)))
+            by_id = {row.id: row for row in rows}
+            return [by_id.get(pk) for pk in ids]
+
+        super().__init__(load_fn=load)
+
+
+class ScheduleByIdLoader(DataLoader[int, Schedule | None]):
+    def __init__(self, session: AsyncSession) -> None:
+        async def load(ids: Sequence[int]) -> list[Schedule | None]:
+            rows = await session.scalars(select(Schedule).where(Schedule.id.in_(ids)))
+            by_id = {row.id: row for row in rows}
+            return [by_id.get(pk) for pk in ids]
+
+        super().__init__(load_fn=load)
+
+
+class AttendancesByPurchaseIdLoader(DataLoader[int, list[Attendance]]):
+    def __init__(self, session: AsyncSession) -> None:
+        async def load(ids: Sequence[int]) -> list[list[Attendance]]:
+            rows = await session.scalars(
+                select(Attendance)
+                .where(Attendance.purchase_id.in_(ids))
+                .order_by(Attendance.purchase_id, Attendance.sequence)
+            )
+            grouped: dict[int, list[Attendance]] = defaultdict(list)
+            for row in rows:
+                grouped[row.purchase_id].append(row)
+            return [grouped.get(pk, []) for pk in ids]
+
+        super().__init__(load_fn=load)
