@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.db.models import (
@@ -177,7 +179,15 @@ async def start_purchase(
         created_at=now,
     )
     session.add(purchase)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Two requests racing with one invoice code: the unique index lets one through.
+        if "uq_purchases_platform_invoice" in str(exc.orig):
+            raise EnrollmentError(
+                EnrollmentErrorCode.INVOICE_CODE_USED, "this invoice code was already used"
+            ) from None
+        raise
     # The OTP leaves through the outbox, written in this transaction: no purchase without its
     # message, no message for a purchase that rolled back.
     session.add(
@@ -250,22 +260,27 @@ async def _check_eligibility(
 async def _bind_platform_account(
     session: AsyncSession, platform_id: int, platform_user_id: str, participant_id: int
 ) -> None:
-    """One platform account belongs to one card, for good."""
+    """One platform account belongs to one card, for good.
+
+    Insert-or-keep in one statement: two first purchases racing for one account cannot
+    both bind it, and the loser then reads the winner's card.
+    """
+    await session.execute(
+        pg_insert(PlatformAccount)
+        .values(
+            platform_id=platform_id,
+            platform_user_id=platform_user_id,
+            participant_id=participant_id,
+        )
+        .on_conflict_do_nothing(index_elements=["platform_id", "platform_user_id"])
+    )
     bound = await session.scalar(
         select(PlatformAccount.participant_id).where(
             PlatformAccount.platform_id == platform_id,
             PlatformAccount.platform_user_id == platform_user_id,
         )
     )
-    if bound is None:
-        session.add(
-            PlatformAccount(
-                platform_id=platform_id,
-                platform_user_id=platform_user_id,
-                participant_id=participant_id,
-            )
-        )
-    elif bound != participant_id:
+    if bound != participant_id:
         raise EnrollmentError(
             EnrollmentErrorCode.PLATFORM_ACCOUNT_MISMATCH,
             "this platform account belongs to another card",
