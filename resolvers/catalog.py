@@ -38,6 +38,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
@@ -363,15 +364,24 @@ def _schedule_conditions(search: CourseSearch) -> list[ColumnElement[bool]]:
 
 
 def _text_match(q: BindParameter[str]) -> ColumnElement[bool]:
-    """Title and description (one trigram index), or the provider's name (another)."""
+    """Title and description (one trigram index), or the provider's name (another).
+
+    The two are matched in separate branches of a UNION so each can use its index; an OR
+    across both tables would make PostgreSQL test every course.
+    """
+    matched = aliased(Course, name="matched_courses")
     search_partners = aliased(Partner, name="search_partners")
-    in_document = q.op("<%", is_comparison=True)(literal_column(_DOCUMENT))
-    by_provider = Course.provider_id.in_(
-        select(search_partners.id)
+    document = literal_column(
+        "prakerja_fold(matched_courses.title || ' ' || matched_courses.description)"
+    )
+    by_text = select(matched.id).where(q.op("<%", is_comparison=True)(document))
+    by_provider = (
+        select(matched.id)
+        .join(search_partners, search_partners.id == matched.provider_id)
         .where(search_partners.type == PartnerType.TRAINING_PROVIDER)
         .where(q.op("<%", is_comparison=True)(func.prakerja_fold(search_partners.name)))
     )
-    return or_(in_document, by_provider)
+    return Course.id.in_(union_all(by_text, by_provider))
 
 
 def _relevance(q: BindParameter[str]) -> ColumnElement[int]:

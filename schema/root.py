@@ -6,7 +6,14 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
@@ -21,6 +28,11 @@ from schema.scalars import SCALAR_MAP
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
+# Partners send the same few documents again and again: parse and validate each once.
+PARSED_DOCUMENTS = 256
+# QueryDepthLimiter builds a new rule class per request, which defeats ValidationCache (keyed
+# by the rules): the same depth rule, built once, lets a repeated document skip validation.
+DEPTH_RULE = create_validator(MAX_QUERY_DEPTH, None, None)
 
 
 @strawberry.type(description="Everything a partner can read.")
@@ -48,9 +60,11 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_QUERY_DEPTH),
+            lambda: AddValidationRules([DEPTH_RULE]),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
+            lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
         ],
         **kwargs,
     )
