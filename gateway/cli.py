@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -40,7 +41,15 @@ def _serve(settings: Settings, url: str) -> None:
     from gateway.app import create_app
 
     app = create_app(settings.model_copy(update={"database_url": url}))
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal; with the
+    # default handler that kills the process before our clean-up (the embedded server's
+    # stop) runs. Turned into SystemExit, the signal unwinds through every ``finally``.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:

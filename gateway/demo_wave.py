@@ -93,6 +93,7 @@ class DemoSale:
 
 
 async def example_sale(url: str, wave_number: int, platform_code: str = "DP-001") -> DemoSale:
+    """A course of LP-0001 (the demo provider client) where the platform sells one."""
     connection = await asyncpg.connect(url)
     try:
         card = await connection.fetchval(
@@ -111,7 +112,7 @@ async def example_sale(url: str, wave_number: int, platform_code: str = "DP-001"
               JOIN partners dp ON dp.id = l.platform_id AND dp.code = $2
              WHERE c.status = 'APPROVED' AND c.min_age IS NULL AND c.max_age IS NULL
                AND c.min_education IS NULL AND s.remaining > 0
-             ORDER BY c.id LIMIT 1
+             ORDER BY (v.code = 'LP-0001') DESC, c.id LIMIT 1
             """,
             str(wave_number),
             platform_code,

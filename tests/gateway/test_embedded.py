@@ -96,8 +96,12 @@ async def test_another_process_letting_go_does_not_stop_the_server(tmp_path: Pat
         "import sys; from pathlib import Path; from gateway.embedded import EmbeddedPostgres;"
         "e = EmbeddedPostgres(Path(sys.argv[1])); e.start(); e.stop()"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=False
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert await _select_one(url) == 1  # still serving the first process
