@@ -371,7 +371,7 @@ def _text_match(q: BindParameter[str]) -> ColumnElement[bool]:
     """
     matched = aliased(Course, name="matched_courses")
     search_partners = aliased(Partner, name="search_partners")
-    document = literal_column(
+    document: ColumnElement[str] = literal_column(
         "prakerja_fold(matched_courses.title || ' ' || matched_courses.description)"
     )
     by_text = select(matched.id).where(q.op("<%", is_comparison=True)(document))
