@@ -53,6 +53,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
         cached = await catalog_cache.lookup(request, _media_type(request))
         if cached is not None and cached.hit is not None:
             return catalog_cache.hit_response(cached.hit)
+        if request.method == "GET" and idempotency.is_mutation(dict(request.query_params)):
+            # GraphQL over HTTP: a mutation over GET is 405, and nothing runs.
+            refusal = _refusal(
+                ErrorCode.METHOD_NOT_ALLOWED, "mutations are accepted over POST only", status=405
+            )
+            refusal.headers["allow"] = "POST"
+            return refusal
         try:
             claim = await _idempotency_claim(request)
         except idempotency.InvalidIdempotencyKey as exc:
@@ -110,18 +117,23 @@ class GatewayGraphQL(GraphQL[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        response: dict[str, Any] = {"data": result.data}
+        response: dict[str, Any] = {}
+        request_error = (
+            bool(result.errors)
+            and result.data is None
+            and all(error.path is None for error in result.errors or ())
+        )
+        # A document that failed to parse or validate never executed: GraphQL over HTTP
+        # answers it without a data entry (and, under the graphql-response media type, with
+        # 400); an error raised by a field keeps ``data`` (null where the field failed).
+        if not request_error:
+            response["data"] = result.data
         if result.errors:
             response["errors"] = [present_error(error) for error in result.errors]
             context: Context | None = getattr(request.state, "context", None)
             if context is not None:
                 context.failed = True
-            # No data and no error raised from a field means the operation never executed
-            # (a parse or validation failure): GraphQL over HTTP answers that with 400 under
-            # the graphql-response media type, and a field error with 200.
-            request.state.request_error = result.data is None and all(
-                error.path is None for error in result.errors
-            )
+        request.state.request_error = request_error
         if result.extensions:
             response["extensions"] = result.extensions
         request.state.answer = response

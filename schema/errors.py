@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     # Anything unexpected: masked, with an error id the log holds
     INTERNAL_ERROR = "INTERNAL_ERROR"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 
 
 class GatewayError(Exception):
