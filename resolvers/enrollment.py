@@ -317,7 +317,7 @@ async def authorize_purchase(
     if now >= purchase.token_expires_at:
         purchase.status = PurchaseStatus.EXPIRED
         purchase.payment_token_hash = None
-        await _audit_refusal(session, actor, purchase, before, "purchase.otp_expired")
+        await _audit_change(session, actor, purchase, before, "purchase.otp_expired")
         _call(keep_refusal)
         raise EnrollmentError(EnrollmentErrorCode.OTP_EXPIRED, "the one-time password expired")
     if not hmac.compare_digest(purchase.otp_hash, _hash_otp(_hash_token(payment_token), otp)):
@@ -326,7 +326,7 @@ async def authorize_purchase(
         if tries_left == 0:
             purchase.status = PurchaseStatus.FAILED
             purchase.payment_token_hash = None
-        await _audit_refusal(session, actor, purchase, before, "purchase.otp_failed")
+        await _audit_change(session, actor, purchase, before, "purchase.otp_failed")
         _call(keep_refusal)
         raise EnrollmentError(
             EnrollmentErrorCode.OTP_INVALID,
@@ -362,15 +362,12 @@ async def authorize_purchase(
     purchase.authorized_at = now
     purchase.payment_token_hash = None  # spent: the token can never authorize again
     purchase.otp_hash = None
-    await session.flush()
-    await record_audit(
+    await _audit_change(
         session,
-        actor=actor,
-        action="purchase.authorized",
-        entity_type="purchase",
-        entity_id=purchase.id,
-        before=before,
-        after=_status_snapshot(purchase),
+        actor,
+        purchase,
+        before,
+        "purchase.authorized",
         detail={"transactionCode": purchase.transaction_code},
     )
     return purchase
@@ -381,9 +378,15 @@ def _call(callback: object) -> None:
         callback()
 
 
-async def _audit_refusal(
-    session: AsyncSession, actor: Actor, purchase: Purchase, before: dict[str, object], action: str
+async def _audit_change(
+    session: AsyncSession,
+    actor: Actor,
+    purchase: Purchase,
+    before: dict[str, object],
+    action: str,
+    detail: dict[str, object] | None = None,
 ) -> None:
+    """Flushes the purchase's new state and records the change from ``before`` to it."""
     await session.flush()
     await record_audit(
         session,
@@ -393,6 +396,7 @@ async def _audit_refusal(
         entity_id=purchase.id,
         before=before,
         after=_status_snapshot(purchase),
+        detail=detail,
     )
 
 
@@ -446,16 +450,7 @@ async def void_purchase(
     )
     purchase.status = PurchaseStatus.VOIDED
     purchase.voided_at = now
-    await session.flush()
-    await record_audit(
-        session,
-        actor=actor,
-        action="purchase.voided",
-        entity_type="purchase",
-        entity_id=purchase.id,
-        before=before,
-        after=_status_snapshot(purchase),
-    )
+    await _audit_change(session, actor, purchase, before, "purchase.voided")
     return purchase
 
 

@@ -15,12 +15,11 @@ from strawberry.permission import BasePermission
 from auth.permissions import requires
 from auth.scopes import Scope
 from resolvers import catalog_writes
-from resolvers.audit import Actor
 from resolvers.catalog import CourseRecord
 from resolvers.catalog_writes import CourseValues
 from schema.catalog import Course, EducationEnum, LearningMethodEnum, Schedule
 from schema.errors import BadInput
-from schema.info import Info
+from schema.info import Info, actor_of
 from schema.scalars import Rupiah
 
 
@@ -115,17 +114,6 @@ class SchedulePayload:
     schedule: Schedule
 
 
-def _actor(info: Info) -> Actor:
-    principal = info.context.principal
-    assert principal is not None  # every field here has a scope permission
-    client = info.context.request.client
-    return Actor(
-        principal=principal,
-        request_id=info.context.request_id,
-        source_ip=client.host if client else None,
-    )
-
-
 def _payload(record: CourseRecord) -> CoursePayload:
     return CoursePayload(course=Course.from_row(record))
 
@@ -154,7 +142,7 @@ class CatalogMutation:
             min_education=input.min_education,
             regency_code=input.regency_code,
         )
-        record = await catalog_writes.create_course(info.context.session, _actor(info), values)
+        record = await catalog_writes.create_course(info.context.session, actor_of(info), values)
         return _payload(record)
 
     @strawberry.mutation(
@@ -171,7 +159,7 @@ class CatalogMutation:
         input: CourseChangesInput,
     ) -> CoursePayload:
         record = await catalog_writes.update_course(
-            info.context.session, _actor(info), code, input.changes()
+            info.context.session, actor_of(info), code, input.changes()
         )
         return _payload(record)
 
@@ -181,7 +169,7 @@ class CatalogMutation:
     )
     async def submit_course(self, info: Info, code: Code) -> CoursePayload:
         return _payload(
-            await catalog_writes.submit_course(info.context.session, _actor(info), code)
+            await catalog_writes.submit_course(info.context.session, actor_of(info), code)
         )
 
     @strawberry.mutation(
@@ -190,7 +178,7 @@ class CatalogMutation:
     )
     async def withdraw_course(self, info: Info, code: Code) -> CoursePayload:
         return _payload(
-            await catalog_writes.withdraw_course(info.context.session, _actor(info), code)
+            await catalog_writes.withdraw_course(info.context.session, actor_of(info), code)
         )
 
     @strawberry.mutation(
@@ -204,7 +192,7 @@ class CatalogMutation:
     ) -> SchedulePayload:
         record = await catalog_writes.create_schedule(
             info.context.session,
-            _actor(info),
+            actor_of(info),
             course_code,
             starts_at=input.starts_at,
             ends_at=input.ends_at,
@@ -224,7 +212,7 @@ class CatalogMutation:
     ) -> SchedulePayload:
         record = await catalog_writes.update_schedule(
             info.context.session,
-            _actor(info),
+            actor_of(info),
             code,
             starts_at=input.starts_at,
             ends_at=input.ends_at,
@@ -238,7 +226,7 @@ class CatalogMutation:
     )
     async def approve_course(self, info: Info, code: Code) -> CoursePayload:
         return _payload(
-            await catalog_writes.approve_course(info.context.session, _actor(info), code)
+            await catalog_writes.approve_course(info.context.session, actor_of(info), code)
         )
 
     @strawberry.mutation(
@@ -252,7 +240,7 @@ class CatalogMutation:
         reason: Annotated[str, strawberry.argument(description="1 to 1000 characters.")],
     ) -> CoursePayload:
         return _payload(
-            await catalog_writes.reject_course(info.context.session, _actor(info), code, reason)
+            await catalog_writes.reject_course(info.context.session, actor_of(info), code, reason)
         )
 
     @strawberry.mutation(
@@ -269,6 +257,6 @@ class CatalogMutation:
     ) -> CoursePayload:
         return _payload(
             await catalog_writes.set_course_listings(
-                info.context.session, _actor(info), code, platform_codes
+                info.context.session, actor_of(info), code, platform_codes
             )
         )

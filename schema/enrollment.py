@@ -13,7 +13,6 @@ from gateway.db.models import Attendance as AttendanceRow
 from gateway.db.models import Purchase as PurchaseRow
 from gateway.db.models.enums import PurchaseStatus
 from resolvers import enrollment as enrollment_resolvers
-from resolvers.audit import Actor
 from schema.catalog import Course, Schedule
 from schema.common import (
     Connection,
@@ -24,7 +23,7 @@ from schema.common import (
     to_global_id,
 )
 from schema.errors import BadInput, ErrorCode, GatewayError
-from schema.info import Info
+from schema.info import Info, actor_of
 from schema.scalars import Rupiah
 
 PurchaseStatusEnum = strawberry.enum(
@@ -39,17 +38,6 @@ PurchaseStatusEnum = strawberry.enum(
 _CARD_NUMBER = re.compile(r"^[0-9]{16}$")
 _OTP = re.compile(r"^[0-9]{6}$")
 _CODE = re.compile(r"^[A-Za-z0-9._/-]{1,64}$")
-
-
-def _actor(info: Info) -> Actor:
-    principal = info.context.principal
-    assert principal is not None  # every field here has a scope permission
-    client = info.context.request.client
-    return Actor(
-        principal=principal,
-        request_id=info.context.request_id,
-        source_ip=client.host if client else None,
-    )
 
 
 def _now() -> datetime:
@@ -188,7 +176,7 @@ class EnrollmentQuery:
     async def purchase(self, info: Info, invoice_code: str) -> Purchase:
         _check_code(invoice_code, "invoiceCode")
         row = await enrollment_resolvers.purchase_by_invoice(
-            info.context.session, _actor(info), invoice_code
+            info.context.session, actor_of(info), invoice_code
         )
         return Purchase.from_row(row)
 
@@ -216,7 +204,7 @@ class EnrollmentQuery:
             _check_code(course_code, "courseCode")
         rows = await enrollment_resolvers.enrollments_page(
             info.context.session,
-            _actor(info),
+            actor_of(info),
             after_id=after_id,
             limit=page_size + 1,
             course_code=course_code,
@@ -257,7 +245,7 @@ class EnrollmentMutation:
             amount=input.amount,
         )
         started = await enrollment_resolvers.start_purchase(
-            info.context.session, _actor(info), request, now=_now()
+            info.context.session, actor_of(info), request, now=_now()
         )
         return StartPurchasePayload(
             purchase=Purchase.from_row(started.purchase),
@@ -279,7 +267,7 @@ class EnrollmentMutation:
             raise BadInput("paymentToken is malformed", field="paymentToken")
         row = await enrollment_resolvers.authorize_purchase(
             info.context.session,
-            _actor(info),
+            actor_of(info),
             input.payment_token,
             input.otp,
             now=_now(),
@@ -294,7 +282,7 @@ class EnrollmentMutation:
     async def void_purchase(self, info: Info, input: VoidPurchaseInput) -> Purchase:
         row = await enrollment_resolvers.void_purchase(
             info.context.session,
-            _actor(info),
+            actor_of(info),
             _check_code(input.invoice_code, "invoiceCode"),
             _check_code(input.transaction_code, "transactionCode"),
             now=_now(),
@@ -314,7 +302,7 @@ class EnrollmentMutation:
     ) -> RecordAttendancePayload:
         row = await enrollment_resolvers.record_attendance(
             info.context.session,
-            _actor(info),
+            actor_of(info),
             _check_code(input.redeem_code, "redeemCode"),
             input.sequence,
             input.score,
