@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import psutil
 
+from gateway.db import migrate
 from gateway.embedded import EmbeddedPostgres
 
 
@@ -50,6 +51,14 @@ async def test_start_reuse_and_clean_stop(tmp_path: Path) -> None:
     first = EmbeddedPostgres(tmp_path)
     url = await asyncio.to_thread(first.start)
     assert await _select_one(url) == 1
+    # The same migrations run on the embedded PostgreSQL 18 as on the PostgreSQL 15 of CI.
+    await asyncio.to_thread(migrate.upgrade, url)
+    connection = await asyncpg.connect(url)
+    try:
+        assert str(await connection.fetchval("SHOW server_version")).startswith("18")
+        assert await connection.fetchval("SELECT prakerja_fold('Pémrograman')") == "pemrograman"
+    finally:
+        await connection.close()
     pid = first.pid
     assert pid is not None
 
