@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -65,17 +65,36 @@ def is_ide_page_request(request: Request) -> bool:
     )
 
 
-async def authenticate(request: Request, session: AsyncSession, runtime: AuthRuntime) -> Principal:
-    """The verified caller, or ``Unauthenticated`` with the 401 to send."""
+async def authenticate(
+    request: Request, sessionmaker: async_sessionmaker[AsyncSession], runtime: AuthRuntime
+) -> Principal:
+    """The verified caller, or ``Unauthenticated`` with the 401 to send.
+
+    A token this process verified before, with nothing changed since, is answered from the
+    principal cache without a session; any other is checked against the database.
+    """
     token = bearer_token(request)
     if token is None:
         raise Unauthenticated(None)
+    principal = runtime.principals.get(token)
+    if principal is None:
+        principal = await _verify(token, sessionmaker, runtime)
+    client_id_var.set(principal.client_id)
+    request.state.principal = principal
+    return principal
+
+
+async def _verify(
+    token: str, sessionmaker: async_sessionmaker[AsyncSession], runtime: AuthRuntime
+) -> Principal:
+    # Read before the live state is: a change signalled meanwhile keeps this out of the cache.
+    generation = runtime.principals.generation
     try:
-        verified = await runtime.verifier.verify_signature(session, token)
-        principal = await live_principal(session, verified)
+        async with sessionmaker() as session:
+            verified = await runtime.verifier.verify_signature(session, token)
+            principal = await live_principal(session, verified)
     except InvalidToken as exc:
         log.info("bearer token refused", extra={"reason": exc.description})
         raise Unauthenticated(exc.description) from None
-    client_id_var.set(principal.client_id)
-    request.state.principal = principal
+    runtime.principals.put(token, principal, expires_at=verified.expires_at, generation=generation)
     return principal

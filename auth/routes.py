@@ -337,6 +337,10 @@ async def _token_management(request: Request, endpoint: str) -> Response:
                     success=AuditAction.TOKEN_REFUSED,
                 )
             await session.commit()
+            if revoked is not None and decisions.error is None:
+                # This process refuses the token from its very next request; the others
+                # drop theirs when the commit's NOTIFY reaches them (auth/principal_cache.py).
+                runtime.principals.invalidate()
     except MalformedRequest as exc:
         return _respond(exc.result)
     return _respond(result)

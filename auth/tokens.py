@@ -5,7 +5,8 @@ A token is a JWS signed ES256 by the gateway's active key, ``typ`` ``at+jwt``, w
 ``scope``, ``jti``, ``iat`` and ``exp``. Checking one costs a signature verification with a
 public key cached in-process, then one indexed query for the live state (client and partner
 enabled, token not revoked): that query is what makes revocation and disabling take effect
-at once on every process.
+at once on every process. A process answers a token it has verified before from its
+principal cache instead (``auth/principal_cache.py``), which those same changes empty.
 """
 
 from __future__ import annotations
@@ -123,6 +124,11 @@ class PublicKeyCache:
                 await self.refresh(session)
                 key = self._keys.get(kid)
         return key
+
+    def forget(self) -> None:
+        """A signing key changed or went: re-read the published keys on the next token."""
+        self._keys = {}
+        self._loaded_at = None
 
     async def refresh(self, session: AsyncSession) -> None:
         rows = await published_keys(session, retain=self._retain)

@@ -11,10 +11,10 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from auth.routes import routes as oauth_routes
-from auth.runtime import AuthRuntime
-from gateway.cache.listener import CatalogListener
-from gateway.cache.store import ResponseCache
+from auth.runtime import IDENTITY_CHANNEL, AuthRuntime
+from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
 from gateway.db.database import Database
+from gateway.db.listener import ChangeListener, Subscriber
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
@@ -41,17 +41,19 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             db = Database.connect(url, pool_size=settings.db_pool_size)
         app.state.database = db
         app.state.settings = settings
-        listener: CatalogListener | None = None
+        # One LISTEN connection for the process: the principal cache always, the catalog
+        # response cache when it is on. Both stay dark (serve nothing) until it listens.
+        subscribers: dict[str, Subscriber] = {IDENTITY_CHANNEL: app.state.auth}
         if settings.catalog_cache:
             cache = ResponseCache(max_bytes=settings.catalog_cache_max_mb << 20)
-            listener = CatalogListener(db.url, cache)
-            await listener.start()
+            subscribers[CATALOG_CHANNEL] = cache
             app.state.catalog_cache = cache
+        listener = ChangeListener(db.url, subscribers)
+        await listener.start()
         try:
             yield
         finally:
-            if listener is not None:
-                await listener.stop()
+            await listener.stop()
             if database is None:
                 await db.dispose()
             if embedded is not None:

@@ -45,11 +45,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if not is_ide_page_request(request):
             # Who is calling is settled before anything else runs: a missing or refused
             # token gets its 401 here, never a GraphQL error with status 200.
-            async with database.sessionmaker() as auth_session:
-                try:
-                    await authenticate(request, auth_session, request.app.state.auth)
-                except Unauthenticated as refused:
-                    return refused.response
+            try:
+                await authenticate(request, database.sessionmaker, request.app.state.auth)
+            except Unauthenticated as refused:
+                return refused.response
         cached = await catalog_cache.lookup(request, _media_type(request))
         if cached is not None and cached.hit is not None:
             return catalog_cache.hit_response(cached.hit)

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+# Migration 0003's triggers notify it; the app's change listener delivers to the cache.
+CATALOG_CHANNEL = "prakerja_catalog"
+
 
 @dataclass(frozen=True, slots=True)
 class CachedResponse:
@@ -46,6 +49,10 @@ class ResponseCache:
     def go_dark(self) -> None:
         """The listener lost its connection: serve nothing until it is back."""
         self._live = False
+        self.invalidate()
+
+    def changed(self, payload: str) -> None:
+        """A catalog row changed (NOTIFY from migration 0003's triggers): drop everything."""
         self.invalidate()
 
     def invalidate(self) -> None:

@@ -1,9 +1,11 @@
-"""Listens for catalog changes on a dedicated connection and invalidates the cache.
+"""One LISTEN connection per process, dispatching change notifications by channel.
 
-Migration 0003 makes every statement on courses, schedules, course_listings and partners
-``NOTIFY prakerja_catalog`` at commit. While the connection is down the cache serves
-nothing (a missed notification would leave it stale); it reconnects with a back-off and
-empties the cache once it listens again.
+Triggers in the migrations make commits ``NOTIFY`` a channel (0003: ``prakerja_catalog``
+for catalog rows; 0004: ``prakerja_identity`` for what can end a token's rights); each
+channel has one subscriber in the process, an in-process cache that drops what it holds
+when notified. A missed notification would leave a cache stale, so while the connection
+is down every subscriber is dark (serves nothing); the listener reconnects with a back-off
+and tells the subscribers to go live, emptied, once it listens again.
 """
 
 from __future__ import annotations
@@ -11,18 +13,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 import asyncpg
 
-from gateway.cache.store import ResponseCache
 from gateway.db.urls import async_url
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "prakerja_catalog"
 MAX_BACKOFF_SECONDS = 5.0
 START_WAIT_SECONDS = 10.0
+
+
+class Subscriber(Protocol):
+    def changed(self, payload: str) -> None:
+        """A commit changed what the subscriber holds (the payload names the table)."""
+
+    def go_live(self) -> None:
+        """Notifications arrive from now on: drop everything held, then serve again."""
+
+    def go_dark(self) -> None:
+        """Notifications may be missed from now on: drop everything, serve nothing."""
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -30,18 +42,18 @@ def _asyncpg_dsn(url: str) -> str:
     return async_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-class CatalogListener:
-    def __init__(self, url: str, cache: ResponseCache) -> None:
+class ChangeListener:
+    def __init__(self, url: str, subscribers: Mapping[str, Subscriber]) -> None:
         self._dsn = _asyncpg_dsn(url)
-        self._cache = cache
+        self._subscribers = dict(subscribers)
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._listening = asyncio.Event()
 
     async def start(self) -> None:
         """Starts listening; returns once the first LISTEN is in place (or after 10 s; the
-        cache stays dark until it is)."""
-        self._task = asyncio.create_task(self._run(), name="catalog-cache-listener")
+        subscribers stay dark until it is)."""
+        self._task = asyncio.create_task(self._run(), name="change-listener")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listening.wait(), START_WAIT_SECONDS)
 
@@ -50,13 +62,17 @@ class CatalogListener:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._cache.go_dark()
+        self._go_dark()
 
-    def _notified(self, *_: Any) -> None:
-        self._cache.invalidate()
+    def _notified(self, _connection: Any, _pid: int, channel: str, payload: str) -> None:
+        self._subscribers[channel].changed(payload)
+
+    def _go_dark(self) -> None:
+        for subscriber in self._subscribers.values():
+            subscriber.go_dark()
 
     def _terminated(self, *_: Any) -> None:
-        self._cache.go_dark()
+        self._go_dark()
         self._lost.set()
 
     async def _run(self) -> None:
@@ -67,17 +83,20 @@ class CatalogListener:
                 connection = await asyncpg.connect(self._dsn)
                 connection.add_termination_listener(self._terminated)
                 self._lost.clear()
-                await connection.add_listener(CHANNEL, self._notified)
-                self._cache.go_live()
+                for channel in self._subscribers:
+                    await connection.add_listener(channel, self._notified)
+                # Only now is every later commit's notification sure to arrive.
+                for subscriber in self._subscribers.values():
+                    subscriber.go_live()
                 self._listening.set()
                 backoff = 0.1
                 await self._lost.wait()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("catalog cache listener lost its connection", exc_info=True)
+                log.warning("the change listener lost its connection", exc_info=True)
             finally:
-                self._cache.go_dark()
+                self._go_dark()
                 if connection is not None and not connection.is_closed():
                     with contextlib.suppress(Exception):
                         await connection.close(timeout=1)
