@@ -53,8 +53,7 @@ def participants_visible_to(principal: Principal | None) -> ColumnElement[bool]:
     return false()
 
 
-def public_courses() -> ColumnElement[bool]:
-    """The public catalog: approved courses of active providers."""
+def _public_courses() -> ColumnElement[bool]:
     provider = aliased(Partner, name="visible_provider")
     active_provider = (
         exists()
@@ -62,6 +61,16 @@ def public_courses() -> ColumnElement[bool]:
         .where(provider.status == PartnerStatus.ACTIVE)
     )
     return and_(Course.status == CourseStatus.APPROVED, active_provider)
+
+
+# Built once: the clause has no parameter of the caller's, SQL expressions are immutable,
+# and building the alias and the EXISTS anew took a tenth of a catalog page's time.
+_PUBLIC_COURSES = _public_courses()
+
+
+def public_courses() -> ColumnElement[bool]:
+    """The public catalog: approved courses of active providers."""
+    return _PUBLIC_COURSES
 
 
 def courses_visible_to(principal: Principal | None) -> ColumnElement[bool]:
