@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,7 +30,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, REQUEST_ID_HEADER)
-        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _SAFE_REQUEST_ID.match(incoming) else _new_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         client_token = client_id_var.set(None)
@@ -58,6 +58,12 @@ class RequestIdMiddleware:
             )
             client_id_var.reset(client_token)
             request_id_var.reset(token)
+
+
+def _new_id() -> str:
+    # 32 random hex digits, like uuid4().hex, without building a UUID object per request
+    # (a few percent of a cached answer's time).
+    return os.urandom(16).hex()
 
 
 def _header(scope: Scope, name: str) -> str | None:
