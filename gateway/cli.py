@@ -16,6 +16,7 @@ from gateway.db.reset import reset_database
 from gateway.demo_wave import DemoSale, DemoWave, example_sale, open_demo_wave
 from gateway.embedded import EmbeddedPostgres
 from gateway.identity_cli import add_identity_commands, print_demo_clients
+from gateway.maintenance import prune_expired
 from gateway.observability import configure_logging
 from gateway.outbox import latest_messages
 from gateway.settings import Settings, SettingsError, load_settings
@@ -123,6 +124,15 @@ def _print_walkthrough(sale: DemoSale, wave: DemoWave) -> None:
     )
 
 
+def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
+    """Deletes expired idempotency keys, revoked-token and client-assertion records."""
+    with database_url(settings) as url:
+        pruned = asyncio.run(prune_expired(url))
+    for table, count in pruned.counts.items():
+        print(f"{table:28} {count:>10,} expired rows deleted")
+    return 0
+
+
 def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
     """The demo's phone: prints the newest notifications (OTPs included)."""
     with database_url(settings) as url:
@@ -167,6 +177,9 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(handler=cmd_seed)
 
     add_identity_commands(commands, _with_database_url)
+
+    prune = commands.add_parser("prune", help="delete expired idempotency keys and revocations")
+    prune.set_defaults(handler=cmd_prune)
 
     outbox = commands.add_parser("outbox", help="show the newest notifications (demo)")
     outbox.add_argument("--limit", type=_positive_int, default=10)
