@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Integer, TextClause, bindparam, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from gateway.db.models import CourseListing, Partner, Province, Regency, Schedule
+from gateway.db.models import CourseListing, Partner, Province, Regency
 from resolvers.enrollment_loaders import (
     AttendancesByPurchaseIdLoader,
     CourseByIdLoader,
@@ -67,19 +68,32 @@ class PartnerByIdLoader(DataLoader[int, Partner | None]):
         super().__init__(load_fn=load)
 
 
-_SCHEDULE_COLUMNS = (
-    Schedule.id,
-    Schedule.code,
-    Schedule.course_id,
-    Schedule.starts_at,
-    Schedule.ends_at,
-    Schedule.quota,
-    Schedule.remaining,
-)
+def _first_schedules(only_with_seats: bool) -> TextClause:
+    # One index descent per course (ix_schedules_course_starts), LIMIT first: a course
+    # with hundreds of schedules costs no more than one with three. The ids travel as one
+    # array parameter, so every batch size shares one prepared statement.
+    seats = "AND s.remaining > 0" if only_with_seats else ""
+    return text(
+        f"""
+        SELECT s.id, s.code, s.course_id, s.starts_at, s.ends_at, s.quota, s.remaining
+          FROM unnest(:course_ids) WITH ORDINALITY AS wanted(course_id, position)
+          CROSS JOIN LATERAL (
+                SELECT * FROM schedules s
+                 WHERE s.course_id = wanted.course_id {seats}
+                 ORDER BY s.starts_at, s.id
+                 LIMIT :first) AS s
+         ORDER BY wanted.position, s.starts_at, s.id
+        """  # noqa: S608 - only the fixed clause above is interpolated
+    ).bindparams(
+        bindparam("course_ids", type_=ARRAY(BigInteger)), bindparam("first", type_=Integer)
+    )
+
+
+_FIRST_SCHEDULES = {flag: _first_schedules(flag) for flag in (False, True)}
 
 
 class SchedulesByCourseIdLoader(DataLoader[SchedulesKey, list[ScheduleRecord]]):
-    """The first N schedules of each course by start date, in one windowed query per batch."""
+    """The first N schedules of each course by start date, in one query per batch."""
 
     def __init__(self, session: AsyncSession) -> None:
         async def load(keys: Sequence[SchedulesKey]) -> list[list[ScheduleRecord]]:
@@ -89,26 +103,11 @@ class SchedulesByCourseIdLoader(DataLoader[SchedulesKey, list[ScheduleRecord]]):
             for key in keys:
                 groups[(key.first, key.only_with_seats)].add(key.course_id)
             for (first, only_with_seats), course_ids in groups.items():
-                position = (
-                    func.row_number()
-                    .over(
-                        partition_by=Schedule.course_id,
-                        order_by=(Schedule.starts_at, Schedule.id),
-                    )
-                    .label("position")
+                rows = await session.execute(
+                    _FIRST_SCHEDULES[only_with_seats],
+                    {"course_ids": sorted(course_ids), "first": first},
                 )
-                ranked = select(*_SCHEDULE_COLUMNS, position).where(
-                    Schedule.course_id.in_(sorted(course_ids))
-                )
-                if only_with_seats:
-                    ranked = ranked.where(Schedule.remaining > 0)
-                inner = ranked.subquery()
-                query = (
-                    select(*(inner.c[column.key] for column in _SCHEDULE_COLUMNS))
-                    .where(inner.c.position <= first)
-                    .order_by(inner.c.course_id, inner.c.position)
-                )
-                for row in await session.execute(query):
+                for row in rows:
                     record = ScheduleRecord(*row)
                     found[SchedulesKey(record.course_id, first, only_with_seats)].append(record)
             return [found.get(key, []) for key in keys]
