@@ -30,6 +30,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from auth.principal import Principal
+from gateway.db.notified_cache import NotifiedCache
 
 DEFAULT_MAX_ENTRIES = 10_000
 
@@ -45,33 +46,13 @@ def _key(token: str) -> bytes:
     return hashlib.blake2b(token.encode(), digest_size=24).digest()
 
 
-class PrincipalCache:
+class PrincipalCache(NotifiedCache):
     def __init__(self, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        super().__init__()
         self.max_entries = max_entries
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
-        self._generation = 0
-        self._live = False
 
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    @property
-    def live(self) -> bool:
-        return self._live
-
-    def go_live(self) -> None:
-        """The listener is connected: anything held from before may be stale, so drop it."""
-        self.invalidate()
-        self._live = True
-
-    def go_dark(self) -> None:
-        """The listener lost its connection: verify every token against the database."""
-        self._live = False
-        self.invalidate()
-
-    def invalidate(self) -> None:
-        self._generation += 1
+    def _clear(self) -> None:
         self._entries.clear()
 
     def get(self, token: str) -> Principal | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from gateway.db.notified_cache import NotifiedCache
+
 # Migration 0003's triggers notify it; the app's change listener delivers to the cache.
 CATALOG_CHANNEL = "prakerja_catalog"
 
@@ -21,42 +23,21 @@ class CachedResponse:
     media_type: str
 
 
-class ResponseCache:
+class ResponseCache(NotifiedCache):
     def __init__(self, *, max_bytes: int, max_entry_bytes: int = 1 << 20) -> None:
+        super().__init__()
         self.max_bytes = max_bytes
         self.max_entry_bytes = max_entry_bytes
         self._entries: OrderedDict[bytes, CachedResponse] = OrderedDict()
         self._bytes = 0
-        self._generation = 0
-        # Only while the invalidation signal is known to arrive may answers be served.
-        self._live = False
         self.hits = 0
         self.misses = 0
-
-    @property
-    def generation(self) -> int:
-        return self._generation
-
-    @property
-    def live(self) -> bool:
-        return self._live
-
-    def go_live(self) -> None:
-        """The listener is connected: anything held from before may be stale, so drop it."""
-        self.invalidate()
-        self._live = True
-
-    def go_dark(self) -> None:
-        """The listener lost its connection: serve nothing until it is back."""
-        self._live = False
-        self.invalidate()
 
     def changed(self, payload: str) -> None:
         """A catalog row changed (NOTIFY from migration 0003's triggers): drop everything."""
         self.invalidate()
 
-    def invalidate(self) -> None:
-        self._generation += 1
+    def _clear(self) -> None:
         self._entries.clear()
         self._bytes = 0
 
