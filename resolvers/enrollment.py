@@ -20,8 +20,9 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,33 +102,7 @@ async def start_purchase(
 ) -> PurchaseStarted:
     """Validates a platform's purchase and sends the participant a one-time password."""
     platform_id = actor.partner_id
-    course = await session.scalar(
-        select(Course)
-        .join(Partner, Partner.id == Course.provider_id)
-        .where(
-            Course.code == request.course_code,
-            Course.status == CourseStatus.APPROVED,
-            Partner.status == PartnerStatus.ACTIVE,
-            exists().where(
-                CourseListing.course_id == Course.id, CourseListing.platform_id == platform_id
-            ),
-        )
-    )
-    if course is None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.COURSE_NOT_FOUND,
-            f"course {request.course_code!r} is not sold on this platform",
-        )
-    schedule = await session.scalar(select(Schedule).where(Schedule.code == request.schedule_code))
-    if schedule is None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.SCHEDULE_NOT_FOUND, f"schedule {request.schedule_code!r} not found"
-        )
-    if schedule.course_id != course.id:
-        raise EnrollmentError(
-            EnrollmentErrorCode.SCHEDULE_NOT_IN_COURSE,
-            "the schedule belongs to another course",
-        )
+    course, schedule = await _offer(session, platform_id, request)
     if schedule.ends_at <= now:
         raise EnrollmentError(EnrollmentErrorCode.SCHEDULE_ENDED, "the training is over")
     if schedule.remaining <= 0:
@@ -138,25 +113,20 @@ async def start_purchase(
             f"the amount must be the course's price, {course.price}",
             price=str(course.price),
         )
-    participant = await session.scalar(
-        select(Participant).where(Participant.card_number == request.card_number)
-    )
-    if participant is None:
+    found = (
+        await session.execute(
+            select(Participant, _has_bought(Participant.id)).where(
+                Participant.card_number == request.card_number
+            )
+        )
+    ).first()
+    if found is None:
         raise EnrollmentError(
             EnrollmentErrorCode.PARTICIPANT_NOT_FOUND, "no participant holds this card number"
         )
-    await _check_eligibility(session, participant, course, request.amount, now=now)
+    participant, has_bought = found
+    _check_eligibility(participant, course, request.amount, has_bought=has_bought, now=now)
     await _bind_platform_account(session, platform_id, request.platform_user_id, participant.id)
-
-    duplicate = await session.scalar(
-        select(Purchase.id).where(
-            Purchase.platform_id == platform_id, Purchase.invoice_code == request.invoice_code
-        )
-    )
-    if duplicate is not None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.INVOICE_CODE_USED, "this invoice code was already used"
-        )
 
     token = secrets.token_urlsafe(32)
     otp = f"{secrets.randbelow(1_000_000):06d}"
@@ -217,21 +187,65 @@ async def start_purchase(
     return PurchaseStarted(purchase=purchase, payment_token=token, expires_at=expires_at)
 
 
-async def _check_eligibility(
-    session: AsyncSession, participant: Participant, course: Course, amount: int, *, now: datetime
+async def _offer(
+    session: AsyncSession, platform_id: int, request: PurchaseRequest
+) -> tuple[Course, Schedule]:
+    """The course (approved, of an active provider, sold on this platform) and the schedule.
+
+    One statement for both; which of them is missing decides the refusal.
+    """
+    row = (
+        await session.execute(
+            select(Course, Schedule)
+            .join(Partner, Partner.id == Course.provider_id)
+            .outerjoin(Schedule, Schedule.code == request.schedule_code)
+            .where(
+                Course.code == request.course_code,
+                Course.status == CourseStatus.APPROVED,
+                Partner.status == PartnerStatus.ACTIVE,
+                exists().where(
+                    CourseListing.course_id == Course.id, CourseListing.platform_id == platform_id
+                ),
+            )
+        )
+    ).first()
+    if row is None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.COURSE_NOT_FOUND,
+            f"course {request.course_code!r} is not sold on this platform",
+        )
+    course, schedule = row
+    if schedule is None:
+        raise EnrollmentError(
+            EnrollmentErrorCode.SCHEDULE_NOT_FOUND, f"schedule {request.schedule_code!r} not found"
+        )
+    if schedule.course_id != course.id:
+        raise EnrollmentError(
+            EnrollmentErrorCode.SCHEDULE_NOT_IN_COURSE,
+            "the schedule belongs to another course",
+        )
+    return course, schedule
+
+
+def _has_bought(participant_id: Any) -> Any:
+    """Whether the participant has a successful purchase (the first-purchase deadline's key)."""
+    return (
+        exists()
+        .where(
+            Purchase.participant_id == participant_id,
+            Purchase.status == PurchaseStatus.SUCCESS,
+        )
+        .label("has_bought")
+    )
+
+
+def _check_eligibility(
+    participant: Participant, course: Course, amount: int, *, has_bought: bool, now: datetime
 ) -> None:
     if participant.status is not ParticipantStatus.RECIPIENT:
         raise EnrollmentError(
             EnrollmentErrorCode.NOT_ELIGIBLE, "the card holder is not an active recipient"
         )
-    has_bought = await session.scalar(
-        select(
-            exists().where(
-                Purchase.participant_id == participant.id,
-                Purchase.status == PurchaseStatus.SUCCESS,
-            )
-        )
-    )
     deadline = participant.first_purchase_deadline
     if not has_bought and deadline is not None and now > deadline:
         raise EnrollmentError(
@@ -262,23 +276,17 @@ async def _bind_platform_account(
 ) -> None:
     """One platform account belongs to one card, for good.
 
-    Insert-or-keep in one statement: two first purchases racing for one account cannot
-    both bind it, and the loser then reads the winner's card.
+    Insert-or-read in one statement: two first purchases racing for one account cannot both
+    bind it; the loser reads the winner's card (the no-op update returns the existing row).
     """
-    await session.execute(
-        pg_insert(PlatformAccount)
-        .values(
-            platform_id=platform_id,
-            platform_user_id=platform_user_id,
-            participant_id=participant_id,
-        )
-        .on_conflict_do_nothing(index_elements=["platform_id", "platform_user_id"])
+    insert = pg_insert(PlatformAccount).values(
+        platform_id=platform_id, platform_user_id=platform_user_id, participant_id=participant_id
     )
     bound = await session.scalar(
-        select(PlatformAccount.participant_id).where(
-            PlatformAccount.platform_id == platform_id,
-            PlatformAccount.platform_user_id == platform_user_id,
-        )
+        insert.on_conflict_do_update(
+            index_elements=["platform_id", "platform_user_id"],
+            set_={"participant_id": PlatformAccount.participant_id},
+        ).returning(PlatformAccount.participant_id)
     )
     if bound != participant_id:
         raise EnrollmentError(
@@ -334,28 +342,6 @@ async def authorize_purchase(
             triesLeft=tries_left,
         )
 
-    debited = await session.execute(
-        update(Participant)
-        .where(
-            Participant.id == purchase.participant_id,
-            Participant.training_balance >= purchase.amount,
-        )
-        .values(training_balance=Participant.training_balance - purchase.amount)
-        .returning(Participant.id)
-    )
-    if debited.first() is None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
-        )
-    seat = await session.execute(
-        update(Schedule)
-        .where(Schedule.id == purchase.schedule_id, Schedule.remaining > 0)
-        .values(remaining=Schedule.remaining - 1)
-        .returning(Schedule.id)
-    )
-    if seat.first() is None:
-        raise EnrollmentError(EnrollmentErrorCode.QUOTA_EXHAUSTED, "no seats left")
-
     purchase.status = PurchaseStatus.SUCCESS
     purchase.transaction_code = _random_code("TRX", 16)
     purchase.redeem_code = _random_code("", 12)
@@ -370,7 +356,48 @@ async def authorize_purchase(
         "purchase.authorized",
         detail={"transactionCode": purchase.transaction_code},
     )
+    # Last, so the hot rows (a popular schedule) stay locked only until the commit.
+    await _debit_and_take_seat(session, purchase)
     return purchase
+
+
+_DEBIT_AND_TAKE_SEAT = text(
+    """
+    WITH debit AS (
+        UPDATE participants SET training_balance = training_balance - :amount
+         WHERE id = :participant_id AND training_balance >= :amount
+        RETURNING id
+    ), seat AS (
+        UPDATE schedules SET remaining = remaining - 1
+         WHERE id = :schedule_id AND remaining > 0 AND EXISTS (SELECT 1 FROM debit)
+        RETURNING id
+    )
+    SELECT EXISTS (SELECT 1 FROM debit) AS debited, EXISTS (SELECT 1 FROM seat) AS seated
+    """
+)
+
+
+async def _debit_and_take_seat(session: AsyncSession, purchase: Purchase) -> None:
+    """Debits the balance and takes a seat in one statement, each guarded by its own limit.
+
+    A refusal raises; the view then rolls back the whole transaction, debit included.
+    """
+    row = (
+        await session.execute(
+            _DEBIT_AND_TAKE_SEAT,
+            {
+                "amount": purchase.amount,
+                "participant_id": purchase.participant_id,
+                "schedule_id": purchase.schedule_id,
+            },
+        )
+    ).one()
+    if not row.debited:
+        raise EnrollmentError(
+            EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
+        )
+    if not row.seated:
+        raise EnrollmentError(EnrollmentErrorCode.QUOTA_EXHAUSTED, "no seats left")
 
 
 def _call(callback: object) -> None:
