@@ -113,14 +113,14 @@ def _print_walkthrough(sale: DemoSale, wave: DemoWave) -> None:
     print(
         f'  1. as DP-001: startPurchase(input: {{cardNumber: "{sale.card_number}", '
         f'courseCode: "{sale.course_code}", scheduleCode: "{sale.schedule_code}", '
-        f'platformUserId: "demo-user-1", invoiceCode: "INV-DEMO-1", amount: "{sale.price}"}})'
+        f'platformUserId: "demo-{sale.card_number}", '
+        f'invoiceCode: "INV-DEMO-{sale.card_number[-6:]}", amount: "{sale.price}"}})'
     )
     print("  2. read the OTP:  prakerja-gateway outbox   (in another terminal)")
     print("  3. as DP-001: authorizePurchase(input: {paymentToken: ..., otp: ...})")
     print(
-        f"  4. as {sale.provider_code} (a provider client from `prakerja-gateway client create "
-        f"--partner {sale.provider_code} ...`): recordAttendance with the redeem code, "
-        "sequence 1, 2, ..., 999 with a score\n"
+        f"  4. as {sale.provider_code} (its credentials above): recordAttendance(input: "
+        "{redeemCode: ..., sequence: 1}), then 2, 3, ... and 999 with a score\n"
     )
 
 
