@@ -18,7 +18,7 @@ from gateway.db.listener import ChangeListener, Subscriber
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
-from gateway.middleware import RequestIdMiddleware
+from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from gateway.settings import Settings
 from schema.root import schema
 
@@ -74,5 +74,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         # Tests hand a database in and may skip the lifespan; state must exist regardless.
         app.state.database = database
         app.state.settings = settings
+    app.add_middleware(BodySizeLimitMiddleware)
+    # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -11,6 +12,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.observability import client_id_var, request_id_var
+from schema.errors import ErrorCode
 
 log = logging.getLogger("gateway.access")
 
@@ -72,3 +74,70 @@ def _header(scope: Scope, name: str) -> str | None:
         if key.lower() == wanted:
             return str(value.decode("latin-1"))
     return None
+
+
+MAX_BODY_BYTES = 1024 * 1024  # far above any real GraphQL document with its variables
+REQUEST_TOO_LARGE = ErrorCode.REQUEST_TOO_LARGE.value
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class BodySizeLimitMiddleware:
+    """Refuses request bodies over ``MAX_BODY_BYTES`` with 413 before anyone buffers them.
+
+    The declared ``Content-Length`` is checked up front; a chunked body is counted as it
+    arrives, so a client cannot stream an unbounded document into the parser.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _header(scope, "content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _too_large(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(send)
+
+
+async def _too_large(send: Send) -> None:
+    error = {"message": "request body too large", "extensions": {"code": REQUEST_TOO_LARGE}}
+    body = json.dumps({"errors": [error]}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

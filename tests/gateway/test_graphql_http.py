@@ -66,3 +66,21 @@ async def test_no_stack_trace_or_internal_detail_leaks(tokens: Tokens) -> None:
         assert "Traceback" not in text
         assert "sqlalchemy" not in text.lower()
         assert response.json()["errors"][0]["extensions"]["code"] != "INTERNAL_ERROR"
+
+
+async def test_an_oversized_body_is_refused_before_parsing(tokens: Tokens) -> None:
+    headers = await tokens.headers("PMO")
+    huge = {"query": "{ viewer { code } }", "variables": {"padding": "x" * (2 * 1024 * 1024)}}
+    response = await tokens.http.post("/graphql", json=huge, headers=headers)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
+    assert response.headers["x-request-id"]
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = await tokens.http.post(
+        "/graphql", content=chunks(), headers={**headers, "content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
