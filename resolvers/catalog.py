@@ -60,6 +60,7 @@ EARLIEST_DATE: Final = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_DATE: Final = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_LIST_FILTER: Final = 20  # values in one list filter (categories, methods, statuses)
 MAX_CODE_LENGTH: Final = 40
+MAX_SCHEDULES_PER_COURSE: Final = 20  # Course.schedules(first:)
 # A course without a (matching) schedule sorts after every dated one by start date.
 NO_START: Final = 9_000_000_000_000_000_000
 
@@ -107,6 +108,10 @@ class CourseRecord:
     provider_code: str
     provider_name: str
     sort_key: int | None = None
+
+
+def schedules_first_allowed(first: int) -> bool:
+    return 1 <= first <= MAX_SCHEDULES_PER_COURSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +249,19 @@ class Keyset:
         ):
             return cls(order, key=parts[1], after_id=parts[2])
         raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor does not belong to this order")
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """A validated request for a page of courses (``schema.catalog.course_page_arguments``)."""
+
+    page_size: int
+    search: CourseSearch
+    keyset: Keyset
+
+    @property
+    def limit(self) -> int:
+        return self.page_size + 1  # the extra row only says that a next page exists
 
 
 def _is_int(value: Any) -> bool:
@@ -400,14 +418,27 @@ def _epoch_us(moment: ColumnElement[Any] | InstrumentedAttribute[Any]) -> Column
     return cast(func.extract("epoch", moment) * 1_000_000, BigInteger)
 
 
-async def course_page(
+@dataclass(frozen=True)
+class PageQuery:
+    """A page's statement before it runs: ``select`` yields ``_COURSE_COLUMNS`` then
+    ``sort_key``, ordered by ``order_by`` and cut at ``limit``. The catalog fast path
+    (``resolvers.catalog_sql``) wraps it to fetch schedules in the same statement."""
+
+    select: Select[*tuple[Any, ...]]
+    limit: int
+    descending: bool
+
+
+async def course_page_query(
     session: AsyncSession,
     principal: Principal | None,
     search: CourseSearch,
     keyset: Keyset,
     limit: int,
-) -> list[CourseRecord]:
-    """Up to ``limit`` visible courses matching ``search``, after ``keyset`` in its order."""
+) -> PageQuery:
+    """The statement for up to ``limit`` visible courses matching ``search``, after
+    ``keyset`` in its order. Codes in the filter and the search text are resolved here
+    (one statement each, only when given): unknown codes are NOT_FOUND."""
     codes = await _resolve_codes(session, search)
     folded = None if search.text is None else await _folded_search_text(session, search.text)
     if keyset.order is CourseOrder.RELEVANCE and folded is None:
@@ -477,6 +508,7 @@ async def course_page(
     query = _course_select(
         (sort_key if sort_key is not None else null()).label("sort_key"), lateral=first_start
     )
+    descending = False
     if sort_key is None:
         if keyset.after_id is not None:
             conditions.append(Course.id > keyset.after_id)
@@ -491,7 +523,19 @@ async def course_page(
         query = query.where(*conditions).order_by(
             sort_key.desc() if descending else sort_key.asc(), Course.id
         )
-    result = await session.execute(query.limit(limit))
+    return PageQuery(query.limit(limit), limit, descending)
+
+
+async def course_page(
+    session: AsyncSession,
+    principal: Principal | None,
+    search: CourseSearch,
+    keyset: Keyset,
+    limit: int,
+) -> list[CourseRecord]:
+    """Up to ``limit`` visible courses matching ``search``, after ``keyset`` in its order."""
+    page = await course_page_query(session, principal, search, keyset, limit)
+    result = await session.execute(page.select)
     return [_record(row) for row in result]
 
 
