@@ -38,6 +38,7 @@ from schema.common import (
     to_global_id,
 )
 from schema.errors import BadInput, ErrorCode, GatewayError, NotFound
+from schema.fast_path import CoursesFastPath
 from schema.info import Info
 from schema.scalars import Rupiah
 
@@ -363,8 +364,9 @@ class CatalogQuery:
             "and ordered; a cursor belongs to the order it was made in."
         ),
         permission_classes=[requires(Scope.CATALOG_READ)],
+        extensions=[CoursesFastPath(course_page_arguments)],
     )
-    async def courses(
+    async def courses(  # see also schema.fast_path (same rules)
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description="Page size.")] = None,
