@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.sql.selectable import LateralFromClause
 
 from auth.principal import Principal
 from gateway.db.models import Course, CourseListing, Partner, Province, Regency, Schedule
@@ -303,11 +304,11 @@ _COURSE_COLUMNS: tuple[Any, ...] = (
 _DOCUMENT = "prakerja_fold(courses.title || ' ' || courses.description)"
 
 
-def _course_select(*extra: Any, lateral: Any = None) -> Select[*tuple[Any, ...]]:
+def _course_select(*extra: Any, laterals: Sequence[Any] = ()) -> Select[*tuple[Any, ...]]:
     query = select(*_COURSE_COLUMNS, *extra).join_from(
         Course, Partner, Partner.id == Course.provider_id
     )
-    if lateral is not None:
+    for lateral in laterals:
         query = query.outerjoin(lateral, true())
     return query
 
@@ -418,27 +419,21 @@ def _epoch_us(moment: ColumnElement[Any] | InstrumentedAttribute[Any]) -> Column
     return cast(func.extract("epoch", moment) * 1_000_000, BigInteger)
 
 
-@dataclass(frozen=True)
-class PageQuery:
-    """A page's statement before it runs: ``select`` yields ``_COURSE_COLUMNS`` then
-    ``sort_key``, ordered by ``order_by`` and cut at ``limit``. The catalog fast path
-    (``resolvers.catalog_sql``) wraps it to fetch schedules in the same statement."""
-
-    select: Select[*tuple[Any, ...]]
-    limit: int
-    descending: bool
-
-
 async def course_page_query(
     session: AsyncSession,
     principal: Principal | None,
     search: CourseSearch,
     keyset: Keyset,
     limit: int,
-) -> PageQuery:
+    *,
+    joined: LateralFromClause | None = None,
+) -> Select[*tuple[Any, ...]]:
     """The statement for up to ``limit`` visible courses matching ``search``, after
     ``keyset`` in its order. Codes in the filter and the search text are resolved here
-    (one statement each, only when given): unknown codes are NOT_FOUND."""
+    (one statement each, only when given): unknown codes are NOT_FOUND. ``joined``, a
+    LATERAL subquery of courses giving one row per course, adds its columns after
+    ``sort_key`` (the fast path's schedules, ``resolvers.catalog_sql``). The statement
+    yields ``_COURSE_COLUMNS``, then ``sort_key``, then the joined columns."""
     codes = await _resolve_codes(session, search)
     folded = None if search.text is None else await _folded_search_text(session, search.text)
     if keyset.order is CourseOrder.RELEVANCE and folded is None:
@@ -506,9 +501,10 @@ async def course_page_query(
             sort_key = None
 
     query = _course_select(
-        (sort_key if sort_key is not None else null()).label("sort_key"), lateral=first_start
+        (sort_key if sort_key is not None else null()).label("sort_key"),
+        *(() if joined is None else joined.c),
+        laterals=[lateral for lateral in (first_start, joined) if lateral is not None],
     )
-    descending = False
     if sort_key is None:
         if keyset.after_id is not None:
             conditions.append(Course.id > keyset.after_id)
@@ -523,7 +519,7 @@ async def course_page_query(
         query = query.where(*conditions).order_by(
             sort_key.desc() if descending else sort_key.asc(), Course.id
         )
-    return PageQuery(query.limit(limit), limit, descending)
+    return query.limit(limit)
 
 
 async def course_page(
@@ -534,8 +530,8 @@ async def course_page(
     limit: int,
 ) -> list[CourseRecord]:
     """Up to ``limit`` visible courses matching ``search``, after ``keyset`` in its order."""
-    page = await course_page_query(session, principal, search, keyset, limit)
-    result = await session.execute(page.select)
+    query = await course_page_query(session, principal, search, keyset, limit)
+    result = await session.execute(query)
     return [_record(row) for row in result]
 
 

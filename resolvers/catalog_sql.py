@@ -1,11 +1,12 @@
 """The catalog fast path's statement: a page of courses and their first schedules at once.
 
 ``schema.fast_path`` answers the ``courses`` field from this one statement instead of the
-page statement plus one schedules statement per batch (``resolvers.loaders``). The page is
-the very statement ``resolvers.catalog.course_page_query`` builds, wrapped as a subquery:
-visibility, filters, order and keyset are not restated here. Each course's schedules come
-from a LATERAL descent of ``ix_schedules_course_starts`` cut at ``first``, the same rows
-``SchedulesByCourseIdLoader`` reads, one row per (course, schedule).
+page statement plus a schedules statement (``resolvers.loaders``). The page is the very
+statement ``resolvers.catalog.course_page_query`` builds (visibility, filters, order and
+keyset are not restated here), with one more LATERAL join: each course's first schedules
+by start date, read by an index descent of ``ix_schedules_course_starts`` cut at ``first``
+(the rows ``SchedulesByCourseIdLoader`` reads), aggregated into one array per column so
+the page keeps one row per course and asyncpg decodes every value natively.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, Integer, bindparam, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import LateralFromClause
 
-from gateway.db.models import Schedule
-from resolvers.catalog import CourseRecord, PageQuery
+from auth.principal import Principal
+from gateway.db.models import Course, Schedule
+from resolvers.catalog import CourseRecord, CourseSearch, Keyset, course_page_query
 from resolvers.loaders import ScheduleRecord
 
 # Marks the fast path's statements in the SQL text: visible in pg_stat_statements and the
@@ -25,15 +29,6 @@ from resolvers.loaders import ScheduleRecord
 FAST_PATH_MARK: Final = "/* catalog fast path */"
 
 _COURSE_WIDTH: Final = len(CourseRecord.__slots__)  # the page's columns, sort_key last
-_SCHEDULE_COLUMNS: Final = (
-    Schedule.id,
-    Schedule.code,
-    Schedule.course_id,
-    Schedule.starts_at,
-    Schedule.ends_at,
-    Schedule.quota,
-    Schedule.remaining,
-)
 
 
 class SchedulesWanted(NamedTuple):
@@ -49,43 +44,57 @@ class CourseWithSchedules:
     schedules: list[ScheduleRecord] = field(default_factory=list)
 
 
-async def courses_with_schedules(
-    session: AsyncSession, page: PageQuery, schedules: SchedulesWanted | None
-) -> list[CourseWithSchedules]:
-    """The page's courses in its order, each with its first schedules when asked for."""
-    if schedules is None:
-        result = await session.execute(page.select.prefix_with(FAST_PATH_MARK))
-        return [CourseWithSchedules(CourseRecord(*row)) for row in result]
-    paged = page.select.subquery("page")
-    conditions: list[ColumnElement[bool]] = [Schedule.course_id == paged.c.id]
-    if schedules.only_with_seats:
+def _first_schedules(only_with_seats: bool) -> LateralFromClause:
+    conditions: list[ColumnElement[bool]] = [Schedule.course_id == Course.id]
+    if only_with_seats:
         conditions.append(Schedule.remaining > 0)
-    first = (
-        select(*_SCHEDULE_COLUMNS)
-        .where(*conditions)
-        .order_by(Schedule.starts_at, Schedule.id)
-        .limit(schedules.first)
-        .lateral("first_schedules")
-    )
-    # A join does not keep the subquery's order: order again by the page's own key.
-    sort_key: Any = paged.c.sort_key
-    query = (
-        select(paged, first)
-        .outerjoin_from(paged, first, true())
-        .order_by(
-            sort_key.desc() if page.descending else sort_key.asc(),
-            paged.c.id,
-            first.c.starts_at,
-            first.c.id,
+    wanted = (
+        select(
+            Schedule.id,
+            Schedule.code,
+            Schedule.course_id,
+            Schedule.starts_at,
+            Schedule.ends_at,
+            Schedule.quota,
+            Schedule.remaining,
         )
-        .prefix_with(FAST_PATH_MARK)
+        .where(*conditions)
+        .correlate(Course)  # the page's course: a FROM subquery does not correlate by itself
+        .order_by(Schedule.starts_at, Schedule.id)
+        .limit(bindparam("schedules_first", type_=Integer))
+        .subquery("wanted_schedules")
     )
+    in_order = (wanted.c.starts_at, wanted.c.id)
+    return select(
+        *(func.array_agg(aggregate_order_by(column, *in_order)) for column in wanted.c)
+    ).lateral("first_schedules")
+
+
+# Built once: they have no parameter of the request's but ``schedules_first``.
+_FIRST_SCHEDULES: Final = {flag: _first_schedules(flag) for flag in (False, True)}
+
+
+async def courses_with_schedules(
+    session: AsyncSession,
+    principal: Principal | None,
+    search: CourseSearch,
+    keyset: Keyset,
+    limit: int,
+    schedules: SchedulesWanted | None,
+) -> list[CourseWithSchedules]:
+    """``course_page``'s courses, each with its first schedules when asked for."""
+    joined = None if schedules is None else _FIRST_SCHEDULES[schedules.only_with_seats]
+    query = await course_page_query(session, principal, search, keyset, limit, joined=joined)
+    parameters: dict[str, Any] = {}
+    if schedules is not None:
+        parameters["schedules_first"] = schedules.first
+    result = await session.execute(query.prefix_with(FAST_PATH_MARK), parameters)
     courses: list[CourseWithSchedules] = []
-    current: CourseWithSchedules | None = None
-    for row in await session.execute(query):
-        if current is None or current.record.id != row[0]:
-            current = CourseWithSchedules(CourseRecord(*row[:_COURSE_WIDTH]))
-            courses.append(current)
-        if row[_COURSE_WIDTH] is not None:  # the outer join's empty side: no schedule
-            current.schedules.append(ScheduleRecord(*row[_COURSE_WIDTH:]))
+    for row in result:
+        course = CourseWithSchedules(CourseRecord(*row[:_COURSE_WIDTH]))
+        if schedules is not None and row[_COURSE_WIDTH] is not None:  # None: no schedule
+            course.schedules = [
+                ScheduleRecord(*values) for values in zip(*row[_COURSE_WIDTH:], strict=True)
+            ]
+        courses.append(course)
     return courses

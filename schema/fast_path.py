@@ -54,12 +54,7 @@ from strawberry.types import Info
 from strawberry.utils.str_converters import to_snake_case
 
 from resolvers import catalog_sql
-from resolvers.catalog import (
-    CourseRecord,
-    PageRequest,
-    course_page_query,
-    schedules_first_allowed,
-)
+from resolvers.catalog import CourseRecord, PageRequest, schedules_first_allowed
 from resolvers.catalog_sql import CourseWithSchedules, SchedulesWanted
 from resolvers.loaders import ScheduleRecord
 from schema.common import Connection, PageInfo, build_connection, to_global_id
@@ -380,11 +375,14 @@ class CoursesFastPath(FieldExtension):
         if plan is None:
             return await next_(source, info, **kwargs)
         request = self.arguments(**kwargs)
-        session = info.context.session
-        page = await course_page_query(
-            session, info.context.principal, request.search, request.keyset, request.limit
+        courses = await catalog_sql.courses_with_schedules(
+            info.context.session,
+            info.context.principal,
+            request.search,
+            request.keyset,
+            request.limit,
+            schedules,
         )
-        courses = await catalog_sql.courses_with_schedules(session, page, schedules)
         connection: Connection[CourseWithSchedules] = build_connection(
             courses,
             page_size=request.page_size,
