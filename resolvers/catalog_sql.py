@@ -18,9 +18,11 @@ from sqlalchemy import ColumnElement, Integer, bindparam, func, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import LateralFromClause
+from sqlalchemy.types import NullType
 
 from auth.principal import Principal
 from gateway.db.models import Course, Schedule
+from gateway.db.session import SerializedAsyncSession
 from resolvers.catalog import CourseRecord, CourseSearch, Keyset, course_page_query
 from resolvers.loaders import ScheduleRecord
 
@@ -65,8 +67,13 @@ def _first_schedules(only_with_seats: bool) -> LateralFromClause:
         .subquery("wanted_schedules")
     )
     in_order = (wanted.c.starts_at, wanted.c.id)
+    # Untyped arrays: asyncpg's lists of decoded values are what ScheduleRecord takes, and
+    # SQLAlchemy's ARRAY would only copy them item by item.
     return select(
-        *(func.array_agg(aggregate_order_by(column, *in_order)) for column in wanted.c)
+        *(
+            func.array_agg(aggregate_order_by(column, *in_order), type_=NullType())
+            for column in wanted.c
+        )
     ).lateral("first_schedules")
 
 
@@ -88,7 +95,11 @@ async def courses_with_schedules(
     parameters: dict[str, Any] = {}
     if schedules is not None:
         parameters["schedules_first"] = schedules.first
-    result = await session.execute(query.prefix_with(FAST_PATH_MARK), parameters)
+    query = query.prefix_with(FAST_PATH_MARK)
+    if isinstance(session, SerializedAsyncSession):  # always, but for a bare AsyncSession
+        result: Any = await session.execute_core(query, parameters)
+    else:
+        result = await session.execute(query, parameters)
     courses: list[CourseWithSchedules] = []
     for row in result:
         course = CourseWithSchedules(CourseRecord(*row[:_COURSE_WIDTH]))
