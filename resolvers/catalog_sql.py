@@ -91,11 +91,11 @@ async def courses_with_schedules(
 ) -> list[CourseWithSchedules]:
     """``course_page``'s courses, each with its first schedules when asked for."""
     joined = None if schedules is None else _FIRST_SCHEDULES[schedules.only_with_seats]
-    query = await course_page_query(session, principal, search, keyset, limit, joined=joined)
-    parameters: dict[str, Any] = {}
+    query, parameters = await course_page_query(
+        session, principal, search, keyset, limit, joined=joined, comment=FAST_PATH_MARK
+    )
     if schedules is not None:
         parameters["schedules_first"] = schedules.first
-    query = query.prefix_with(FAST_PATH_MARK)
     if isinstance(session, SerializedAsyncSession):  # always, but for a bare AsyncSession
         result: Any = await session.execute_core(query, parameters)
     else:
