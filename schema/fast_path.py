@@ -238,12 +238,20 @@ def _leaf(field_def: GraphQLField, get: Callable[[Any], Any]) -> Render:
         # Only plain data fields: one with a resolver of its own may compute anything.
         raise NotCompilable("not a plain leaf")
     coerce = leaf_type.coerce_output_value
+    # graphql-core's String, ID and Boolean give back a str (a bool) as it is: skip the call
+    # for exactly that class, which is what the columns hold.
+    unchanged = _UNCHANGED_BY.get(leaf_type.name)
 
     def render(source: Any) -> Any:
         value = get(source)
-        return None if value is None else coerce(value)
+        if value is None or value.__class__ is unchanged:
+            return value
+        return coerce(value)
 
     return render
+
+
+_UNCHANGED_BY: Final[Mapping[str, type]] = {"String": str, "ID": str, "Boolean": bool}
 
 
 def _attribute(

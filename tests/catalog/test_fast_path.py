@@ -17,7 +17,7 @@ import pytest
 
 from gateway.db.database import Database
 from resolvers.catalog_sql import FAST_PATH_MARK
-from tests.catalog.support import PLATFORM, PMO, PROVIDER, create_course, data
+from tests.catalog.support import OTHER_PROVIDER, PLATFORM, PMO, PROVIDER, create_course, data
 from tests.catalog.test_statement_count import counting
 from tests.conftest import Tokens, graphql, make_client
 
@@ -192,6 +192,18 @@ async def test_a_provider_sees_its_own_drafts(apps: Apps) -> None:
     filter_ = {"statuses": ["DRAFT"], "providerCode": PROVIDER}
     page = await _fast(apps, EVERY_FIELD, {"first": 10, "filter": filter_}, partner=PROVIDER)
     assert code in [edge["node"]["code"] for edge in page["courses"]["edges"]]
+
+
+async def test_a_statement_of_the_same_shape_keeps_each_providers_view(apps: Apps) -> None:
+    """Page statements are kept per shape: one built for a provider never serves another."""
+    code = await create_course(apps.tokens)
+    drafts = {"first": 100, "filter": {"statuses": ["DRAFT"]}}
+    own = await _fast(apps, EVERY_FIELD, drafts, partner=PROVIDER)
+    assert code in [edge["node"]["code"] for edge in own["courses"]["edges"]]
+    other = await _fast(apps, EVERY_FIELD, drafts, partner=OTHER_PROVIDER)
+    assert code not in [edge["node"]["code"] for edge in other["courses"]["edges"]]
+    platform = await _fast(apps, EVERY_FIELD, drafts, partner=PLATFORM)
+    assert platform["courses"]["edges"] == []
 
 
 async def test_aliases_typename_and_two_courses_fields(apps: Apps) -> None:
