@@ -170,6 +170,34 @@ async def _normal(
     return body
 
 
+MORE_SHAPES = [
+    # Fragments on the Node interface and spreads inside the provider and the schedules.
+    """{ courses(first: 3) { edges { node { provider { ... on Node { id } ...P }
+         schedules { ... on Schedule { id endsAt } ... on Node { id } } } } } }
+       fragment P on Provider { code name }""",
+    # Only the page's position, in a price order.
+    """{ courses(first: 10, orderBy: PRICE_ASC) {
+         pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }""",
+    # Nothing but the type name, with every argument left to its default.
+    "{ courses { __typename } }",
+    # Literal arguments, a filter object written inline.
+    """{ courses(first: 5, orderBy: NEWEST, filter: {learningMethods: [WEBINAR],
+         withSeatsLeft: true, maxPrice: "2000000"}) {
+         edges { cursor node { code price learningMethod createdAt } } } }""",
+    # The same response keys selected several times: merged as graphql-core merges them.
+    """{ courses(first: 3) { edges { node { code } }
+         edges { cursor node { title provider { name } } node { provider { code } } } } }""",
+    # An empty page: no edges, null cursors.
+    """{ courses(first: 5, filter: {search: "zzqqxxjjvv"}) {
+         edges { cursor } pageInfo { hasNextPage startCursor endCursor } } }""",
+]
+
+
+@pytest.mark.parametrize("document", MORE_SHAPES)
+async def test_more_selection_shapes(apps: Apps, document: str) -> None:
+    await _fast(apps, document)
+
+
 async def test_the_standard_page(apps: Apps) -> None:
     page = (await _fast(apps, STANDARD, {"first": 20}))["courses"]
     assert len(page["edges"]) == 20
