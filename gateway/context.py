@@ -23,6 +23,8 @@ class Context:
     loaders: Loaders
     principal: Principal | None = None
     request_id: str | None = None
+    # Settings.catalog_fast_path: may schema.fast_path answer the courses query?
+    catalog_fast_path: bool = True
     # Set by the view when the operation produced errors: the transaction is rolled back...
     failed: bool = field(default=False)
     # ...unless a resolver refused on purpose after recording why (a wrong OTP counts as a

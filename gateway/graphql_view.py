@@ -109,6 +109,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             loaders=Loaders(session),
             principal=getattr(request.state, "principal", None),
             request_id=getattr(request.state, "request_id", None),
+            catalog_fast_path=request.app.state.settings.catalog_fast_path,
         )
         request.state.context = context
         return context

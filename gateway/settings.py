@@ -63,6 +63,13 @@ class Settings(BaseSettings):
             "change (PostgreSQL LISTEN/NOTIFY)."
         ),
     )
+    catalog_fast_path: bool = Field(
+        default=True,
+        description=(
+            "Answer the courses query from one SQL statement without GraphQL value "
+            "completion when its selection allows (same answers; off to compare or debug)."
+        ),
+    )
     catalog_cache_max_mb: Annotated[int, Field(ge=1, le=4096)] = Field(
         default=64, description="Memory the catalog response cache may hold, in MiB."
     )

@@ -13,7 +13,7 @@ answer must be a function of the rows alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -42,11 +42,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.sql.selectable import LateralFromClause
 
 from auth.principal import Principal
 from gateway.db.models import Course, CourseListing, Partner, Province, Regency, Schedule
 from gateway.db.models.enums import CourseStatus, LearningMethod, PartnerStatus, PartnerType
-from resolvers.tenancy import courses_visible_to, public_courses
+from resolvers.tenancy import courses_visible_to, public_courses, visibility_key
 from schema.errors import ErrorCode, GatewayError, NotFound
 
 # Search text: long enough for trigrams to select, short enough to stay cheap.
@@ -60,6 +61,7 @@ EARLIEST_DATE: Final = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_DATE: Final = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_LIST_FILTER: Final = 20  # values in one list filter (categories, methods, statuses)
 MAX_CODE_LENGTH: Final = 40
+MAX_SCHEDULES_PER_COURSE: Final = 20  # Course.schedules(first:)
 # A course without a (matching) schedule sorts after every dated one by start date.
 NO_START: Final = 9_000_000_000_000_000_000
 
@@ -107,6 +109,10 @@ class CourseRecord:
     provider_code: str
     provider_name: str
     sort_key: int | None = None
+
+
+def schedules_first_allowed(first: int) -> bool:
+    return 1 <= first <= MAX_SCHEDULES_PER_COURSE
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,12 +205,6 @@ class CourseSearch:
             raise GatewayError(ErrorCode.INVALID_PRICE_RANGE, "minPrice is above maxPrice")
         check_date_range(self.starts_from, self.starts_before)
 
-    @property
-    def filters_schedules(self) -> bool:
-        return (
-            self.starts_from is not None or self.starts_before is not None or self.with_seats_left
-        )
-
 
 def check_date_range(start: datetime | None, end: datetime | None) -> None:
     """Both bounds within [2000, 2100), carry a time zone, and start before end."""
@@ -246,6 +246,19 @@ class Keyset:
         raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor does not belong to this order")
 
 
+@dataclass(frozen=True)
+class PageRequest:
+    """A validated request for a page of courses (``schema.catalog.course_page_arguments``)."""
+
+    page_size: int
+    search: CourseSearch
+    keyset: Keyset
+
+    @property
+    def limit(self) -> int:
+        return self.page_size + 1  # the extra row only says that a next page exists
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
 
@@ -285,11 +298,11 @@ _COURSE_COLUMNS: tuple[Any, ...] = (
 _DOCUMENT = "prakerja_fold(courses.title || ' ' || courses.description)"
 
 
-def _course_select(*extra: Any, lateral: Any = None) -> Select[*tuple[Any, ...]]:
+def _course_select(*extra: Any, laterals: Sequence[Any] = ()) -> Select[*tuple[Any, ...]]:
     query = select(*_COURSE_COLUMNS, *extra).join_from(
         Course, Partner, Partner.id == Course.provider_id
     )
-    if lateral is not None:
+    for lateral in laterals:
         query = query.outerjoin(lateral, true())
     return query
 
@@ -352,13 +365,13 @@ async def _folded_search_text(session: AsyncSession, value: str) -> str:
     return folded
 
 
-def _schedule_conditions(search: CourseSearch) -> list[ColumnElement[bool]]:
+def _schedule_conditions(shape: _PageShape) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Schedule.course_id == Course.id]
-    if search.starts_from is not None:
-        conditions.append(Schedule.starts_at >= search.starts_from)
-    if search.starts_before is not None:
-        conditions.append(Schedule.starts_at < search.starts_before)
-    if search.with_seats_left:
+    if "starts_from" in shape.present:
+        conditions.append(Schedule.starts_at >= _param("starts_from", Schedule.starts_at))
+    if "starts_before" in shape.present:
+        conditions.append(Schedule.starts_at < _param("starts_before", Schedule.starts_at))
+    if shape.with_seats_left:
         conditions.append(Schedule.remaining > 0)
     return conditions
 
@@ -400,14 +413,47 @@ def _epoch_us(moment: ColumnElement[Any] | InstrumentedAttribute[Any]) -> Column
     return cast(func.extract("epoch", moment) * 1_000_000, BigInteger)
 
 
-async def course_page(
+@dataclass(frozen=True)
+class _PageShape:
+    """Everything a page statement's SQL depends on; the values travel as parameters.
+
+    Building the statement and computing SQLAlchemy's cache key of it took a sixth of a
+    catalog page's time; a statement built once per shape has its cache key memoized."""
+
+    visibility: Hashable
+    order: CourseOrder
+    present: frozenset[str]  # the parameters given (a filter, the keyset's position)
+    with_seats_left: bool
+    joined: LateralFromClause | None
+    comment: str | None
+
+    @property
+    def filters_schedules(self) -> bool:
+        given = self.present
+        return "starts_from" in given or "starts_before" in given or self.with_seats_left
+
+
+_PAGE_STATEMENTS_KEPT: Final = 512
+_page_statements: dict[_PageShape, Select[*tuple[Any, ...]]] = {}
+
+
+async def course_page_query(
     session: AsyncSession,
     principal: Principal | None,
     search: CourseSearch,
     keyset: Keyset,
     limit: int,
-) -> list[CourseRecord]:
-    """Up to ``limit`` visible courses matching ``search``, after ``keyset`` in its order."""
+    *,
+    joined: LateralFromClause | None = None,
+    comment: str | None = None,
+) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
+    """The statement (and its parameters) for up to ``limit`` visible courses matching
+    ``search``, after ``keyset`` in its order. Codes in the filter and the search text are
+    resolved here (one statement each, only when given): unknown codes are NOT_FOUND.
+
+    The statement yields ``_COURSE_COLUMNS``, then ``sort_key``, then the columns of
+    ``joined``: a LATERAL subquery of courses giving one row per course (the fast path's
+    schedules, ``resolvers.catalog_sql``). ``comment`` is put after SELECT."""
     codes = await _resolve_codes(session, search)
     folded = None if search.text is None else await _folded_search_text(session, search.text)
     if keyset.order is CourseOrder.RELEVANCE and folded is None:
@@ -416,51 +462,100 @@ async def course_page(
             "RELEVANCE order needs search text in the filter",
             field="orderBy",
         )
+    values: dict[str, Any] = {
+        "statuses": list(search.statuses) or None,
+        "categories": list(search.categories) or None,
+        "learning_methods": list(search.learning_methods) or None,
+        "provider_id": codes.provider_id,
+        "platform_id": codes.platform_id,
+        "regency_id": codes.regency_id,
+        "province_id": codes.province_id,
+        "min_price": search.min_price,
+        "max_price": search.max_price,
+        "q": folded,
+        "starts_from": search.starts_from,
+        "starts_before": search.starts_before,
+        "after_key": keyset.key,
+        "after_id": keyset.after_id,
+        "limit": limit,
+    }
+    parameters = {name: value for name, value in values.items() if value is not None}
+    shape = _PageShape(
+        visibility=visibility_key(principal),
+        order=keyset.order,
+        present=frozenset(parameters),
+        with_seats_left=search.with_seats_left,
+        joined=joined,
+        comment=comment,
+    )
+    statement = _page_statements.get(shape)
+    if statement is None:
+        if len(_page_statements) >= _PAGE_STATEMENTS_KEPT:
+            _page_statements.clear()
+        statement = _page_statements[shape] = _page_statement(shape, principal)
+    return statement, parameters
 
+
+def _param(name: str, like: Any, *, expanding: bool = False) -> BindParameter[Any]:
+    return bindparam(name, type_=like.type, expanding=expanding)
+
+
+def _page_statement(shape: _PageShape, principal: Principal | None) -> Select[*tuple[Any, ...]]:
+    given = shape.present.__contains__
     conditions: list[ColumnElement[bool]] = [
         courses_visible_to(principal),
-        Course.status.in_(search.statuses) if search.statuses else false(),
+        Course.status.in_(_param("statuses", Course.status, expanding=True))
+        if given("statuses")
+        else false(),
     ]
-    if search.categories:
-        conditions.append(Course.category.in_(search.categories))
-    if search.learning_methods:
-        conditions.append(Course.learning_method.in_(search.learning_methods))
-    if codes.provider_id is not None:
-        conditions.append(Course.provider_id == codes.provider_id)
-    if codes.platform_id is not None:
+    if given("categories"):
+        conditions.append(
+            Course.category.in_(_param("categories", Course.category, expanding=True))
+        )
+    if given("learning_methods"):
+        conditions.append(
+            Course.learning_method.in_(
+                _param("learning_methods", Course.learning_method, expanding=True)
+            )
+        )
+    if given("provider_id"):
+        conditions.append(Course.provider_id == _param("provider_id", Course.provider_id))
+    if given("platform_id"):
         conditions.append(
             exists()
             .where(CourseListing.course_id == Course.id)
-            .where(CourseListing.platform_id == codes.platform_id)
+            .where(CourseListing.platform_id == _param("platform_id", CourseListing.platform_id))
         )
-    if codes.regency_id is not None:
-        conditions.append(Course.regency_id == codes.regency_id)
-    if codes.province_id is not None:
+    if given("regency_id"):
+        conditions.append(Course.regency_id == _param("regency_id", Course.regency_id))
+    if given("province_id"):
         conditions.append(
             Course.regency_id.in_(
-                select(Regency.id).where(Regency.province_id == codes.province_id)
+                select(Regency.id).where(
+                    Regency.province_id == _param("province_id", Regency.province_id)
+                )
             )
         )
-    if search.min_price is not None:
-        conditions.append(Course.price >= search.min_price)
-    if search.max_price is not None:
-        conditions.append(Course.price <= search.max_price)
-    q = None if folded is None else bindparam("q", folded, type_=Text)
+    if given("min_price"):
+        conditions.append(Course.price >= _param("min_price", Course.price))
+    if given("max_price"):
+        conditions.append(Course.price <= _param("max_price", Course.price))
+    q = bindparam("q", type_=Text) if given("q") else None
     if q is not None:
         conditions.append(_text_match(q))
 
     first_start = None
-    if search.filters_schedules or keyset.order is CourseOrder.START_DATE:
+    if shape.filters_schedules or shape.order is CourseOrder.START_DATE:
         first_start = (
             select(func.min(Schedule.starts_at).label("first_start"))
-            .where(*_schedule_conditions(search))
+            .where(*_schedule_conditions(shape))
             .lateral("first_schedule")
         )
-        if search.filters_schedules:
+        if shape.filters_schedules:
             conditions.append(first_start.c.first_start.is_not(None))
 
     sort_key: ColumnElement[Any] | InstrumentedAttribute[Any] | None = None
-    match keyset.order:
+    match shape.order:
         case CourseOrder.RELEVANCE:
             assert q is not None
             sort_key = _relevance(q)
@@ -474,24 +569,41 @@ async def course_page(
         case CourseOrder.CATALOG:
             sort_key = None
 
+    joined = shape.joined
     query = _course_select(
-        (sort_key if sort_key is not None else null()).label("sort_key"), lateral=first_start
+        (sort_key if sort_key is not None else null()).label("sort_key"),
+        *(() if joined is None else joined.c),
+        laterals=[lateral for lateral in (first_start, joined) if lateral is not None],
     )
+    after_id = _param("after_id", Course.id) if given("after_id") else None
     if sort_key is None:
-        if keyset.after_id is not None:
-            conditions.append(Course.id > keyset.after_id)
+        if after_id is not None:
+            conditions.append(Course.id > after_id)
         query = query.where(*conditions).order_by(Course.id)
     else:
-        descending = _DESCENDING[keyset.order]
-        if keyset.after_id is not None:
-            beyond = sort_key < keyset.key if descending else sort_key > keyset.key
-            conditions.append(
-                or_(beyond, and_(sort_key == keyset.key, Course.id > keyset.after_id))
-            )
+        descending = _DESCENDING[shape.order]
+        if after_id is not None:
+            key = _param("after_key", sort_key)
+            beyond = sort_key < key if descending else sort_key > key
+            conditions.append(or_(beyond, and_(sort_key == key, Course.id > after_id)))
         query = query.where(*conditions).order_by(
             sort_key.desc() if descending else sort_key.asc(), Course.id
         )
-    result = await session.execute(query.limit(limit))
+    if shape.comment is not None:
+        query = query.prefix_with(shape.comment)
+    return query.limit(bindparam("limit", type_=Integer))
+
+
+async def course_page(
+    session: AsyncSession,
+    principal: Principal | None,
+    search: CourseSearch,
+    keyset: Keyset,
+    limit: int,
+) -> list[CourseRecord]:
+    """Up to ``limit`` visible courses matching ``search``, after ``keyset`` in its order."""
+    query, parameters = await course_page_query(session, principal, search, keyset, limit)
+    result = await session.execute(query, parameters)
     return [_record(row) for row in result]
 
 

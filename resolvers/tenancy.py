@@ -7,6 +7,8 @@ its own rows, and a caller without a principal sees nothing.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
@@ -85,3 +87,10 @@ def courses_visible_to(principal: Principal | None) -> ColumnElement[bool]:
             return or_(public_courses(), Course.provider_id == principal.partner_id)
         case _:
             return public_courses()
+
+
+def visibility_key(principal: Principal | None) -> Hashable:
+    """What ``courses_visible_to`` depends on: a statement built with the clause of one
+    principal serves every principal with the same key (``resolvers.catalog`` keeps
+    built page statements by it). Keep it in step with that function."""
+    return None if principal is None else (principal.partner_type, principal.partner_id)

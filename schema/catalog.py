@@ -18,7 +18,16 @@ from auth.permissions import requires
 from auth.scopes import Scope
 from gateway.db.models.enums import CourseStatus, Education, LearningMethod, PartnerType
 from resolvers import catalog as catalog_resolvers
-from resolvers.catalog import CourseOrder, CourseRecord, CourseSearch, Keyset, ProviderRecord
+from resolvers.catalog import (
+    MAX_SCHEDULES_PER_COURSE,
+    CourseOrder,
+    CourseRecord,
+    CourseSearch,
+    Keyset,
+    PageRequest,
+    ProviderRecord,
+    schedules_first_allowed,
+)
 from resolvers.loaders import PlatformRecord, RegencyRecord, ScheduleRecord, SchedulesKey
 from schema.common import (
     Connection,
@@ -29,6 +38,7 @@ from schema.common import (
     to_global_id,
 )
 from schema.errors import BadInput, ErrorCode, GatewayError, NotFound
+from schema.fast_path import CoursesFastPath
 from schema.info import Info
 from schema.scalars import Rupiah
 
@@ -62,9 +72,6 @@ class CourseOrderEnum(Enum):
     NEWEST = strawberry.enum_value(
         CourseOrder.NEWEST.value, description="Most recently created first."
     )
-
-
-MAX_SCHEDULES_PER_COURSE = 20
 
 
 @strawberry.type(description="A training provider (lembaga pelatihan).")
@@ -216,7 +223,7 @@ class Course(Node):
             bool, strawberry.argument(description="Only schedules with a seat left.")
         ] = False,
     ) -> list[Schedule]:
-        if not 1 <= first <= MAX_SCHEDULES_PER_COURSE:
+        if not schedules_first_allowed(first):
             raise GatewayError(
                 ErrorCode.INVALID_PAGE_SIZE,
                 f"first must be between 1 and {MAX_SCHEDULES_PER_COURSE}",
@@ -324,6 +331,26 @@ class CourseFilter:
         )
 
 
+def course_page_arguments(
+    first: int | None,
+    after: str | None,
+    filter: CourseFilter | None,
+    order_by: CourseOrderEnum | None,
+) -> PageRequest:
+    """The ``courses`` arguments, validated: where both ways of answering it start
+    (the resolver below and ``schema.fast_path``)."""
+    page_size = check_page_size(first)
+    search = (filter or CourseFilter()).to_search()
+    if order_by is None:
+        order = CourseOrder.RELEVANCE if search.text is not None else CourseOrder.CATALOG
+    else:
+        order = CourseOrder(order_by.name)
+    parts = None
+    if after is not None:
+        parts = decode_cursor(after, length=1 if order is CourseOrder.CATALOG else 3)
+    return PageRequest(page_size, search, Keyset.from_cursor(order, parts))
+
+
 def _check_code(code: str, what: str) -> None:
     if not code or len(code) > catalog_resolvers.MAX_CODE_LENGTH:
         raise BadInput(f"{what} code must be 1 to 40 characters", field="code")
@@ -337,8 +364,9 @@ class CatalogQuery:
             "and ordered; a cursor belongs to the order it was made in."
         ),
         permission_classes=[requires(Scope.CATALOG_READ)],
+        extensions=[CoursesFastPath(course_page_arguments)],
     )
-    async def courses(
+    async def courses(  # see also schema.fast_path (same rules)
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description="Page size.")] = None,
@@ -351,22 +379,13 @@ class CatalogQuery:
             strawberry.argument(description="Default: RELEVANCE with search text, else CATALOG."),
         ] = None,
     ) -> Connection[Course]:
-        page_size = check_page_size(first)
-        search = (filter or CourseFilter()).to_search()
-        if order_by is None:
-            order = CourseOrder.RELEVANCE if search.text is not None else CourseOrder.CATALOG
-        else:
-            order = CourseOrder(order_by.name)
-        parts = None
-        if after is not None:
-            parts = decode_cursor(after, length=1 if order is CourseOrder.CATALOG else 3)
-        keyset = Keyset.from_cursor(order, parts)
+        page = course_page_arguments(first, after, filter, order_by)
         records = await catalog_resolvers.course_page(
-            info.context.session, info.context.principal, search, keyset, page_size + 1
+            info.context.session, info.context.principal, page.search, page.keyset, page.limit
         )
         return build_connection(
-            [Course.from_row(record, keyset.as_cursor(record)) for record in records],
-            page_size=page_size,
+            [Course.from_row(record, page.keyset.as_cursor(record)) for record in records],
+            page_size=page.page_size,
             key_of=lambda course: course.cursor_key,
             after=after,
         )
