@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0
 START_WAIT_SECONDS = 10.0
+# A connection can die silently (a network partition sends no reset): a heartbeat query
+# bounds how long the caches may go on serving after that, to about these two added up.
+HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_TIMEOUT_SECONDS = 2.0
 
 
 class Subscriber(Protocol):
@@ -75,6 +79,20 @@ class ChangeListener:
         self._go_dark()
         self._lost.set()
 
+    async def _until_lost(self, connection: Any) -> None:
+        """Returns when the connection is gone: terminated, or silent to a heartbeat."""
+        while True:
+            try:
+                await asyncio.wait_for(self._lost.wait(), HEARTBEAT_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await connection.fetchval("SELECT 1", timeout=HEARTBEAT_TIMEOUT_SECONDS)
+            except (TimeoutError, asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+                log.warning("the change listener's connection stopped answering")
+                return
+
     async def _run(self) -> None:
         backoff = 0.1
         while True:
@@ -90,7 +108,7 @@ class ChangeListener:
                     subscriber.go_live()
                 self._listening.set()
                 backoff = 0.1
-                await self._lost.wait()
+                await self._until_lost(connection)
             except asyncio.CancelledError:
                 raise
             except Exception:
