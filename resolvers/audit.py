@@ -1,4 +1,4 @@
-"""The audit log: one function every state change and administrative action goes through.
+"""The audit log: every state change and administrative action is recorded through here.
 
 Records are written in the same transaction as the change they describe, so a rolled-back
 change leaves no record and a committed one always has its record. Never pass a secret, a
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.principal import Principal
@@ -35,6 +36,44 @@ async def record_audit(
     """Adds one audit record to the session (flushed with the rest of the transaction).
 
     ``action`` is a dotted name such as ``purchase.authorized`` or ``client.disabled``.
+    """
+    session.add(
+        AuditRecord(
+            **audit_values(
+                action=action,
+                actor=actor,
+                principal=principal,
+                client_id=client_id,
+                partner_id=partner_id,
+                request_id=request_id,
+                source_ip=source_ip,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                before=before,
+                after=after,
+                detail=detail,
+            )
+        )
+    )
+
+
+def audit_values(
+    *,
+    action: str,
+    actor: Actor | None = None,
+    principal: Principal | None = None,
+    client_id: str | None = None,
+    partner_id: int | None = None,
+    request_id: str | None = None,
+    source_ip: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One audit record's column values, for ``record_audit`` or a statement that inserts it.
+
     The actor is the principal when there is one, else the given client/partner ids
     (the token endpoint audits clients before they hold a token).
     """
@@ -42,20 +81,40 @@ async def record_audit(
         principal = actor.principal
         request_id = request_id or actor.request_id
         source_ip = source_ip or actor.source_ip
-    session.add(
-        AuditRecord(
-            action=action,
-            actor_client_id=principal.client_id if principal else client_id,
-            actor_partner_id=principal.partner_id if principal else partner_id,
-            request_id=request_id,
-            source_ip=source_ip,
-            entity_type=entity_type,
-            entity_id=None if entity_id is None else str(entity_id),
-            before=before,
-            after=after,
-            detail=detail,
-        )
+    return {
+        "action": action,
+        "actor_client_id": principal.client_id if principal else client_id,
+        "actor_partner_id": principal.partner_id if principal else partner_id,
+        "request_id": request_id,
+        "source_ip": source_ip,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "before": before,
+        "after": after,
+        "detail": detail,
+    }
+
+
+# One audit record per row of a CTE ``changed`` (of a ``purchases`` or any table with an id)
+# in the same statement: the record's entity id is known only inside it. Its parameters are
+# ``audit_values``'s keys but ``entity_id``; bind them with ``AUDIT_PARAMETERS`` so they get
+# the columns' types (JSONB, INET).
+AUDIT_INSERT = """
+    INSERT INTO audit_log (action, actor_client_id, actor_partner_id, request_id, source_ip,
+                           entity_type, entity_id, before, after, detail)
+    SELECT :action, :actor_client_id, :actor_partner_id, :request_id, CAST(:source_ip AS inet),
+           :entity_type, CAST(changed.id AS text),
+           CAST(:before AS jsonb), CAST(:after AS jsonb), CAST(:detail AS jsonb)
+      FROM changed
+"""
+
+AUDIT_PARAMETERS = tuple(
+    bindparam(name, type_=AuditRecord.__table__.c[name].type)
+    for name in (
+        *("action", "actor_client_id", "actor_partner_id", "request_id", "source_ip"),
+        *("entity_type", "before", "after", "detail"),
     )
+)
 
 
 @dataclass(frozen=True)
