@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, Row, bindparam, column, exists, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import BigInteger, Boolean, Row, bindparam, column, exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +33,6 @@ from gateway.db.models import (
     OutboxMessage,
     Participant,
     Partner,
-    PlatformAccount,
     Purchase,
     Schedule,
 )
@@ -118,16 +116,13 @@ async def start_purchase(
             EnrollmentErrorCode.PARTICIPANT_NOT_FOUND, "no participant holds this card number"
         )
     _check_eligibility(offer, request.amount, now=now)
-    await _bind_platform_account(
-        session, platform_id, request.platform_user_id, offer.participant_id
-    )
 
     token = secrets.token_urlsafe(32)
     otp = f"{secrets.randbelow(1_000_000):06d}"
     token_hash = _hash_token(token)
     expires_at = now + PAYMENT_TOKEN_TTL
     try:
-        purchase = (
+        row = (
             await execute_core(
                 session,
                 _INSERT_PURCHASE,
@@ -171,7 +166,12 @@ async def start_purchase(
                 EnrollmentErrorCode.INVOICE_CODE_USED, "this invoice code was already used"
             ) from None
         raise
-    return PurchaseStarted(purchase=purchase, payment_token=token, expires_at=expires_at)
+    if row.bound_participant_id != offer.participant_id:
+        raise EnrollmentError(
+            EnrollmentErrorCode.PLATFORM_ACCOUNT_MISMATCH,
+            "this platform account belongs to another card",
+        )
+    return PurchaseStarted(purchase=row, payment_token=token, expires_at=expires_at)
 
 
 @dataclass(frozen=True)
@@ -184,19 +184,32 @@ _STARTED = _Snapshot(PurchaseStatus.PENDING_OTP, 0)
 
 _PURCHASE_COLUMNS = tuple(Purchase.__table__.c)
 
-# The purchase, its OTP message in the outbox and its audit record, in one statement: no
-# purchase without its message, no message for a purchase that rolled back.
+# In one statement: the platform account bound to the card, then (only if it is this card's)
+# the purchase, its OTP message in the outbox and its audit record: no purchase without its
+# message, no message for a purchase that rolled back.
+#
+# One platform account belongs to one card, for good. Insert-or-read in one statement: two
+# first purchases racing for one account cannot both bind it; the loser reads the winner's
+# card (the no-op update returns the existing row) and inserts nothing, so a taken account
+# is refused before a reused invoice code is.
 _INSERT_PURCHASE = (
     text(
         """
-        WITH changed AS (
+        WITH bound AS (
+            INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id)
+            VALUES (:platform_id, :platform_user_id, :participant_id)
+            ON CONFLICT (platform_id, platform_user_id)
+            DO UPDATE SET participant_id = platform_accounts.participant_id
+            RETURNING participant_id
+        ), changed AS (
             INSERT INTO purchases (platform_id, participant_id, course_id, schedule_id,
                                    platform_user_id, invoice_code, invoice_url, amount, status,
                                    payment_token_hash, otp_hash, otp_attempts,
                                    token_expires_at, created_at)
-            VALUES (:platform_id, :participant_id, :course_id, :schedule_id,
-                    :platform_user_id, :invoice_code, :invoice_url, :amount, 'PENDING_OTP',
-                    :payment_token_hash, :otp_hash, 0, :token_expires_at, :created_at)
+            SELECT :platform_id, :participant_id, :course_id, :schedule_id,
+                   :platform_user_id, :invoice_code, :invoice_url, :amount, 'PENDING_OTP',
+                   :payment_token_hash, :otp_hash, 0, :token_expires_at, :created_at
+             WHERE (SELECT participant_id FROM bound) = :participant_id
             RETURNING *
         ), outbox AS (
             INSERT INTO notification_outbox (channel, participant_id, template, payload,
@@ -210,7 +223,8 @@ _INSERT_PURCHASE = (
         + AUDIT_INSERT
         + """
         )
-        SELECT * FROM changed
+        SELECT bound.participant_id AS bound_participant_id, changed.*
+          FROM bound LEFT JOIN changed ON true
         """
     )
     .bindparams(
@@ -219,7 +233,7 @@ _INSERT_PURCHASE = (
         bindparam("created_at", type_=Purchase.__table__.c.created_at.type),
         *AUDIT_PARAMETERS,
     )
-    .columns(*_PURCHASE_COLUMNS)
+    .columns(column("bound_participant_id", BigInteger), *_PURCHASE_COLUMNS)
 )
 
 
@@ -333,47 +347,6 @@ def _check_eligibility(offer: Row[Any], amount: int, *, now: datetime) -> None:
         raise EnrollmentError(
             EnrollmentErrorCode.NOT_ELIGIBLE, "the course needs a higher education level"
         )
-
-
-async def _bind_platform_account(
-    session: AsyncSession, platform_id: int, platform_user_id: str, participant_id: int
-) -> None:
-    """One platform account belongs to one card, for good.
-
-    Insert-or-read in one statement: two first purchases racing for one account cannot both
-    bind it; the loser reads the winner's card (the no-op update returns the existing row).
-    """
-    bound = (
-        await execute_core(
-            session,
-            _BIND_PLATFORM_ACCOUNT,
-            {
-                "platform_id": platform_id,
-                "platform_user_id": platform_user_id,
-                "participant_id": participant_id,
-            },
-        )
-    ).scalar()
-    if bound != participant_id:
-        raise EnrollmentError(
-            EnrollmentErrorCode.PLATFORM_ACCOUNT_MISMATCH,
-            "this platform account belongs to another card",
-        )
-
-
-_BIND_PLATFORM_ACCOUNT = (
-    pg_insert(PlatformAccount)
-    .values(
-        platform_id=bindparam("platform_id"),
-        platform_user_id=bindparam("platform_user_id"),
-        participant_id=bindparam("participant_id"),
-    )
-    .on_conflict_do_update(
-        index_elements=["platform_id", "platform_user_id"],
-        set_={"participant_id": PlatformAccount.participant_id},
-    )
-    .returning(PlatformAccount.participant_id)
-)
 
 
 async def authorize_purchase(
