@@ -363,6 +363,12 @@ async def authorize_purchase(
     ``keep_refusal`` is called before an OTP refusal is raised, so the counted try commits.
     """
     token_hash = _hash_token(payment_token)
+    otp_hash = _hash_otp(token_hash, otp)
+    # The usual case, the right OTP at the first try, in one statement; any other case (and
+    # a refusal of this one) is settled below, the purchase read and locked first.
+    authorized = await _authorize(session, actor, token_hash, otp_hash, attempts=0, now=now)
+    if authorized is not None:
+        return authorized
     purchase = (
         await execute_core(
             session,
@@ -381,7 +387,7 @@ async def authorize_purchase(
         )
         _call(keep_refusal)
         raise EnrollmentError(EnrollmentErrorCode.OTP_EXPIRED, "the one-time password expired")
-    if not hmac.compare_digest(purchase.otp_hash, _hash_otp(token_hash, otp)):
+    if not hmac.compare_digest(purchase.otp_hash, otp_hash):
         attempts = purchase.otp_attempts + 1
         tries_left = MAX_OTP_ATTEMPTS - attempts
         status = PurchaseStatus.FAILED if tries_left == 0 else PurchaseStatus.PENDING_OTP
@@ -392,7 +398,12 @@ async def authorize_purchase(
             "the one-time password is wrong",
             triesLeft=tries_left,
         )
-    return await _authorize(session, actor, purchase, now=now)
+    # Checked under the lock: the statement finds the purchase as just read.
+    authorized = await _authorize(
+        session, actor, token_hash, otp_hash, attempts=purchase.otp_attempts, now=now
+    )
+    assert authorized is not None
+    return authorized
 
 
 _PURCHASE_FOR_AUTHORIZATION = (
@@ -456,12 +467,20 @@ _REFUSE_OTP = text(
 
 
 async def _authorize(
-    session: AsyncSession, actor: Actor, purchase: Row[Any], *, now: datetime
-) -> Row[Any]:
-    """Marks the purchase SUCCESS with its codes, audited, and debits the balance and takes a
-    seat, in one statement; each guarded by its own limit.
+    session: AsyncSession,
+    actor: Actor,
+    token_hash: bytes,
+    otp_hash: bytes,
+    *,
+    attempts: int,
+    now: datetime,
+) -> Row[Any] | None:
+    """Authorizes the pending, unexpired purchase of this token, OTP and count of wrong tries,
+    or returns None when there is none such.
 
-    A refusal raises; the view then rolls back the whole transaction, debit included.
+    In one statement: the purchase marked SUCCESS with its codes, audited, the balance
+    debited and a seat taken, each guarded by its own limit. A refusal raises; the view then
+    rolls back the whole transaction, debit included.
     """
     transaction_code = _random_code("TRX", 16)
     row = (
@@ -469,26 +488,26 @@ async def _authorize(
             session,
             _AUTHORIZE,
             {
-                "id": purchase.id,
-                "amount": purchase.amount,
-                "participant_id": purchase.participant_id,
-                "schedule_id": purchase.schedule_id,
+                "payment_token_hash": token_hash,
+                "platform_id": actor.partner_id,
+                "otp_hash": otp_hash,
+                "otp_attempts": attempts,
+                "now": now,
                 "transaction_code": transaction_code,
                 "redeem_code": _random_code("", 12),
-                "authorized_at": now,
                 **audit_values(
                     actor=actor,
                     action="purchase.authorized",
                     entity_type="purchase",
-                    before=_status_snapshot(purchase),
-                    after=_status_snapshot(
-                        _Snapshot(PurchaseStatus.SUCCESS, purchase.otp_attempts)
-                    ),
+                    before=_status_snapshot(_Snapshot(PurchaseStatus.PENDING_OTP, attempts)),
+                    after=_status_snapshot(_Snapshot(PurchaseStatus.SUCCESS, attempts)),
                     detail={"transactionCode": transaction_code},
                 ),
             },
         )
     ).one()
+    if not row.found:
+        return None
     if not row.debited:
         raise EnrollmentError(
             EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
@@ -498,42 +517,55 @@ async def _authorize(
     return row
 
 
-# The purchase row is locked already (FOR UPDATE); the participant's, then the schedule's
-# follow in that order (the seat's guard reads the debit), the hot schedule row last so it
-# stays locked only until the commit. The token is spent: it can never authorize again.
+# Locks in the order every purchase change takes them: the purchase (FOR UPDATE), then the
+# participant's row, then the schedule's (the seat's guard reads the debit), the hot schedule
+# row last so it stays locked only until the commit. The OTP is compared as its keyed hash:
+# its timing tells nothing about the OTP. The token is spent: it can never authorize again.
 _AUTHORIZE = (
     text(
         """
-        WITH debit AS (
-            UPDATE participants SET training_balance = training_balance - :amount
-             WHERE id = :participant_id AND training_balance >= :amount
-            RETURNING id
+        WITH target AS (
+            SELECT id, participant_id, schedule_id, amount FROM purchases
+             WHERE payment_token_hash = :payment_token_hash AND platform_id = :platform_id
+               AND status = 'PENDING_OTP' AND otp_hash = :otp_hash
+               AND otp_attempts = :otp_attempts AND token_expires_at > :now
+               FOR UPDATE
+        ), debit AS (
+            UPDATE participants SET training_balance = training_balance - target.amount
+              FROM target
+             WHERE participants.id = target.participant_id
+               AND participants.training_balance >= target.amount
+            RETURNING participants.id
         ), seat AS (
             UPDATE schedules SET remaining = remaining - 1
-             WHERE id = :schedule_id AND remaining > 0 AND EXISTS (SELECT 1 FROM debit)
-            RETURNING id
+              FROM target
+             WHERE schedules.id = target.schedule_id AND schedules.remaining > 0
+               AND EXISTS (SELECT 1 FROM debit)
+            RETURNING schedules.id
         ), changed AS (
             UPDATE purchases
                SET status = 'SUCCESS', transaction_code = :transaction_code,
-                   redeem_code = :redeem_code, authorized_at = :authorized_at,
+                   redeem_code = :redeem_code, authorized_at = :now,
                    payment_token_hash = NULL, otp_hash = NULL
-             WHERE id = :id AND EXISTS (SELECT 1 FROM seat)
-            RETURNING *
+              FROM target
+             WHERE purchases.id = target.id AND EXISTS (SELECT 1 FROM seat)
+            RETURNING purchases.*
         ), audit AS (
         """  # noqa: S608 - only AUDIT_INSERT, a constant, is joined in
         + AUDIT_INSERT
         + """
         )
-        SELECT EXISTS (SELECT 1 FROM debit) AS debited, EXISTS (SELECT 1 FROM seat) AS seated,
-               changed.*
+        SELECT EXISTS (SELECT 1 FROM target) AS found, EXISTS (SELECT 1 FROM debit) AS debited,
+               EXISTS (SELECT 1 FROM seat) AS seated, changed.*
           FROM (SELECT 1) AS one LEFT JOIN changed ON true
         """
     )
     .bindparams(
-        bindparam("authorized_at", type_=Purchase.__table__.c.authorized_at.type),
+        bindparam("now", type_=Purchase.__table__.c.authorized_at.type),
         *AUDIT_PARAMETERS,
     )
     .columns(
+        column("found", Boolean),
         column("debited", Boolean),
         column("seated", Boolean),
         *_PURCHASE_COLUMNS,
