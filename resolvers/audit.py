@@ -8,7 +8,7 @@ token or a national ID number in ``before``/``after``/``detail``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,81 +17,52 @@ from auth.principal import Principal
 from gateway.db.models import AuditRecord
 
 
-async def record_audit(
-    session: AsyncSession,
-    *,
-    action: str,
-    actor: Actor | None = None,
-    principal: Principal | None = None,
-    client_id: str | None = None,
-    partner_id: int | None = None,
-    request_id: str | None = None,
-    source_ip: str | None = None,
-    entity_type: str | None = None,
-    entity_id: str | int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """Adds one audit record to the session (flushed with the rest of the transaction).
+class AuditFields(TypedDict, total=False):
+    """What an audit record says; ``action`` is a dotted name such as ``purchase.authorized``
+    or ``client.disabled``. The actor is the principal when there is one, else the given
+    client/partner ids (the token endpoint audits clients before they hold a token)."""
 
-    ``action`` is a dotted name such as ``purchase.authorized`` or ``client.disabled``.
-    """
-    session.add(
-        AuditRecord(
-            **audit_values(
-                action=action,
-                actor=actor,
-                principal=principal,
-                client_id=client_id,
-                partner_id=partner_id,
-                request_id=request_id,
-                source_ip=source_ip,
-                entity_type=entity_type,
-                entity_id=entity_id,
-                before=before,
-                after=after,
-                detail=detail,
-            )
-        )
-    )
+    action: Required[str]
+    actor: Actor | None
+    principal: Principal | None
+    client_id: str | None
+    partner_id: int | None
+    request_id: str | None
+    source_ip: str | None
+    entity_type: str | None
+    entity_id: str | int | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    detail: dict[str, Any] | None
 
 
-def audit_values(
-    *,
-    action: str,
-    actor: Actor | None = None,
-    principal: Principal | None = None,
-    client_id: str | None = None,
-    partner_id: int | None = None,
-    request_id: str | None = None,
-    source_ip: str | None = None,
-    entity_type: str | None = None,
-    entity_id: str | int | None = None,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    detail: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """One audit record's column values, for ``record_audit`` or a statement that inserts it.
+async def record_audit(session: AsyncSession, **fields: Unpack[AuditFields]) -> None:
+    """Adds one audit record to the session (flushed with the rest of the transaction)."""
+    session.add(AuditRecord(**audit_values(**fields)))
 
-    The actor is the principal when there is one, else the given client/partner ids
-    (the token endpoint audits clients before they hold a token).
-    """
+
+def audit_values(**fields: Unpack[AuditFields]) -> dict[str, Any]:
+    """One audit record's column values, for ``record_audit`` or a statement that inserts it."""
+    actor = fields.get("actor")
+    principal = fields.get("principal")
+    request_id = fields.get("request_id")
+    source_ip = fields.get("source_ip")
+    entity_id = fields.get("entity_id")
     if actor is not None:
         principal = actor.principal
         request_id = request_id or actor.request_id
         source_ip = source_ip or actor.source_ip
     return {
-        "action": action,
-        "actor_client_id": principal.client_id if principal else client_id,
-        "actor_partner_id": principal.partner_id if principal else partner_id,
+        "action": fields["action"],
+        "actor_client_id": principal.client_id if principal else fields.get("client_id"),
+        "actor_partner_id": principal.partner_id if principal else fields.get("partner_id"),
         "request_id": request_id,
         "source_ip": source_ip,
-        "entity_type": entity_type,
+        "entity_type": fields.get("entity_type"),
         "entity_id": None if entity_id is None else str(entity_id),
-        "before": before,
-        "after": after,
-        "detail": detail,
+        "before": fields.get("before"),
+        "after": fields.get("after"),
+        "detail": fields.get("detail"),
     }
 
 

@@ -25,15 +25,19 @@ async def _audit(database: Database, invoice_code: str) -> list[tuple[Any, ...]]
         return [tuple(row) for row in rows]
 
 
-async def test_the_right_otp_after_a_wrong_one_authorizes(
-    tokens: Tokens, database: Database
-) -> None:
+async def _started(tokens: Tokens, database: Database) -> tuple[str, str, str]:
+    """A started purchase: its invoice code, payment token and OTP."""
     sale = await open_sale(database)
     payload = (await start(tokens, sale))["data"]["startPurchase"]
     invoice_code = payload["purchase"]["invoiceCode"]
-    otp = await otp_of(database, invoice_code)
+    return invoice_code, payload["paymentToken"], await otp_of(database, invoice_code)
+
+
+async def test_the_right_otp_after_a_wrong_one_authorizes(
+    tokens: Tokens, database: Database
+) -> None:
+    invoice_code, token, otp = await _started(tokens, database)
     wrong = f"{(int(otp) + 1) % 1_000_000:06d}"
-    token = payload["paymentToken"]
     refused = await tokens.graphql(
         PLATFORM, AUTHORIZE, {"input": {"paymentToken": token, "otp": wrong}}
     )
@@ -57,13 +61,8 @@ async def test_the_right_otp_after_a_wrong_one_authorizes(
 async def test_the_right_otp_at_the_first_try_is_audited_as_ever(
     tokens: Tokens, database: Database
 ) -> None:
-    sale = await open_sale(database)
-    payload = (await start(tokens, sale))["data"]["startPurchase"]
-    invoice_code = payload["purchase"]["invoiceCode"]
-    otp = await otp_of(database, invoice_code)
-    body = await tokens.graphql(
-        PLATFORM, AUTHORIZE, {"input": {"paymentToken": payload["paymentToken"], "otp": otp}}
-    )
+    invoice_code, token, otp = await _started(tokens, database)
+    body = await tokens.graphql(PLATFORM, AUTHORIZE, {"input": {"paymentToken": token, "otp": otp}})
     assert body["data"]["authorizePurchase"]["status"] == "SUCCESS"
     pending = {"status": "PENDING_OTP", "otp_attempts": 0}
     assert await _audit(database, invoice_code) == [
