@@ -176,6 +176,8 @@ async def start_purchase(
 
 @dataclass(frozen=True)
 class _Snapshot:
+    """A purchase's state known before the statement that writes it (and audits it) runs."""
+
     status: PurchaseStatus
     otp_attempts: int
 
