@@ -22,7 +22,7 @@ from sqlalchemy.types import NullType
 
 from auth.principal import Principal
 from gateway.db.models import Course, Schedule
-from gateway.db.session import SerializedAsyncSession
+from gateway.db.session import execute_core
 from resolvers.catalog import CourseRecord, CourseSearch, Keyset, course_page_query
 from resolvers.loaders import ScheduleRecord
 
@@ -96,10 +96,7 @@ async def courses_with_schedules(
     )
     if schedules is not None:
         parameters["schedules_first"] = schedules.first
-    if isinstance(session, SerializedAsyncSession):  # always, but for a bare AsyncSession
-        result: Any = await session.execute_core(query, parameters)
-    else:
-        result = await session.execute(query, parameters)
+    result: Any = await execute_core(session, query, parameters)
     courses: list[CourseWithSchedules] = []
     for row in result:
         course = CourseWithSchedules(CourseRecord(*row[:_COURSE_WIDTH]))

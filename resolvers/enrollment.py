@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import BigInteger, Boolean, Row, bindparam, column, exists, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,19 +33,18 @@ from gateway.db.models import (
     OutboxMessage,
     Participant,
     Partner,
-    PlatformAccount,
     Purchase,
     Schedule,
 )
 from gateway.db.models.enums import (
     CourseStatus,
     Education,
-    OutboxStatus,
     ParticipantStatus,
     PartnerStatus,
     PurchaseStatus,
 )
-from resolvers.audit import Actor, record_audit
+from gateway.db.session import execute_core
+from resolvers.audit import AUDIT_INSERT, AUDIT_PARAMETERS, Actor, audit_values, record_audit
 from resolvers.enrollment_errors import EnrollmentError, EnrollmentErrorCode
 from resolvers.tenancy import purchases_visible_to
 
@@ -71,7 +69,7 @@ class PurchaseRequest:
 
 @dataclass(frozen=True)
 class PurchaseStarted:
-    purchase: Purchase
+    purchase: Row[Any]  # a ``purchases`` row
     payment_token: str
     expires_at: datetime
 
@@ -89,7 +87,7 @@ def _random_code(prefix: str, length: int) -> str:
     return prefix + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
 
 
-def _status_snapshot(purchase: Purchase) -> dict[str, object]:
+def _status_snapshot(purchase: Purchase | Row[Any] | _Snapshot) -> dict[str, object]:
     return {"status": purchase.status.value, "otp_attempts": purchase.otp_attempts}
 
 
@@ -102,55 +100,65 @@ async def start_purchase(
 ) -> PurchaseStarted:
     """Validates a platform's purchase and sends the participant a one-time password."""
     platform_id = actor.partner_id
-    course, schedule = await _offer(session, platform_id, request)
-    if schedule.ends_at <= now:
+    offer = await _offer(session, platform_id, request)
+    if offer.ends_at <= now:
         raise EnrollmentError(EnrollmentErrorCode.SCHEDULE_ENDED, "the training is over")
-    if schedule.remaining <= 0:
+    if offer.remaining <= 0:
         raise EnrollmentError(EnrollmentErrorCode.QUOTA_EXHAUSTED, "no seats left")
-    if request.amount != course.price:
+    if request.amount != offer.price:
         raise EnrollmentError(
             EnrollmentErrorCode.AMOUNT_MISMATCH,
-            f"the amount must be the course's price, {course.price}",
-            price=str(course.price),
+            f"the amount must be the course's price, {offer.price}",
+            price=str(offer.price),
         )
-    found = (
-        await session.execute(
-            select(Participant, _has_bought(Participant.id)).where(
-                Participant.card_number == request.card_number
-            )
-        )
-    ).first()
-    if found is None:
+    if offer.participant_id is None:
         raise EnrollmentError(
             EnrollmentErrorCode.PARTICIPANT_NOT_FOUND, "no participant holds this card number"
         )
-    participant, has_bought = found
-    _check_eligibility(participant, course, request.amount, has_bought=has_bought, now=now)
-    await _bind_platform_account(session, platform_id, request.platform_user_id, participant.id)
+    _check_eligibility(offer, request.amount, now=now)
 
     token = secrets.token_urlsafe(32)
     otp = f"{secrets.randbelow(1_000_000):06d}"
     token_hash = _hash_token(token)
     expires_at = now + PAYMENT_TOKEN_TTL
-    purchase = Purchase(
-        platform_id=platform_id,
-        participant_id=participant.id,
-        course_id=course.id,
-        schedule_id=schedule.id,
-        platform_user_id=request.platform_user_id,
-        invoice_code=request.invoice_code,
-        invoice_url=request.invoice_url,
-        amount=request.amount,
-        status=PurchaseStatus.PENDING_OTP,
-        payment_token_hash=token_hash,
-        otp_hash=_hash_otp(token_hash, otp),
-        otp_attempts=0,
-        token_expires_at=expires_at,
-        created_at=now,
-    )
-    session.add(purchase)
     try:
-        await session.flush()
+        row = (
+            await execute_core(
+                session,
+                _INSERT_PURCHASE,
+                {
+                    "platform_id": platform_id,
+                    "participant_id": offer.participant_id,
+                    "course_id": offer.course_id,
+                    "schedule_id": offer.schedule_id,
+                    "platform_user_id": request.platform_user_id,
+                    "invoice_code": request.invoice_code,
+                    "invoice_url": request.invoice_url,
+                    "amount": request.amount,
+                    "payment_token_hash": token_hash,
+                    "otp_hash": _hash_otp(token_hash, otp),
+                    "token_expires_at": expires_at,
+                    "created_at": now,
+                    # The OTP message; the statement adds the purchase's id as purchaseId.
+                    "payload": {
+                        "otp": otp,
+                        "courseTitle": offer.course_title,
+                        "amount": str(request.amount),
+                        "expiresAt": expires_at.isoformat(),
+                    },
+                    **audit_values(
+                        actor=actor,
+                        action="purchase.started",
+                        entity_type="purchase",
+                        after=_status_snapshot(_STARTED),
+                        detail={
+                            "invoiceCode": request.invoice_code,
+                            "courseCode": offer.course_code,
+                        },
+                    ),
+                },
+            )
+        ).one()
     except IntegrityError as exc:
         # Two requests racing with one invoice code: the unique index lets one through.
         if "uq_purchases_platform_invoice" in str(exc.orig):
@@ -158,55 +166,93 @@ async def start_purchase(
                 EnrollmentErrorCode.INVOICE_CODE_USED, "this invoice code was already used"
             ) from None
         raise
-    # The OTP leaves through the outbox, written in this transaction: no purchase without its
-    # message, no message for a purchase that rolled back.
-    session.add(
-        OutboxMessage(
-            channel="sms",
-            participant_id=participant.id,
-            template="purchase_otp",
-            payload={
-                "otp": otp,
-                "purchaseId": purchase.id,
-                "courseTitle": course.title,
-                "amount": str(request.amount),
-                "expiresAt": expires_at.isoformat(),
-            },
-            status=OutboxStatus.PENDING,
+    if row.bound_participant_id != offer.participant_id:
+        raise EnrollmentError(
+            EnrollmentErrorCode.PLATFORM_ACCOUNT_MISMATCH,
+            "this platform account belongs to another card",
         )
+    return PurchaseStarted(purchase=row, payment_token=token, expires_at=expires_at)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """A purchase's state known before the statement that writes it (and audits it) runs."""
+
+    status: PurchaseStatus
+    otp_attempts: int
+
+
+_STARTED = _Snapshot(PurchaseStatus.PENDING_OTP, 0)
+
+_PURCHASE_COLUMNS = tuple(Purchase.__table__.c)
+
+# In one statement: the platform account bound to the card, then (only if it is this card's)
+# the purchase, its OTP message in the outbox and its audit record: no purchase without its
+# message, no message for a purchase that rolled back.
+#
+# One platform account belongs to one card, for good. Insert-or-read in one statement: two
+# first purchases racing for one account cannot both bind it; the loser reads the winner's
+# card (the no-op update returns the existing row) and inserts nothing, so a taken account
+# is refused before a reused invoice code is.
+_INSERT_PURCHASE = (
+    text(
+        """
+        WITH bound AS (
+            INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id)
+            VALUES (:platform_id, :platform_user_id, :participant_id)
+            ON CONFLICT (platform_id, platform_user_id)
+            DO UPDATE SET participant_id = platform_accounts.participant_id
+            RETURNING participant_id
+        ), changed AS (
+            INSERT INTO purchases (platform_id, participant_id, course_id, schedule_id,
+                                   platform_user_id, invoice_code, invoice_url, amount, status,
+                                   payment_token_hash, otp_hash, otp_attempts,
+                                   token_expires_at, created_at)
+            SELECT :platform_id, :participant_id, :course_id, :schedule_id,
+                   :platform_user_id, :invoice_code, :invoice_url, :amount, 'PENDING_OTP',
+                   :payment_token_hash, :otp_hash, 0, :token_expires_at, :created_at
+             WHERE (SELECT participant_id FROM bound) = :participant_id
+            RETURNING *
+        ), outbox AS (
+            INSERT INTO notification_outbox (channel, participant_id, template, payload,
+                                             status, attempts)
+            SELECT 'sms', changed.participant_id, 'purchase_otp',
+                   CAST(:payload AS jsonb) || jsonb_build_object('purchaseId', changed.id),
+                   'PENDING', 0
+              FROM changed
+        ), audit AS (
+        """  # noqa: S608 - only AUDIT_INSERT, a constant, is joined in
+        + AUDIT_INSERT
+        + """
+        )
+        SELECT bound.participant_id AS bound_participant_id, changed.*
+          FROM bound LEFT JOIN changed ON true
+        """
     )
-    await record_audit(
-        session,
-        actor=actor,
-        action="purchase.started",
-        entity_type="purchase",
-        entity_id=purchase.id,
-        after=_status_snapshot(purchase),
-        detail={"invoiceCode": request.invoice_code, "courseCode": course.code},
+    .bindparams(
+        bindparam("payload", type_=OutboxMessage.__table__.c.payload.type),
+        bindparam("token_expires_at", type_=Purchase.__table__.c.token_expires_at.type),
+        bindparam("created_at", type_=Purchase.__table__.c.created_at.type),
+        *AUDIT_PARAMETERS,
     )
-    return PurchaseStarted(purchase=purchase, payment_token=token, expires_at=expires_at)
+    .columns(column("bound_participant_id", BigInteger), *_PURCHASE_COLUMNS)
+)
 
 
-async def _offer(
-    session: AsyncSession, platform_id: int, request: PurchaseRequest
-) -> tuple[Course, Schedule]:
-    """The course (approved, of an active provider, sold on this platform) and the schedule.
-
-    One statement for both; which of them is missing decides the refusal.
+async def _offer(session: AsyncSession, platform_id: int, request: PurchaseRequest) -> Row[Any]:
+    """The course (approved, of an active provider, sold on this platform), the schedule
+    and the card's holder, in one statement; which of them is missing decides the refusal.
     """
     row = (
-        await session.execute(
-            select(Course, Schedule)
-            .join(Partner, Partner.id == Course.provider_id)
-            .outerjoin(Schedule, Schedule.code == request.schedule_code)
-            .where(
-                Course.code == request.course_code,
-                Course.status == CourseStatus.APPROVED,
-                Partner.status == PartnerStatus.ACTIVE,
-                exists().where(
-                    CourseListing.course_id == Course.id, CourseListing.platform_id == platform_id
-                ),
-            )
+        await execute_core(
+            session,
+            _OFFER,
+            {
+                "platform_id": platform_id,
+                "course_code": request.course_code,
+                "schedule_code": request.schedule_code,
+                "card_number": request.card_number,
+            },
         )
     ).first()
     if row is None:
@@ -214,17 +260,16 @@ async def _offer(
             EnrollmentErrorCode.COURSE_NOT_FOUND,
             f"course {request.course_code!r} is not sold on this platform",
         )
-    course, schedule = row
-    if schedule is None:
+    if row.schedule_id is None:
         raise EnrollmentError(
             EnrollmentErrorCode.SCHEDULE_NOT_FOUND, f"schedule {request.schedule_code!r} not found"
         )
-    if schedule.course_id != course.id:
+    if row.schedule_course_id != row.course_id:
         raise EnrollmentError(
             EnrollmentErrorCode.SCHEDULE_NOT_IN_COURSE,
             "the schedule belongs to another course",
         )
-    return course, schedule
+    return row
 
 
 def _has_bought(participant_id: Any) -> Any:
@@ -239,59 +284,70 @@ def _has_bought(participant_id: Any) -> Any:
     )
 
 
-def _check_eligibility(
-    participant: Participant, course: Course, amount: int, *, has_bought: bool, now: datetime
-) -> None:
-    if participant.status is not ParticipantStatus.RECIPIENT:
+_OFFER = (
+    select(
+        Course.id.label("course_id"),
+        Course.code.label("course_code"),
+        Course.title.label("course_title"),
+        Course.price,
+        Course.min_age,
+        Course.max_age,
+        Course.min_education,
+        Schedule.id.label("schedule_id"),
+        Schedule.course_id.label("schedule_course_id"),
+        Schedule.ends_at,
+        Schedule.remaining,
+        Participant.id.label("participant_id"),
+        Participant.status.label("participant_status"),
+        Participant.first_purchase_deadline,
+        Participant.training_balance,
+        Participant.birth_date,
+        Participant.education,
+        _has_bought(Participant.id),
+    )
+    .join(Partner, Partner.id == Course.provider_id)
+    .outerjoin(Schedule, Schedule.code == bindparam("schedule_code"))
+    .outerjoin(Participant, Participant.card_number == bindparam("card_number"))
+    .where(
+        Course.code == bindparam("course_code"),
+        Course.status == CourseStatus.APPROVED,
+        Partner.status == PartnerStatus.ACTIVE,
+        exists().where(
+            CourseListing.course_id == Course.id,
+            CourseListing.platform_id == bindparam("platform_id"),
+        ),
+    )
+)
+
+
+def _check_eligibility(offer: Row[Any], amount: int, *, now: datetime) -> None:
+    """The card holder's rules, on ``_OFFER``'s row (the participant's and the course's)."""
+    if offer.participant_status is not ParticipantStatus.RECIPIENT:
         raise EnrollmentError(
             EnrollmentErrorCode.NOT_ELIGIBLE, "the card holder is not an active recipient"
         )
-    deadline = participant.first_purchase_deadline
-    if not has_bought and deadline is not None and now > deadline:
+    deadline = offer.first_purchase_deadline
+    if not offer.has_bought and deadline is not None and now > deadline:
         raise EnrollmentError(
             EnrollmentErrorCode.PURCHASE_DEADLINE_PASSED,
             "the deadline for the first purchase has passed",
         )
-    if participant.training_balance < amount:
+    if offer.training_balance < amount:
         raise EnrollmentError(
             EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
         )
-    age = _age_on(participant.birth_date, now.date())
-    if (course.min_age is not None and age < course.min_age) or (
-        course.max_age is not None and age > course.max_age
+    age = _age_on(offer.birth_date, now.date())
+    if (offer.min_age is not None and age < offer.min_age) or (
+        offer.max_age is not None and age > offer.max_age
     ):
         raise EnrollmentError(
             EnrollmentErrorCode.NOT_ELIGIBLE, "the participant's age is outside the course's rule"
         )
-    if course.min_education is not None and (
-        Education(participant.education).rank < Education(course.min_education).rank
+    if offer.min_education is not None and (
+        Education(offer.education).rank < Education(offer.min_education).rank
     ):
         raise EnrollmentError(
             EnrollmentErrorCode.NOT_ELIGIBLE, "the course needs a higher education level"
-        )
-
-
-async def _bind_platform_account(
-    session: AsyncSession, platform_id: int, platform_user_id: str, participant_id: int
-) -> None:
-    """One platform account belongs to one card, for good.
-
-    Insert-or-read in one statement: two first purchases racing for one account cannot both
-    bind it; the loser reads the winner's card (the no-op update returns the existing row).
-    """
-    insert = pg_insert(PlatformAccount).values(
-        platform_id=platform_id, platform_user_id=platform_user_id, participant_id=participant_id
-    )
-    bound = await session.scalar(
-        insert.on_conflict_do_update(
-            index_elements=["platform_id", "platform_user_id"],
-            set_={"participant_id": PlatformAccount.participant_id},
-        ).returning(PlatformAccount.participant_id)
-    )
-    if bound != participant_id:
-        raise EnrollmentError(
-            EnrollmentErrorCode.PLATFORM_ACCOUNT_MISMATCH,
-            "this platform account belongs to another card",
         )
 
 
@@ -303,101 +359,220 @@ async def authorize_purchase(
     *,
     now: datetime,
     keep_refusal: object,
-) -> Purchase:
+) -> Row[Any]:
     """Checks the OTP; on success debits the balance and takes a seat, in this transaction.
 
     ``keep_refusal`` is called before an OTP refusal is raised, so the counted try commits.
     """
-    purchase = await session.scalar(
-        select(Purchase)
-        .where(
-            Purchase.payment_token_hash == _hash_token(payment_token),
-            Purchase.platform_id == actor.partner_id,
+    token_hash = _hash_token(payment_token)
+    otp_hash = _hash_otp(token_hash, otp)
+    # The usual case, the right OTP at the first try, in one statement; any other case (and
+    # a refusal of this one) is settled below, the purchase read and locked first.
+    authorized = await _authorize(session, actor, token_hash, otp_hash, attempts=0, now=now)
+    if authorized is not None:
+        return authorized
+    purchase = (
+        await execute_core(
+            session,
+            _PURCHASE_FOR_AUTHORIZATION,
+            {"payment_token_hash": token_hash, "platform_id": actor.partner_id},
         )
-        .with_for_update()
-    )
+    ).first()
     if purchase is None or purchase.status is not PurchaseStatus.PENDING_OTP:
         raise EnrollmentError(
             EnrollmentErrorCode.PAYMENT_TOKEN_INVALID, "the payment token is not valid"
         )
-    before = _status_snapshot(purchase)
     assert purchase.token_expires_at is not None and purchase.otp_hash is not None
     if now >= purchase.token_expires_at:
-        purchase.status = PurchaseStatus.EXPIRED
-        purchase.payment_token_hash = None
-        await _audit_change(session, actor, purchase, before, "purchase.otp_expired")
+        await _refuse_otp(
+            session, actor, purchase, _Snapshot(PurchaseStatus.EXPIRED, purchase.otp_attempts)
+        )
         _call(keep_refusal)
         raise EnrollmentError(EnrollmentErrorCode.OTP_EXPIRED, "the one-time password expired")
-    if not hmac.compare_digest(purchase.otp_hash, _hash_otp(_hash_token(payment_token), otp)):
-        purchase.otp_attempts += 1
-        tries_left = MAX_OTP_ATTEMPTS - purchase.otp_attempts
-        if tries_left == 0:
-            purchase.status = PurchaseStatus.FAILED
-            purchase.payment_token_hash = None
-        await _audit_change(session, actor, purchase, before, "purchase.otp_failed")
+    if not hmac.compare_digest(purchase.otp_hash, otp_hash):
+        attempts = purchase.otp_attempts + 1
+        tries_left = MAX_OTP_ATTEMPTS - attempts
+        status = PurchaseStatus.FAILED if tries_left == 0 else PurchaseStatus.PENDING_OTP
+        await _refuse_otp(session, actor, purchase, _Snapshot(status, attempts))
         _call(keep_refusal)
         raise EnrollmentError(
             EnrollmentErrorCode.OTP_INVALID,
             "the one-time password is wrong",
             triesLeft=tries_left,
         )
-
-    purchase.status = PurchaseStatus.SUCCESS
-    purchase.transaction_code = _random_code("TRX", 16)
-    purchase.redeem_code = _random_code("", 12)
-    purchase.authorized_at = now
-    purchase.payment_token_hash = None  # spent: the token can never authorize again
-    purchase.otp_hash = None
-    await _audit_change(
-        session,
-        actor,
-        purchase,
-        before,
-        "purchase.authorized",
-        detail={"transactionCode": purchase.transaction_code},
+    # Checked under the lock: the statement finds the purchase as just read.
+    authorized = await _authorize(
+        session, actor, token_hash, otp_hash, attempts=purchase.otp_attempts, now=now
     )
-    # Last, so the hot rows (a popular schedule) stay locked only until the commit.
-    await _debit_and_take_seat(session, purchase)
-    return purchase
+    assert authorized is not None
+    return authorized
 
 
-_DEBIT_AND_TAKE_SEAT = text(
-    """
-    WITH debit AS (
-        UPDATE participants SET training_balance = training_balance - :amount
-         WHERE id = :participant_id AND training_balance >= :amount
-        RETURNING id
-    ), seat AS (
-        UPDATE schedules SET remaining = remaining - 1
-         WHERE id = :schedule_id AND remaining > 0 AND EXISTS (SELECT 1 FROM debit)
-        RETURNING id
+_PURCHASE_FOR_AUTHORIZATION = (
+    select(Purchase.__table__)
+    .where(
+        Purchase.payment_token_hash == bindparam("payment_token_hash"),
+        Purchase.platform_id == bindparam("platform_id"),
     )
-    SELECT EXISTS (SELECT 1 FROM debit) AS debited, EXISTS (SELECT 1 FROM seat) AS seated
-    """
+    .with_for_update()
 )
 
 
-async def _debit_and_take_seat(session: AsyncSession, purchase: Purchase) -> None:
-    """Debits the balance and takes a seat in one statement, each guarded by its own limit.
+async def _refuse_otp(
+    session: AsyncSession, actor: Actor, purchase: Row[Any], after: _Snapshot
+) -> None:
+    """Counts a wrong OTP or expires the token, with its audit record.
 
-    A refusal raises; the view then rolls back the whole transaction, debit included.
+    A purchase leaving PENDING_OTP spends its token: it can never authorize again.
     """
+    action = (
+        "purchase.otp_expired" if after.status is PurchaseStatus.EXPIRED else "purchase.otp_failed"
+    )
+    await execute_core(
+        session,
+        _REFUSE_OTP,
+        {
+            "id": purchase.id,
+            "status": after.status,
+            "otp_attempts": after.otp_attempts,
+            "spent": after.status is not PurchaseStatus.PENDING_OTP,
+            **audit_values(
+                actor=actor,
+                action=action,
+                entity_type="purchase",
+                before=_status_snapshot(purchase),
+                after=_status_snapshot(after),
+            ),
+        },
+    )
+
+
+_REFUSE_OTP = text(
+    """
+    WITH changed AS (
+        UPDATE purchases
+           SET status = :status, otp_attempts = :otp_attempts,
+               payment_token_hash = CASE WHEN :spent THEN NULL ELSE payment_token_hash END
+         WHERE id = :id
+        RETURNING id
+    ), audit AS (
+    """  # noqa: S608 - only AUDIT_INSERT, a constant, is joined in
+    + AUDIT_INSERT
+    + """
+    )
+    SELECT id FROM changed
+    """
+).bindparams(
+    bindparam("status", type_=Purchase.__table__.c.status.type),
+    *AUDIT_PARAMETERS,
+)
+
+
+async def _authorize(
+    session: AsyncSession,
+    actor: Actor,
+    token_hash: bytes,
+    otp_hash: bytes,
+    *,
+    attempts: int,
+    now: datetime,
+) -> Row[Any] | None:
+    """Authorizes the pending, unexpired purchase of this token, OTP and count of wrong tries,
+    or returns None when there is none such.
+
+    In one statement: the purchase marked SUCCESS with its codes, audited, the balance
+    debited and a seat taken, each guarded by its own limit. A refusal raises; the view then
+    rolls back the whole transaction, debit included.
+    """
+    transaction_code = _random_code("TRX", 16)
     row = (
-        await session.execute(
-            _DEBIT_AND_TAKE_SEAT,
+        await execute_core(
+            session,
+            _AUTHORIZE,
             {
-                "amount": purchase.amount,
-                "participant_id": purchase.participant_id,
-                "schedule_id": purchase.schedule_id,
+                "payment_token_hash": token_hash,
+                "platform_id": actor.partner_id,
+                "otp_hash": otp_hash,
+                "otp_attempts": attempts,
+                "now": now,
+                "transaction_code": transaction_code,
+                "redeem_code": _random_code("", 12),
+                **audit_values(
+                    actor=actor,
+                    action="purchase.authorized",
+                    entity_type="purchase",
+                    before=_status_snapshot(_Snapshot(PurchaseStatus.PENDING_OTP, attempts)),
+                    after=_status_snapshot(_Snapshot(PurchaseStatus.SUCCESS, attempts)),
+                    detail={"transactionCode": transaction_code},
+                ),
             },
         )
     ).one()
+    if not row.found:
+        return None
     if not row.debited:
         raise EnrollmentError(
             EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
         )
     if not row.seated:
         raise EnrollmentError(EnrollmentErrorCode.QUOTA_EXHAUSTED, "no seats left")
+    return row
+
+
+# Locks in the order every purchase change takes them: the purchase (FOR UPDATE), then the
+# participant's row, then the schedule's (the seat's guard reads the debit), the hot schedule
+# row last so it stays locked only until the commit. The OTP is compared as its keyed hash:
+# its timing tells nothing about the OTP. The token is spent: it can never authorize again.
+_AUTHORIZE = (
+    text(
+        """
+        WITH target AS (
+            SELECT id, participant_id, schedule_id, amount FROM purchases
+             WHERE payment_token_hash = :payment_token_hash AND platform_id = :platform_id
+               AND status = 'PENDING_OTP' AND otp_hash = :otp_hash
+               AND otp_attempts = :otp_attempts AND token_expires_at > :now
+               FOR UPDATE
+        ), debit AS (
+            UPDATE participants SET training_balance = training_balance - target.amount
+              FROM target
+             WHERE participants.id = target.participant_id
+               AND participants.training_balance >= target.amount
+            RETURNING participants.id
+        ), seat AS (
+            UPDATE schedules SET remaining = remaining - 1
+              FROM target
+             WHERE schedules.id = target.schedule_id AND schedules.remaining > 0
+               AND EXISTS (SELECT 1 FROM debit)
+            RETURNING schedules.id
+        ), changed AS (
+            UPDATE purchases
+               SET status = 'SUCCESS', transaction_code = :transaction_code,
+                   redeem_code = :redeem_code, authorized_at = :now,
+                   payment_token_hash = NULL, otp_hash = NULL
+              FROM target
+             WHERE purchases.id = target.id AND EXISTS (SELECT 1 FROM seat)
+            RETURNING purchases.*
+        ), audit AS (
+        """  # noqa: S608 - only AUDIT_INSERT, a constant, is joined in
+        + AUDIT_INSERT
+        + """
+        )
+        SELECT EXISTS (SELECT 1 FROM target) AS found, EXISTS (SELECT 1 FROM debit) AS debited,
+               EXISTS (SELECT 1 FROM seat) AS seated, changed.*
+          FROM (SELECT 1) AS one LEFT JOIN changed ON true
+        """
+    )
+    .bindparams(
+        bindparam("now", type_=Purchase.__table__.c.authorized_at.type),
+        *AUDIT_PARAMETERS,
+    )
+    .columns(
+        column("found", Boolean),
+        column("debited", Boolean),
+        column("seated", Boolean),
+        *_PURCHASE_COLUMNS,
+    )
+)
 
 
 def _call(callback: object) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import strawberry
+from sqlalchemy import Row
 
 from auth.permissions import requires
 from auth.scopes import Scope
@@ -83,7 +85,8 @@ class Purchase(Node):
     schedule_pk: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: PurchaseRow) -> Purchase:
+    def from_row(cls, row: PurchaseRow | Row[Any]) -> Purchase:
+        """From an ORM entity or a Core row of ``purchases`` (the purchase flow's)."""
         return cls(
             id=to_global_id("Purchase", row.id),
             pk=row.id,

@@ -74,3 +74,12 @@ class SerializedAsyncSession(AsyncSession):
             return await connection.execute(statement, parameters)
 
         return await self._serialized(call)
+
+
+async def execute_core(
+    session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None
+) -> CursorResult[Any]:
+    """``SerializedAsyncSession.execute_core`` on any session (tests and scripts use bare ones)."""
+    if isinstance(session, SerializedAsyncSession):
+        return await session.execute_core(statement, parameters)
+    return await (await session.connection()).execute(statement, parameters)
