@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -358,7 +358,7 @@ async def authorize_purchase(
     otp: str,
     *,
     now: datetime,
-    keep_refusal: object,
+    keep_refusal: Callable[[], None],
 ) -> Row[Any]:
     """Checks the OTP; on success debits the balance and takes a seat, in this transaction.
 
@@ -387,14 +387,14 @@ async def authorize_purchase(
         await _refuse_otp(
             session, actor, purchase, _Snapshot(PurchaseStatus.EXPIRED, purchase.otp_attempts)
         )
-        _call(keep_refusal)
+        keep_refusal()
         raise EnrollmentError(EnrollmentErrorCode.OTP_EXPIRED, "the one-time password expired")
     if not hmac.compare_digest(purchase.otp_hash, otp_hash):
         attempts = purchase.otp_attempts + 1
         tries_left = MAX_OTP_ATTEMPTS - attempts
         status = PurchaseStatus.FAILED if tries_left == 0 else PurchaseStatus.PENDING_OTP
         await _refuse_otp(session, actor, purchase, _Snapshot(status, attempts))
-        _call(keep_refusal)
+        keep_refusal()
         raise EnrollmentError(
             EnrollmentErrorCode.OTP_INVALID,
             "the one-time password is wrong",
@@ -573,11 +573,6 @@ _AUTHORIZE = (
         *_PURCHASE_COLUMNS,
     )
 )
-
-
-def _call(callback: object) -> None:
-    if callable(callback):
-        callback()
 
 
 async def _audit_change(

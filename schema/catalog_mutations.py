@@ -6,6 +6,7 @@ See ``resolvers.catalog_writes`` for the course lifecycle.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -64,18 +65,8 @@ class CourseChangesInput:
 
     def changes(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        for name in (
-            "title",
-            "description",
-            "category",
-            "learning_method",
-            "price",
-            "hours",
-            "min_age",
-            "max_age",
-            "min_education",
-            "regency_code",
-        ):
+        # The changeable fields are those a provider sets on a course: one list, CourseValues.
+        for name in (field.name for field in dataclasses.fields(CourseValues)):
             value = getattr(self, name)
             if value is strawberry.UNSET:
                 continue
