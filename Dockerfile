@@ -14,6 +14,7 @@ RUN groupadd --system prakerja && useradd --system --gid prakerja --home /app pr
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY gateway ./gateway
 COPY schema ./schema
 COPY resolvers ./resolvers

@@ -21,9 +21,9 @@ from auth.scopes import Scope, allowed_scopes
 from auth.secrets import generate_client_id, generate_secret, hash_secret
 from auth.server import ASSERTION_ALGORITHMS
 from auth.tokens import key_retention
-from gateway.db.models import OAuthClient, Partner, Regency
-from gateway.db.models.enums import ClientStatus, PartnerStatus, PartnerType
-from gateway.settings import Settings
+from core.enums import ClientStatus, PartnerStatus, PartnerType
+from core.models import OAuthClient, Partner, Regency
+from core.settings import Settings
 
 
 class AdminError(Exception):

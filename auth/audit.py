@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from resolvers.audit import record_audit
+from core.audit import record_audit
 
 
 class AuditAction(StrEnum):

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.secrets import verify_secret
-from gateway.db.models import OAuthClient, Partner
-from gateway.db.models.enums import ClientStatus, PartnerStatus, PartnerType
+from core.enums import ClientStatus, PartnerStatus, PartnerType
+from core.models import OAuthClient, Partner
 
 GRANT_TYPE = "client_credentials"
 SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})

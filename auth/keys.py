@@ -26,8 +26,8 @@ from joserfc.jwk import ECKey
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db.models import SigningKey
-from gateway.db.models.enums import SigningKeyStatus
+from core.enums import SigningKeyStatus
+from core.models import SigningKey
 
 ALGORITHM = "ES256"
 CURVE = "P-256"

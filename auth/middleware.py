@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from auth.principal import Principal
 from auth.runtime import AuthRuntime
 from auth.tokens import InvalidToken, live_principal
-from gateway.observability import client_id_var
-from schema.errors import ErrorCode
+from core.errors import ErrorCode
+from core.log_context import client_id_var
+from core.principal import Principal
 
 log = logging.getLogger("auth.bearer")
 

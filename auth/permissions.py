@@ -13,7 +13,7 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from auth.scopes import Scope
-from schema.errors import ErrorCode, GatewayError
+from core.errors import ErrorCode, GatewayError
 
 
 class ScopeRequired(GatewayError):

@@ -29,8 +29,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from auth.principal import Principal
-from gateway.db.notified_cache import NotifiedCache
+from core.db.notified_cache import NotifiedCache
+from core.principal import Principal
 
 DEFAULT_MAX_ENTRIES = 10_000
 

@@ -39,8 +39,8 @@ from auth.server import (
     Snapshot,
 )
 from auth.tokens import InvalidToken, audience_of, issuer_of, live_principal
-from gateway.db.database import Database
-from gateway.db.models import RevokedToken, UsedClientAssertion
+from core.db.database import Database
+from core.models import RevokedToken, UsedClientAssertion
 
 log = logging.getLogger("auth.oauth")
 

@@ -9,7 +9,7 @@ from functools import cached_property
 from auth.keys import PrivateKeyCache
 from auth.principal_cache import PrincipalCache
 from auth.tokens import PublicKeyCache, TokenVerifier, key_retention
-from gateway.settings import Settings
+from core.settings import Settings
 
 # Migration 0004's triggers notify it; the app's change listener delivers to this runtime.
 IDENTITY_CHANNEL = "prakerja_identity"

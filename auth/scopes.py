@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from gateway.db.models.enums import PartnerType
+from core.enums import PartnerType
 
 
 class Scope(StrEnum):

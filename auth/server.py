@@ -39,7 +39,7 @@ from auth.clients import KEY_METHOD, ClientRecord, GatewayClient
 from auth.keys import PrivateSigningKey
 from auth.scopes import Scope
 from auth.tokens import AccessTokenGenerator, VerifiedToken, audience_of, issuer_of
-from gateway.settings import Settings
+from core.settings import Settings
 
 # authlib logs every issued token (``Issue token %r``) at DEBUG; tokens never reach a log.
 logging.getLogger("authlib").setLevel(logging.INFO)

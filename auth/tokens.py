@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.clients import GatewayClient
 from auth.keys import ALGORITHM, PrivateSigningKey, published_keys
-from auth.principal import Principal
 from auth.scopes import parse_scopes
-from gateway.db.models.enums import ClientStatus, PartnerStatus, PartnerType
-from gateway.settings import Settings
+from core.enums import ClientStatus, PartnerStatus, PartnerType
+from core.principal import Principal
+from core.settings import Settings
 
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type
 _ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})

@@ -6,7 +6,7 @@ import os
 
 from auth.admin import IssuedCredentials, create_client, disable_client
 from auth.audit import Origin
-from gateway.db.database import Database
+from core.db.database import Database
 
 ORIGIN = Origin(operator="bench")
 

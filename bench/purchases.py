@@ -66,9 +66,9 @@ import psutil
 
 from auth.admin import create_client
 from bench._setup import ORIGIN
-from gateway.db import migrate
-from gateway.db.database import Database
-from gateway.db.urls import with_database
+from core.db import migrate
+from core.db.database import Database
+from core.db.urls import with_database
 from gateway.seed import seed_database
 
 T = TypeVar("T")

@@ -23,9 +23,9 @@ import httpx
 from auth.runtime import AuthRuntime
 from auth.tokens import live_principal
 from bench._setup import bench_client, database_url, retire_client
+from core.db.database import Database
+from core.settings import Settings
 from gateway.app import create_app
-from gateway.db.database import Database
-from gateway.settings import Settings
 
 
 async def measure(url: str, rounds: int) -> None:

@@ -12,14 +12,14 @@ from starlette.routing import Route
 
 from auth.routes import routes as oauth_routes
 from auth.runtime import IDENTITY_CHANNEL, AuthRuntime
+from core.db.database import Database
+from core.db.listener import ChangeListener, Subscriber
+from core.settings import Settings
 from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
-from gateway.db.database import Database
-from gateway.db.listener import ChangeListener, Subscriber
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
 from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
-from gateway.settings import Settings
 from schema.root import schema
 
 log = logging.getLogger(__name__)

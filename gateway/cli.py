@@ -11,15 +11,15 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.db import migrate
-from gateway.db.reset import reset_database
+from core.db import migrate
+from core.db.reset import reset_database
+from core.settings import Settings, SettingsError, load_settings
 from gateway.demo_wave import DemoSale, DemoWave, example_sale, open_demo_wave
 from gateway.embedded import EmbeddedPostgres
 from gateway.identity_cli import add_identity_commands, print_demo_clients
 from gateway.maintenance import prune_expired
 from gateway.observability import configure_logging
 from gateway.outbox import latest_messages
-from gateway.settings import Settings, SettingsError, load_settings
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import psutil
 
-from gateway.db.urls import with_database
+from core.db.urls import with_database
 
 log = logging.getLogger(__name__)
 

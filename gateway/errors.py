@@ -8,7 +8,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from schema.errors import ErrorCode, GatewayError
+from core.errors import ErrorCode, GatewayError
 
 log = logging.getLogger("gateway.errors")
 

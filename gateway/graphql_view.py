@@ -18,13 +18,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from auth.middleware import Unauthenticated, authenticate, is_ide_page_request
+from core.db.database import Database
+from core.errors import ErrorCode
 from gateway import idempotency
 from gateway.cache import http as catalog_cache
-from gateway.context import Context
-from gateway.db.database import Database
 from gateway.errors import present_error
 from resolvers.loaders import Loaders
-from schema.errors import ErrorCode
+from schema.context import Context
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from gateway.db.database import Database
-from gateway.db.migrate import current_revision, head_revision
+from core.db.database import Database
+from core.db.migrate import current_revision, head_revision
 
 READINESS_TIMEOUT_SECONDS = 3.0
 

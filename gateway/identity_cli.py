@@ -26,11 +26,11 @@ from auth import admin
 from auth.audit import Origin
 from auth.keys import Rotation, ensure_signing_keys
 from auth.scopes import Scope, allowed_scopes
-from gateway.db import migrate
-from gateway.db.database import Database
-from gateway.db.models import OAuthClient, Partner
-from gateway.db.models.enums import ClientStatus, PartnerStatus, PartnerType
-from gateway.settings import Settings
+from core.db import migrate
+from core.db.database import Database
+from core.enums import ClientStatus, PartnerStatus, PartnerType
+from core.models import OAuthClient, Partner
+from core.settings import Settings
 
 T = TypeVar("T")
 DEMO_CLIENT_NAME = "demo client"

@@ -11,8 +11,8 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.observability import client_id_var, request_id_var
-from schema.errors import ErrorCode
+from core.errors import ErrorCode
+from core.log_context import client_id_var, request_id_var
 
 log = logging.getLogger("gateway.access")
 

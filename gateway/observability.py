@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.settings import LogFormat
-
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-client_id_var: ContextVar[str | None] = ContextVar("client_id", default=None)
+from core.log_context import client_id_var, request_id_var
+from core.settings import LogFormat
 
 # Attributes every LogRecord has; anything else was passed through ``extra=`` and is logged.
 _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}

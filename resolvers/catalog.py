@@ -44,11 +44,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql.selectable import LateralFromClause
 
-from auth.principal import Principal
-from gateway.db.models import Course, CourseListing, Partner, Province, Regency, Schedule
-from gateway.db.models.enums import CourseStatus, LearningMethod, PartnerStatus, PartnerType
+from core.enums import CourseStatus, LearningMethod, PartnerStatus, PartnerType
+from core.errors import ErrorCode, GatewayError, NotFound
+from core.models import Course, CourseListing, Partner, Province, Regency, Schedule
+from core.principal import Principal
 from resolvers.tenancy import courses_visible_to, public_courses, visibility_key
-from schema.errors import ErrorCode, GatewayError, NotFound
 
 # Search text: long enough for trigrams to select, short enough to stay cheap.
 MIN_SEARCH_LENGTH: Final = 2

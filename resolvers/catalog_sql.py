@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import LateralFromClause
 from sqlalchemy.types import NullType
 
-from auth.principal import Principal
-from gateway.db.models import Course, Schedule
-from gateway.db.session import execute_core
+from core.db.session import execute_core
+from core.models import Course, Schedule
+from core.principal import Principal
 from resolvers.catalog import CourseRecord, CourseSearch, Keyset, course_page_query
 from resolvers.loaders import ScheduleRecord
 

@@ -29,13 +29,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db.models import Course, CourseListing, Partner, Regency, Schedule
-from gateway.db.models.enums import CourseStatus, Education, LearningMethod, PartnerType
+from core.audit import Actor, record_audit
+from core.enums import CourseStatus, Education, LearningMethod, PartnerType
+from core.errors import BadInput, ErrorCode, GatewayError, NotFound
+from core.models import Course, CourseListing, Partner, Regency, Schedule
 from resolvers import catalog
-from resolvers.audit import Actor, record_audit
 from resolvers.catalog import CourseRecord, check_date_range
 from resolvers.loaders import ScheduleRecord
-from schema.errors import BadInput, ErrorCode, GatewayError, NotFound
 
 MAX_COURSE_PRICE: Final = 100_000_000
 MAX_QUOTA: Final = 100_000

@@ -26,7 +26,17 @@ from sqlalchemy import BigInteger, Boolean, Row, bindparam, column, exists, sele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db.models import (
+from core.audit import AUDIT_INSERT, AUDIT_PARAMETERS, Actor, audit_values, record_audit
+from core.db.session import execute_core
+from core.enums import (
+    CourseStatus,
+    Education,
+    ParticipantStatus,
+    PartnerStatus,
+    PurchaseStatus,
+)
+from core.errors import ErrorCode, GatewayError
+from core.models import (
     Attendance,
     Course,
     CourseListing,
@@ -36,16 +46,6 @@ from gateway.db.models import (
     Purchase,
     Schedule,
 )
-from gateway.db.models.enums import (
-    CourseStatus,
-    Education,
-    ParticipantStatus,
-    PartnerStatus,
-    PurchaseStatus,
-)
-from gateway.db.session import execute_core
-from resolvers.audit import AUDIT_INSERT, AUDIT_PARAMETERS, Actor, audit_values, record_audit
-from resolvers.enrollment_errors import EnrollmentError, EnrollmentErrorCode
 from resolvers.tenancy import purchases_visible_to
 
 PAYMENT_TOKEN_TTL = timedelta(minutes=5)
@@ -102,19 +102,17 @@ async def start_purchase(
     platform_id = actor.partner_id
     offer = await _offer(session, platform_id, request)
     if offer.ends_at <= now:
-        raise EnrollmentError(EnrollmentErrorCode.SCHEDULE_ENDED, "the training is over")
+        raise GatewayError(ErrorCode.SCHEDULE_ENDED, "the training is over")
     if offer.remaining <= 0:
-        raise EnrollmentError(EnrollmentErrorCode.QUOTA_EXHAUSTED, "no seats left")
+        raise GatewayError(ErrorCode.QUOTA_EXHAUSTED, "no seats left")
     if request.amount != offer.price:
-        raise EnrollmentError(
-            EnrollmentErrorCode.AMOUNT_MISMATCH,
+        raise GatewayError(
+            ErrorCode.AMOUNT_MISMATCH,
             f"the amount must be the course's price, {offer.price}",
             price=str(offer.price),
         )
     if offer.participant_id is None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.PARTICIPANT_NOT_FOUND, "no participant holds this card number"
-        )
+        raise GatewayError(ErrorCode.PARTICIPANT_NOT_FOUND, "no participant holds this card number")
     _check_eligibility(offer, request.amount, now=now)
 
     token = secrets.token_urlsafe(32)
@@ -162,13 +160,13 @@ async def start_purchase(
     except IntegrityError as exc:
         # Two requests racing with one invoice code: the unique index lets one through.
         if "uq_purchases_platform_invoice" in str(exc.orig):
-            raise EnrollmentError(
-                EnrollmentErrorCode.INVOICE_CODE_USED, "this invoice code was already used"
+            raise GatewayError(
+                ErrorCode.INVOICE_CODE_USED, "this invoice code was already used"
             ) from None
         raise
     if row.bound_participant_id != offer.participant_id:
-        raise EnrollmentError(
-            EnrollmentErrorCode.PLATFORM_ACCOUNT_MISMATCH,
+        raise GatewayError(
+            ErrorCode.PLATFORM_ACCOUNT_MISMATCH,
             "this platform account belongs to another card",
         )
     return PurchaseStarted(purchase=row, payment_token=token, expires_at=expires_at)
@@ -256,17 +254,17 @@ async def _offer(session: AsyncSession, platform_id: int, request: PurchaseReque
         )
     ).first()
     if row is None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.COURSE_NOT_FOUND,
+        raise GatewayError(
+            ErrorCode.COURSE_NOT_FOUND,
             f"course {request.course_code!r} is not sold on this platform",
         )
     if row.schedule_id is None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.SCHEDULE_NOT_FOUND, f"schedule {request.schedule_code!r} not found"
+        raise GatewayError(
+            ErrorCode.SCHEDULE_NOT_FOUND, f"schedule {request.schedule_code!r} not found"
         )
     if row.schedule_course_id != row.course_id:
-        raise EnrollmentError(
-            EnrollmentErrorCode.SCHEDULE_NOT_IN_COURSE,
+        raise GatewayError(
+            ErrorCode.SCHEDULE_NOT_IN_COURSE,
             "the schedule belongs to another course",
         )
     return row
@@ -323,32 +321,26 @@ _OFFER = (
 def _check_eligibility(offer: Row[Any], amount: int, *, now: datetime) -> None:
     """The card holder's rules, on ``_OFFER``'s row (the participant's and the course's)."""
     if offer.participant_status is not ParticipantStatus.RECIPIENT:
-        raise EnrollmentError(
-            EnrollmentErrorCode.NOT_ELIGIBLE, "the card holder is not an active recipient"
-        )
+        raise GatewayError(ErrorCode.NOT_ELIGIBLE, "the card holder is not an active recipient")
     deadline = offer.first_purchase_deadline
     if not offer.has_bought and deadline is not None and now > deadline:
-        raise EnrollmentError(
-            EnrollmentErrorCode.PURCHASE_DEADLINE_PASSED,
+        raise GatewayError(
+            ErrorCode.PURCHASE_DEADLINE_PASSED,
             "the deadline for the first purchase has passed",
         )
     if offer.training_balance < amount:
-        raise EnrollmentError(
-            EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
-        )
+        raise GatewayError(ErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough")
     age = _age_on(offer.birth_date, now.date())
     if (offer.min_age is not None and age < offer.min_age) or (
         offer.max_age is not None and age > offer.max_age
     ):
-        raise EnrollmentError(
-            EnrollmentErrorCode.NOT_ELIGIBLE, "the participant's age is outside the course's rule"
+        raise GatewayError(
+            ErrorCode.NOT_ELIGIBLE, "the participant's age is outside the course's rule"
         )
     if offer.min_education is not None and (
         Education(offer.education).rank < Education(offer.min_education).rank
     ):
-        raise EnrollmentError(
-            EnrollmentErrorCode.NOT_ELIGIBLE, "the course needs a higher education level"
-        )
+        raise GatewayError(ErrorCode.NOT_ELIGIBLE, "the course needs a higher education level")
 
 
 async def authorize_purchase(
@@ -379,24 +371,22 @@ async def authorize_purchase(
         )
     ).first()
     if purchase is None or purchase.status is not PurchaseStatus.PENDING_OTP:
-        raise EnrollmentError(
-            EnrollmentErrorCode.PAYMENT_TOKEN_INVALID, "the payment token is not valid"
-        )
+        raise GatewayError(ErrorCode.PAYMENT_TOKEN_INVALID, "the payment token is not valid")
     assert purchase.token_expires_at is not None and purchase.otp_hash is not None
     if now >= purchase.token_expires_at:
         await _refuse_otp(
             session, actor, purchase, _Snapshot(PurchaseStatus.EXPIRED, purchase.otp_attempts)
         )
         keep_refusal()
-        raise EnrollmentError(EnrollmentErrorCode.OTP_EXPIRED, "the one-time password expired")
+        raise GatewayError(ErrorCode.OTP_EXPIRED, "the one-time password expired")
     if not hmac.compare_digest(purchase.otp_hash, otp_hash):
         attempts = purchase.otp_attempts + 1
         tries_left = MAX_OTP_ATTEMPTS - attempts
         status = PurchaseStatus.FAILED if tries_left == 0 else PurchaseStatus.PENDING_OTP
         await _refuse_otp(session, actor, purchase, _Snapshot(status, attempts))
         keep_refusal()
-        raise EnrollmentError(
-            EnrollmentErrorCode.OTP_INVALID,
+        raise GatewayError(
+            ErrorCode.OTP_INVALID,
             "the one-time password is wrong",
             triesLeft=tries_left,
         )
@@ -511,11 +501,9 @@ async def _authorize(
     if not row.found:
         return None
     if not row.debited:
-        raise EnrollmentError(
-            EnrollmentErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough"
-        )
+        raise GatewayError(ErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough")
     if not row.seated:
-        raise EnrollmentError(EnrollmentErrorCode.QUOTA_EXHAUSTED, "no seats left")
+        raise GatewayError(ErrorCode.QUOTA_EXHAUSTED, "no seats left")
     return row
 
 
@@ -604,8 +592,8 @@ async def purchase_by_invoice(session: AsyncSession, actor: Actor, invoice_code:
         )
     )
     if purchase is None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.TRANSACTION_NOT_FOUND, f"no purchase with invoice {invoice_code!r}"
+        raise GatewayError(
+            ErrorCode.TRANSACTION_NOT_FOUND, f"no purchase with invoice {invoice_code!r}"
         )
     return purchase
 
@@ -624,16 +612,14 @@ async def void_purchase(
         .with_for_update()
     )
     if purchase is None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.TRANSACTION_NOT_FOUND,
+        raise GatewayError(
+            ErrorCode.TRANSACTION_NOT_FOUND,
             "no purchase with this invoice and transaction code",
         )
     if purchase.status is PurchaseStatus.VOIDED:
-        raise EnrollmentError(EnrollmentErrorCode.ALREADY_VOIDED, "the purchase is already voided")
+        raise GatewayError(ErrorCode.ALREADY_VOIDED, "the purchase is already voided")
     if purchase.redeemed_at is not None:
-        raise EnrollmentError(
-            EnrollmentErrorCode.ALREADY_REDEEMED, "a redeemed purchase cannot be voided"
-        )
+        raise GatewayError(ErrorCode.ALREADY_REDEEMED, "a redeemed purchase cannot be voided")
     before = _status_snapshot(purchase)
     await session.execute(
         update(Participant)
@@ -664,15 +650,13 @@ async def record_attendance(
     if not (
         REDEMPTION_SEQUENCE <= sequence <= LAST_SESSION_SEQUENCE or sequence == POST_TEST_SEQUENCE
     ):
-        raise EnrollmentError(
-            EnrollmentErrorCode.INVALID_SEQUENCE, "sequence is 1 to 10, or 999 for the post-test"
+        raise GatewayError(
+            ErrorCode.INVALID_SEQUENCE, "sequence is 1 to 10, or 999 for the post-test"
         )
     if (sequence == POST_TEST_SEQUENCE) != (score is not None):
-        raise EnrollmentError(
-            EnrollmentErrorCode.INVALID_SCORE, "a score goes with the post-test (999) only"
-        )
+        raise GatewayError(ErrorCode.INVALID_SCORE, "a score goes with the post-test (999) only")
     if score is not None and not 0 <= score <= 100:
-        raise EnrollmentError(EnrollmentErrorCode.INVALID_SCORE, "score is 0 to 100")
+        raise GatewayError(ErrorCode.INVALID_SCORE, "score is 0 to 100")
 
     purchase = await session.scalar(
         select(Purchase)
@@ -681,9 +665,7 @@ async def record_attendance(
     )
     if purchase is None or purchase.status is not PurchaseStatus.SUCCESS:
         # A voided purchase, or another provider's code, is no code at all to this caller.
-        raise EnrollmentError(
-            EnrollmentErrorCode.REDEEM_CODE_NOT_FOUND, "no redeemable purchase with this code"
-        )
+        raise GatewayError(ErrorCode.REDEEM_CODE_NOT_FOUND, "no redeemable purchase with this code")
     recorded = set(
         (
             await session.scalars(
@@ -693,24 +675,24 @@ async def record_attendance(
     )
     if sequence in recorded:
         code = (
-            EnrollmentErrorCode.ALREADY_REDEEMED
+            ErrorCode.ALREADY_REDEEMED
             if sequence == REDEMPTION_SEQUENCE
-            else EnrollmentErrorCode.ATTENDANCE_ALREADY_RECORDED
+            else ErrorCode.ATTENDANCE_ALREADY_RECORDED
         )
-        raise EnrollmentError(code, f"sequence {sequence} is already recorded")
+        raise GatewayError(code, f"sequence {sequence} is already recorded")
     if sequence == REDEMPTION_SEQUENCE:
         schedule = await session.get_one(Schedule, purchase.schedule_id)
         if not schedule.starts_at <= now <= schedule.ends_at:
-            raise EnrollmentError(
-                EnrollmentErrorCode.OUTSIDE_SCHEDULE_WINDOW,
+            raise GatewayError(
+                ErrorCode.OUTSIDE_SCHEDULE_WINDOW,
                 "the code can be redeemed only while its schedule runs",
             )
         purchase.redeemed_at = now
     else:
         previous = REDEMPTION_SEQUENCE if sequence == POST_TEST_SEQUENCE else sequence - 1
         if previous not in recorded:
-            raise EnrollmentError(
-                EnrollmentErrorCode.SEQUENCE_OUT_OF_ORDER,
+            raise GatewayError(
+                ErrorCode.SEQUENCE_OUT_OF_ORDER,
                 f"sequence {previous} must be recorded first",
             )
     attendance = Attendance(

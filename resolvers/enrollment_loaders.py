@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from gateway.db.models import Attendance, Course, Schedule
+from core.models import Attendance, Course, Schedule
 
 
 class CourseByIdLoader(DataLoader[int, Course | None]):

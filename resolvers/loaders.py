@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from gateway.db.models import CourseListing, Partner, Province, Regency
+from core.models import CourseListing, Partner, Province, Regency
 from resolvers.enrollment_loaders import (
     AttendancesByPurchaseIdLoader,
     CourseByIdLoader,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.db.models import Partner
+from core.models import Partner
 
 
 async def partner_by_id(session: AsyncSession, partner_id: int) -> Partner | None:

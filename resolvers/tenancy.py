@@ -12,9 +12,9 @@ from collections.abc import Hashable
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from auth.principal import Principal
-from gateway.db.models import Course, DisbursementBatch, Participant, Partner, Purchase
-from gateway.db.models.enums import CourseStatus, PartnerStatus, PartnerType
+from core.enums import CourseStatus, PartnerStatus, PartnerType
+from core.models import Course, DisbursementBatch, Participant, Partner, Purchase
+from core.principal import Principal
 
 
 def purchases_visible_to(principal: Principal | None) -> ColumnElement[bool]:

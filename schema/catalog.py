@@ -16,7 +16,8 @@ import strawberry
 
 from auth.permissions import requires
 from auth.scopes import Scope
-from gateway.db.models.enums import CourseStatus, Education, LearningMethod, PartnerType
+from core.enums import CourseStatus, Education, LearningMethod, PartnerType
+from core.errors import BadInput, ErrorCode, GatewayError, NotFound
 from resolvers import catalog as catalog_resolvers
 from resolvers.catalog import (
     MAX_SCHEDULES_PER_COURSE,
@@ -37,7 +38,6 @@ from schema.common import (
     decode_cursor,
     to_global_id,
 )
-from schema.errors import BadInput, ErrorCode, GatewayError, NotFound
 from schema.fast_path import CoursesFastPath
 from schema.info import Info
 from schema.scalars import Rupiah

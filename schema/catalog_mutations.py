@@ -15,11 +15,11 @@ from strawberry.permission import BasePermission
 
 from auth.permissions import requires
 from auth.scopes import Scope
+from core.errors import BadInput
 from resolvers import catalog_writes
 from resolvers.catalog import CourseRecord
 from resolvers.catalog_writes import CourseValues
 from schema.catalog import Course, EducationEnum, LearningMethodEnum, Schedule
-from schema.errors import BadInput
 from schema.info import Info, actor_of
 from schema.scalars import Rupiah
 

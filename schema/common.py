@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from schema.errors import ErrorCode, GatewayError
+from core.errors import ErrorCode, GatewayError
 
 NodeType = TypeVar("NodeType")
 

@@ -11,9 +11,10 @@ from sqlalchemy import Row
 
 from auth.permissions import requires
 from auth.scopes import Scope
-from gateway.db.models import Attendance as AttendanceRow
-from gateway.db.models import Purchase as PurchaseRow
-from gateway.db.models.enums import PurchaseStatus
+from core.enums import PurchaseStatus
+from core.errors import BadInput, ErrorCode, GatewayError
+from core.models import Attendance as AttendanceRow
+from core.models import Purchase as PurchaseRow
 from resolvers import enrollment as enrollment_resolvers
 from schema.catalog import Course, Schedule
 from schema.common import (
@@ -24,7 +25,6 @@ from schema.common import (
     decode_cursor,
     to_global_id,
 )
-from schema.errors import BadInput, ErrorCode, GatewayError
 from schema.info import Info, actor_of
 from schema.scalars import Rupiah
 

@@ -5,8 +5,8 @@ from typing import TypeAlias
 from strawberry.types import Info as StrawberryInfo
 
 from auth.audit import Origin
-from gateway.context import Context
-from resolvers.audit import Actor
+from core.audit import Actor
+from schema.context import Context
 
 Info: TypeAlias = StrawberryInfo[Context, None]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 
 from auth.permissions import IsAuthenticated
+from core.errors import ErrorCode, GatewayError
 from resolvers.partners import partner_by_id
 from schema.catalog import PartnerTypeEnum
-from schema.errors import ErrorCode, GatewayError
 from schema.info import Info
 
 

@@ -7,7 +7,7 @@ from typing import NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from schema.errors import BadInput
+from core.errors import BadInput
 
 # Annotate money fields with this type; the schema maps it to the scalar below.
 Rupiah = NewType("Rupiah", int)

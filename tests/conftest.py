@@ -22,16 +22,16 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from auth.admin import IssuedCredentials, create_client
 from auth.audit import Origin
 from auth.scopes import allowed_scopes
+from core.db import migrate
+from core.db.database import Database
+from core.db.engine import create_engine
+from core.db.session import SerializedAsyncSession
+from core.db.urls import with_database
+from core.enums import PartnerType
+from core.models import Partner
+from core.settings import Settings
 from gateway.app import create_app
-from gateway.db import migrate
-from gateway.db.database import Database
-from gateway.db.engine import create_engine
-from gateway.db.models import Partner
-from gateway.db.models.enums import PartnerType
-from gateway.db.session import SerializedAsyncSession
-from gateway.db.urls import with_database
 from gateway.embedded import EmbeddedPostgres
-from gateway.settings import Settings
 
 SEED_PARTICIPANTS = 2_000
 # Tests never touch a master key file: the app signs with keys encrypted under this one.

@@ -22,9 +22,9 @@ from graphql import (
     parse,
 )
 
-from auth.principal import Principal
 from auth.scopes import Scope
-from gateway.db.models.enums import PartnerType
+from core.enums import PartnerType
+from core.principal import Principal
 
 # Root fields whose answers depend only on catalog rows and the caller's visibility class.
 CATALOG_ROOT_FIELDS = frozenset({"courses", "course", "provider", "categories", "__typename"})

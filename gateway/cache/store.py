@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from gateway.db.notified_cache import NotifiedCache
+from core.db.notified_cache import NotifiedCache
 
 # Migration 0003's triggers notify it; the app's change listener delivers to the cache.
 CATALOG_CHANNEL = "prakerja_catalog"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Final
 
-from gateway.db.models.enums import CourseStatus, Education, LearningMethod
+from core.enums import CourseStatus, Education, LearningMethod
 from gateway.seed import names, tables, timeline
 from gateway.seed.loader import RowBuffer
 from gateway.seed.partners import Partners, Provider

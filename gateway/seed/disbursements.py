@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Final
 
-from gateway.db.models.enums import BatchStatus, DisbursementItemStatus
+from core.enums import BatchStatus, DisbursementItemStatus
 from gateway.seed import codes, tables, timeline
 from gateway.seed.journeys import PaidInstallment
 from gateway.seed.loader import RowBuffer

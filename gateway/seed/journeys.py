@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Final
 
-from gateway.db.models.enums import (
+from core.enums import (
     CertificateStatus,
     IncentiveKind,
     InstallmentStatus,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from gateway.db.models.enums import PaymentAccountKind
+from core.enums import PaymentAccountKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from gateway.db.models.enums import PartnerStatus, PartnerType, RegencyKind
+from core.enums import PartnerStatus, PartnerType, RegencyKind
 from gateway.seed import names, tables, timeline
 from gateway.seed.loader import RowBuffer
 from gateway.seed.programme import PlacedRegency

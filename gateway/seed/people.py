@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-from gateway.db.models.enums import Education
+from core.enums import Education
 from gateway.seed import names, timeline
 from gateway.seed.programme import PlacedRegency
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from gateway.db.models.enums import RegencyKind
+from core.enums import RegencyKind
 from gateway.seed import tables, timeline
 from gateway.seed.loader import RowBuffer
 from gateway.seed.regions import PROVINCES

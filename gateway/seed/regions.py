@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from gateway.db.models.enums import RegencyKind
+from core.enums import RegencyKind
 
 
 @dataclass(frozen=True, slots=True)

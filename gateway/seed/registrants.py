@@ -11,7 +11,7 @@ import random
 from datetime import datetime
 from typing import Final
 
-from gateway.db.models.enums import ParticipantStatus, RegistrationChannel
+from core.enums import ParticipantStatus, RegistrationChannel
 from gateway.seed import codes, tables, timeline
 from gateway.seed.catalog import Catalog
 from gateway.seed.identity import hash_nik, mask_nik

@@ -13,7 +13,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from auth.keys import PrivateKeyCache, PrivateSigningKey, ensure_signing_keys
-from gateway.db.database import Database
+from core.db.database import Database
 from tests.conftest import TEST_MASTER_KEY
 
 ISSUER = "http://127.0.0.1:8000"  # Settings.public_base_url's default

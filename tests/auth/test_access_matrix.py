@@ -28,7 +28,7 @@ from graphql.pyutils import Undefined
 
 from auth.permissions import declared_scopes
 from auth.scopes import Scope, allowed_scopes
-from gateway.db.models.enums import PartnerType
+from core.enums import PartnerType
 from schema.root import schema
 from tests.conftest import Tokens
 

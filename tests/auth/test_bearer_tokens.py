@@ -9,7 +9,7 @@ import json
 import httpx
 from joserfc.jwk import ECKey
 
-from gateway.db.database import Database
+from core.db.database import Database
 from tests.auth.support import (
     AUDIENCE,
     app_signing_key,

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from auth.admin import rotate_keys, set_partner_status
 from auth.audit import Origin
 from auth.keys import rotate_signing_keys
-from gateway.db.database import Database
-from gateway.db.models import SigningKey
-from gateway.db.models.enums import PartnerStatus, SigningKeyStatus
-from gateway.settings import Settings
+from core.db.database import Database
+from core.enums import PartnerStatus, SigningKeyStatus
+from core.models import SigningKey
+from core.settings import Settings
 from tests.auth.support import (
     AUDIENCE,
     ISSUER,

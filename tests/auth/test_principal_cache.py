@@ -19,11 +19,11 @@ import pytest
 from starlette.applications import Starlette
 
 from auth.principal_cache import PrincipalCache
+from core.db import migrate
+from core.db.database import Database
+from core.settings import Settings
 from gateway.app import create_app
-from gateway.db import migrate
-from gateway.db.database import Database
 from gateway.seed import seed_database
-from gateway.settings import Settings
 from tests.auth.support import ask_graphql, assert_invalid_token, payload_of
 from tests.conftest import TEST_MASTER_KEY, DatabaseFactory, Tokens
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from auth.principal import Principal
-from gateway.db.database import Database
-from gateway.db.models import Course, DisbursementBatch, Participant, Partner, Purchase
-from gateway.db.models.enums import PartnerType
+from core.db.database import Database
+from core.enums import PartnerType
+from core.models import Course, DisbursementBatch, Participant, Partner, Purchase
+from core.principal import Principal
 from resolvers.tenancy import (
     batches_visible_to,
     participants_visible_to,

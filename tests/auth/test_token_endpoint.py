@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from auth.admin import IssuedCredentials, create_client, disable_client
 from auth.audit import AuditAction, Origin
-from gateway.db.database import Database
-from gateway.db.models import AuditRecord
+from core.db.database import Database
+from core.models import AuditRecord
 from tests.auth.support import ISSUER, ask_graphql, assert_invalid_token, now, token_request
 from tests.conftest import Tokens
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.db.database import Database
+from core.db.database import Database
 from resolvers.catalog_sql import FAST_PATH_MARK
 from tests.catalog.support import OTHER_PROVIDER, PLATFORM, PMO, PROVIDER, create_course, data
 from tests.catalog.test_statement_count import counting

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from gateway.db.database import Database
-from gateway.db.models import AuditRecord
+from core.db.database import Database
+from core.models import AuditRecord
 from tests.catalog.support import (
     APPROVE,
     COURSE,

@@ -16,13 +16,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from core.db import migrate
+from core.db.database import Database
+from core.settings import Settings
 from gateway.app import create_app
 from gateway.cache.http import CACHE_HEADER
 from gateway.cache.store import ResponseCache
-from gateway.db import migrate
-from gateway.db.database import Database
 from gateway.seed import seed_database
-from gateway.settings import Settings
 from tests.catalog.support import COURSE, PLATFORM, PROVIDER, UPDATE_COURSE, codes, data
 from tests.conftest import TEST_MASTER_KEY, DatabaseFactory, Tokens
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from gateway.db.database import Database
-from gateway.db.models import Schedule
+from core.db.database import Database
+from core.models import Schedule
 from tests.catalog.support import (
     CREATE_SCHEDULE,
     OTHER_PROVIDER,

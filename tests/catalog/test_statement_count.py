@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from gateway.db.database import Database
+from core.db.database import Database
 from tests.catalog.support import PLATFORM, PROVIDER, data
 from tests.conftest import Tokens, graphql
 

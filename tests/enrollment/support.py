@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from gateway.db.database import Database
-from gateway.db.models import Course, CourseListing, Participant, Partner, Schedule, Wave
-from gateway.db.models.enums import CourseStatus, ParticipantStatus, PartnerStatus
+from core.db.database import Database
+from core.enums import CourseStatus, ParticipantStatus, PartnerStatus
+from core.models import Course, CourseListing, Participant, Partner, Schedule, Wave
 from tests.conftest import Tokens
 
 PLATFORM = "DP-001"

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from gateway.db.database import Database
+from core.db.database import Database
 from tests.conftest import Tokens
 from tests.enrollment.support import (
     ATTEND,

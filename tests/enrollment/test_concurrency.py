@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.db import migrate
-from gateway.db.database import Database
+from core.db import migrate
+from core.db.database import Database
 from gateway.seed import seed_database
 from tests.conftest import DatabaseFactory, Tokens, make_client
 from tests.enrollment.support import (

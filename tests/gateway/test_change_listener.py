@@ -10,8 +10,8 @@ from collections.abc import Callable
 import asyncpg
 import pytest
 
-from gateway.db import listener as listener_module
-from gateway.db.listener import ChangeListener
+from core.db import listener as listener_module
+from core.db.listener import ChangeListener
 from tests.conftest import DatabaseFactory
 
 

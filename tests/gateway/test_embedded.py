@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from gateway.db import migrate
+from core.db import migrate
 from gateway.embedded import EmbeddedPostgres
 
 

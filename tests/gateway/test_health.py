@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from gateway.db import migrate
-from gateway.db.database import Database
+from core.db import migrate
+from core.db.database import Database
 from tests.conftest import DatabaseFactory, make_client
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from gateway.db.database import Database
+from core.db.database import Database
 from tests.conftest import Tokens
 from tests.enrollment.support import PLATFORM, START, open_sale, scalar, start_input
 

@@ -7,8 +7,8 @@ import asyncio
 import asyncpg
 import pytest
 
+from core.db import migrate
 from gateway.cli import main
-from gateway.db import migrate
 from tests.conftest import DatabaseFactory
 
 

@@ -6,7 +6,7 @@ import asyncio
 
 import asyncpg
 
-from gateway.db import migrate
+from core.db import migrate
 from tests.conftest import DatabaseFactory
 
 

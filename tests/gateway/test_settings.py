@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.settings import SettingsError, load_settings
 from gateway.cli import main
-from gateway.settings import SettingsError, load_settings
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from gateway.db.database import Database
+from core.db.database import Database
 from tests.conftest import Tokens
 from tests.enrollment.support import scalar
 

@@ -7,9 +7,9 @@ import asyncio
 import asyncpg
 import pytest
 
+from core.db import migrate
+from core.models import Base
 from gateway.cli import main
-from gateway.db import migrate
-from gateway.db.models import Base
 from gateway.seed import seed_database
 from tests.conftest import SEED_PARTICIPANTS, DatabaseFactory
 

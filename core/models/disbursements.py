@@ -17,14 +17,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
-from gateway.db.models.enums import (
+from core.enums import (
     BatchStatus,
     DisbursementItemStatus,
     IncentiveKind,
     InstallmentStatus,
     PaymentAccountKind,
 )
+from core.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
 
 
 class PaymentAccount(Base):

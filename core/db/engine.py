@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from gateway.db.session import SerializedAsyncSession
-from gateway.db.urls import async_url
+from core.db.session import SerializedAsyncSession
+from core.db.urls import async_url
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.db.models.enums import PartnerType
+from core.enums import PartnerType
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import CHAR, ForeignKey, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gateway.db.models.base import Base, text_enum
-from gateway.db.models.enums import RegencyKind
+from core.enums import RegencyKind
+from core.models.base import Base, text_enum
 
 
 class Province(Base):

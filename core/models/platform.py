@@ -17,8 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db.models.base import Base, BigId, CreatedAt, text_enum
-from gateway.db.models.enums import OutboxStatus
+from core.enums import OutboxStatus
+from core.models.base import Base, BigId, CreatedAt, text_enum
 
 
 class IdempotencyRecord(Base):

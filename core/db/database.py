@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gateway.db.engine import create_engine, create_sessionmaker
+from core.db.engine import create_engine, create_sessionmaker
 
 
 @dataclass(frozen=True)

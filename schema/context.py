@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth.principal import Principal
+from core.principal import Principal
 
 if TYPE_CHECKING:
     from resolvers.loaders import Loaders

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db.models.base import Base, BigId, CreatedAt, text_enum
-from gateway.db.models.enums import CertificateStatus
+from core.enums import CertificateStatus
+from core.models.base import Base, BigId, CreatedAt, text_enum
 
 
 class Completion(Base):

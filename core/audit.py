@@ -13,8 +13,8 @@ from typing import Any, Required, TypedDict, Unpack
 from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.principal import Principal
-from gateway.db.models import AuditRecord
+from core.models import AuditRecord
+from core.principal import Principal
 
 
 class AuditFields(TypedDict, total=False):

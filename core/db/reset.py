@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from gateway.db.database import Database
-from gateway.db.models import Base
+from core.db.database import Database
+from core.models import Base
 
 
 async def reset_database(url: str) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
-from gateway.db.models.enums import Education, ParticipantStatus, RegistrationChannel
+from core.enums import Education, ParticipantStatus, RegistrationChannel
+from core.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
 
 
 class Scheme(Base):

@@ -1,4 +1,9 @@
-"""Expected failures with stable codes; each ends up in ``extensions.code`` of a GraphQL error."""
+"""The one error vocabulary of the API: every expected failure's stable code.
+
+Each code ends up in ``extensions.code`` of a GraphQL error (or of a JSON refusal of the HTTP
+layer). Every layer raises ``GatewayError`` with a member of ``ErrorCode``; there is no other
+list of codes.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,31 @@ class ErrorCode(StrEnum):
     COURSE_NOT_EDITABLE = "COURSE_NOT_EDITABLE"
     INVALID_STATUS_TRANSITION = "INVALID_STATUS_TRANSITION"
     QUOTA_BELOW_TAKEN = "QUOTA_BELOW_TAKEN"
+    # Purchases and attendance
+    COURSE_NOT_FOUND = "COURSE_NOT_FOUND"
+    SCHEDULE_NOT_FOUND = "SCHEDULE_NOT_FOUND"
+    SCHEDULE_NOT_IN_COURSE = "SCHEDULE_NOT_IN_COURSE"
+    SCHEDULE_ENDED = "SCHEDULE_ENDED"
+    QUOTA_EXHAUSTED = "QUOTA_EXHAUSTED"
+    AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+    PARTICIPANT_NOT_FOUND = "PARTICIPANT_NOT_FOUND"
+    NOT_ELIGIBLE = "NOT_ELIGIBLE"
+    PURCHASE_DEADLINE_PASSED = "PURCHASE_DEADLINE_PASSED"
+    BALANCE_INSUFFICIENT = "BALANCE_INSUFFICIENT"
+    PLATFORM_ACCOUNT_MISMATCH = "PLATFORM_ACCOUNT_MISMATCH"
+    INVOICE_CODE_USED = "INVOICE_CODE_USED"
+    PAYMENT_TOKEN_INVALID = "PAYMENT_TOKEN_INVALID"  # noqa: S105 (an error code)
+    OTP_INVALID = "OTP_INVALID"
+    OTP_EXPIRED = "OTP_EXPIRED"
+    TRANSACTION_NOT_FOUND = "TRANSACTION_NOT_FOUND"
+    ALREADY_VOIDED = "ALREADY_VOIDED"
+    ALREADY_REDEEMED = "ALREADY_REDEEMED"
+    REDEEM_CODE_NOT_FOUND = "REDEEM_CODE_NOT_FOUND"
+    OUTSIDE_SCHEDULE_WINDOW = "OUTSIDE_SCHEDULE_WINDOW"
+    INVALID_SEQUENCE = "INVALID_SEQUENCE"
+    INVALID_SCORE = "INVALID_SCORE"
+    SEQUENCE_OUT_OF_ORDER = "SEQUENCE_OUT_OF_ORDER"
+    ATTENDANCE_ALREADY_RECORDED = "ATTENDANCE_ALREADY_RECORDED"
     # Identity and access
     UNAUTHENTICATED = "UNAUTHENTICATED"
     FORBIDDEN = "FORBIDDEN"
@@ -37,7 +67,7 @@ class ErrorCode(StrEnum):
 class GatewayError(Exception):
     """An expected failure: the message is safe to show, the code is part of the API."""
 
-    def __init__(self, code: str, message: str, **extensions: Any) -> None:
+    def __init__(self, code: ErrorCode, message: str, **extensions: Any) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -16,8 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
-from gateway.db.models.enums import PurchaseStatus
+from core.enums import PurchaseStatus
+from core.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
 
 
 class PlatformAccount(Base):

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from gateway.db.urls import async_url
+from core.db.urls import async_url
 
 log = logging.getLogger(__name__)
 

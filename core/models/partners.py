@@ -18,8 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.db.models.base import Base, BigId, CreatedAt, text_enum
-from gateway.db.models.enums import ClientStatus, PartnerStatus, PartnerType, SigningKeyStatus
+from core.enums import ClientStatus, PartnerStatus, PartnerType, SigningKeyStatus
+from core.models.base import Base, BigId, CreatedAt, text_enum
 
 
 class Partner(Base):
