@@ -7,32 +7,32 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.dataloader import DataLoader
 
 from core.models import Attendance, Course, Schedule
+from resolvers.batching import BatchLoader
 
 
-class CourseByIdLoader(DataLoader[int, Course | None]):
+class CourseByIdLoader(BatchLoader[int, Course | None]):
     def __init__(self, session: AsyncSession) -> None:
         async def load(ids: Sequence[int]) -> list[Course | None]:
             rows = await session.scalars(select(Course).where(Course.id.in_(ids)))
             by_id = {row.id: row for row in rows}
             return [by_id.get(pk) for pk in ids]
 
-        super().__init__(load_fn=load)
+        super().__init__(load)
 
 
-class ScheduleByIdLoader(DataLoader[int, Schedule | None]):
+class ScheduleByIdLoader(BatchLoader[int, Schedule | None]):
     def __init__(self, session: AsyncSession) -> None:
         async def load(ids: Sequence[int]) -> list[Schedule | None]:
             rows = await session.scalars(select(Schedule).where(Schedule.id.in_(ids)))
             by_id = {row.id: row for row in rows}
             return [by_id.get(pk) for pk in ids]
 
-        super().__init__(load_fn=load)
+        super().__init__(load)
 
 
-class AttendancesByPurchaseIdLoader(DataLoader[int, list[Attendance]]):
+class AttendancesByPurchaseIdLoader(BatchLoader[int, list[Attendance]]):
     def __init__(self, session: AsyncSession) -> None:
         async def load(ids: Sequence[int]) -> list[list[Attendance]]:
             rows = await session.scalars(
@@ -45,4 +45,4 @@ class AttendancesByPurchaseIdLoader(DataLoader[int, list[Attendance]]):
                 grouped[row.purchase_id].append(row)
             return [grouped.get(pk, []) for pk in ids]
 
-        super().__init__(load_fn=load)
+        super().__init__(load)

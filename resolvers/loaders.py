@@ -16,9 +16,9 @@ from typing import NamedTuple
 from sqlalchemy import BigInteger, Integer, TextClause, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry.dataloader import DataLoader
 
 from core.models import CourseListing, Partner, Province, Regency
+from resolvers.batching import BatchLoader
 from resolvers.enrollment_loaders import (
     AttendancesByPurchaseIdLoader,
     CourseByIdLoader,
@@ -59,14 +59,14 @@ class PlatformRecord:
     name: str
 
 
-class PartnerByIdLoader(DataLoader[int, Partner | None]):
+class PartnerByIdLoader(BatchLoader[int, Partner | None]):
     def __init__(self, session: AsyncSession) -> None:
         async def load(ids: Sequence[int]) -> list[Partner | None]:
             rows = await session.scalars(select(Partner).where(Partner.id.in_(ids)))
             by_id = {row.id: row for row in rows}
             return [by_id.get(pk) for pk in ids]
 
-        super().__init__(load_fn=load)
+        super().__init__(load)
 
 
 def _first_schedules(only_with_seats: bool) -> TextClause:
@@ -93,7 +93,7 @@ def _first_schedules(only_with_seats: bool) -> TextClause:
 _FIRST_SCHEDULES = {flag: _first_schedules(flag) for flag in (False, True)}
 
 
-class SchedulesByCourseIdLoader(DataLoader[SchedulesKey, list[ScheduleRecord]]):
+class SchedulesByCourseIdLoader(BatchLoader[SchedulesKey, list[ScheduleRecord]]):
     """The first N schedules of each course by start date, in one query per batch."""
 
     def __init__(self, session: AsyncSession) -> None:
@@ -113,10 +113,10 @@ class SchedulesByCourseIdLoader(DataLoader[SchedulesKey, list[ScheduleRecord]]):
                     found[SchedulesKey(record.course_id, first, only_with_seats)].append(record)
             return [found.get(key, []) for key in keys]
 
-        super().__init__(load_fn=load)
+        super().__init__(load)
 
 
-class RegencyByIdLoader(DataLoader[int, RegencyRecord | None]):
+class RegencyByIdLoader(BatchLoader[int, RegencyRecord | None]):
     def __init__(self, session: AsyncSession) -> None:
         async def load(ids: Sequence[int]) -> list[RegencyRecord | None]:
             query = select(
@@ -126,10 +126,10 @@ class RegencyByIdLoader(DataLoader[int, RegencyRecord | None]):
             by_id = {row[0]: RegencyRecord(*row) for row in rows}
             return [by_id.get(pk) for pk in ids]
 
-        super().__init__(load_fn=load)
+        super().__init__(load)
 
 
-class PlatformsByCourseIdLoader(DataLoader[int, list[PlatformRecord]]):
+class PlatformsByCourseIdLoader(BatchLoader[int, list[PlatformRecord]]):
     """The platforms that list each course, by platform code."""
 
     def __init__(self, session: AsyncSession) -> None:
@@ -145,7 +145,7 @@ class PlatformsByCourseIdLoader(DataLoader[int, list[PlatformRecord]]):
                 grouped[course_id].append(PlatformRecord(platform_id, code, name))
             return [grouped.get(pk, []) for pk in ids]
 
-        super().__init__(load_fn=load)
+        super().__init__(load)
 
 
 class Loaders:
