@@ -74,6 +74,12 @@ class GatewayError(Exception):
         self.extensions = extensions
 
 
+class KeptRefusal(GatewayError):
+    """A refusal whose writes so far are kept: the one named exception to "a refused mutation
+    changes nothing" (``schema/transactions.py`` releases its savepoint instead of rolling it
+    back). Today only a wrong or expired one-time password, which must count as a try."""
+
+
 class NotFound(GatewayError):
     def __init__(self, what: str, key: str) -> None:
         super().__init__(ErrorCode.NOT_FOUND, f"{what} {key!r} not found", what=what)

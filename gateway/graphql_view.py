@@ -1,7 +1,8 @@
 """The GraphQL endpoint: one database session per request, committed or rolled back here.
 
-This is the one place a request's transaction ends. A result with any error rolls the whole
-operation back, so a refused mutation never leaves a partial write.
+This is the one place a request's transaction ends: it commits once the operation has run.
+Each mutation field ran in its own savepoint (``schema/transactions.py``), so a refused field
+has already undone its own writes; an exception that escapes the operation rolls it all back.
 """
 
 from __future__ import annotations
@@ -86,17 +87,13 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 await session.rollback()
                 raise
             response = self._negotiate(request, response)
-            context_made: Context | None = getattr(request.state, "context", None)
             answer: dict[str, Any] | None = getattr(request.state, "answer", None)
-            if context_made is None or (context_made.failed and not context_made.refusal_recorded):
-                await session.rollback()
-                if claim is not None and answer is not None:
-                    await idempotency.store_refusal(session, claim, response.status_code, answer)
-                    await session.commit()
-            else:
-                if record_id is not None and answer is not None:
-                    await idempotency.complete(session, record_id, response.status_code, answer)
-                await session.commit()
+            # Nothing to undo here: every mutation field ran in a savepoint of its own and
+            # rolled back its own writes when it was refused (schema/transactions.py). The
+            # answer, refusals included, is kept with the key so a retry gets the same one.
+            if record_id is not None and answer is not None:
+                await idempotency.complete(session, record_id, response.status_code, answer)
+            await session.commit()
         catalog_cache.remember(cached, request, response)
         return response
 
@@ -130,9 +127,6 @@ class GatewayGraphQL(GraphQL[Context, None]):
             response["data"] = result.data
         if result.errors:
             response["errors"] = [present_error(error) for error in result.errors]
-            context: Context | None = getattr(request.state, "context", None)
-            if context is not None:
-                context.failed = True
         request.state.request_error = request_error
         if result.extensions:
             response["extensions"] = result.extensions

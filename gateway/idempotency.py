@@ -10,8 +10,8 @@ A client sends ``Idempotency-Key`` with a mutation. The key is claimed with an i
 * the key belongs to the client that sent it; another client's identical key is another key;
 * the same key with another body is refused with ``IDEMPOTENCY_KEY_REUSED``.
 
-A refused mutation (any GraphQL error) rolls back; its answer is then stored in a
-transaction of its own, so a retry gets the same refusal rather than a second attempt.
+A refused mutation has undone its own writes in its savepoint; its answer is stored with the
+claim like any other, so a retry gets the same refusal rather than a second attempt.
 """
 
 from __future__ import annotations
@@ -144,32 +144,4 @@ async def complete(
             " response_body = CAST(:body AS jsonb) WHERE id = :id"
         ),
         {"status": status, "body": json.dumps(body), "id": record_id},
-    )
-
-
-async def store_refusal(
-    session: AsyncSession, claim: Claim, status: int, body: dict[str, Any]
-) -> None:
-    """After a rolled-back mutation: keep its refusal so a retry gets the same answer.
-
-    If a concurrent request with the key got there first, its answer stands.
-    """
-    await session.execute(
-        text(
-            """
-            INSERT INTO idempotency_records
-                   (client_id, key, request_hash, response_status, response_body, expires_at)
-            VALUES (:client_id, :key, :request_hash, :status, CAST(:body AS jsonb),
-                    now() + :retention)
-            ON CONFLICT (client_id, key) DO NOTHING
-            """
-        ),
-        {
-            "client_id": claim.client_id,
-            "key": claim.key,
-            "request_hash": claim.request_hash,
-            "status": status,
-            "body": json.dumps(body),
-            "retention": KEY_RETENTION,
-        },
     )

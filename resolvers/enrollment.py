@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -35,7 +35,7 @@ from core.enums import (
     PartnerStatus,
     PurchaseStatus,
 )
-from core.errors import ErrorCode, GatewayError
+from core.errors import ErrorCode, GatewayError, KeptRefusal
 from core.models import (
     Attendance,
     Course,
@@ -350,11 +350,11 @@ async def authorize_purchase(
     otp: str,
     *,
     now: datetime,
-    keep_refusal: Callable[[], None],
 ) -> Row[Any]:
     """Checks the OTP; on success debits the balance and takes a seat, in this transaction.
 
-    ``keep_refusal`` is called before an OTP refusal is raised, so the counted try commits.
+    A wrong or expired OTP is refused with ``KeptRefusal``: the counted try (and the purchase
+    failing or expiring with it) is kept although the mutation is refused.
     """
     token_hash = _hash_token(payment_token)
     otp_hash = _hash_otp(token_hash, otp)
@@ -377,15 +377,13 @@ async def authorize_purchase(
         await _refuse_otp(
             session, actor, purchase, _Snapshot(PurchaseStatus.EXPIRED, purchase.otp_attempts)
         )
-        keep_refusal()
-        raise GatewayError(ErrorCode.OTP_EXPIRED, "the one-time password expired")
+        raise KeptRefusal(ErrorCode.OTP_EXPIRED, "the one-time password expired")
     if not hmac.compare_digest(purchase.otp_hash, otp_hash):
         attempts = purchase.otp_attempts + 1
         tries_left = MAX_OTP_ATTEMPTS - attempts
         status = PurchaseStatus.FAILED if tries_left == 0 else PurchaseStatus.PENDING_OTP
         await _refuse_otp(session, actor, purchase, _Snapshot(status, attempts))
-        keep_refusal()
-        raise GatewayError(
+        raise KeptRefusal(
             ErrorCode.OTP_INVALID,
             "the one-time password is wrong",
             triesLeft=tries_left,

@@ -120,7 +120,7 @@ class CatalogMutation:
     @strawberry.mutation(
         description="A provider adds a course, as a DRAFT.", permission_classes=_WRITE
     )
-    async def create_course(self, info: Info, input: CourseInput) -> CoursePayload:
+    async def create_course(self, info: Info, input: CourseInput) -> CoursePayload | None:
         values = CourseValues(
             title=input.title,
             description=input.description,
@@ -148,7 +148,7 @@ class CatalogMutation:
         info: Info,
         code: Code,
         input: CourseChangesInput,
-    ) -> CoursePayload:
+    ) -> CoursePayload | None:
         record = await catalog_writes.update_course(
             info.context.session, actor_of(info), code, input.changes()
         )
@@ -158,7 +158,7 @@ class CatalogMutation:
         description="A provider submits a DRAFT, REJECTED or WITHDRAWN course for review.",
         permission_classes=_WRITE,
     )
-    async def submit_course(self, info: Info, code: Code) -> CoursePayload:
+    async def submit_course(self, info: Info, code: Code) -> CoursePayload | None:
         return _payload(
             await catalog_writes.submit_course(info.context.session, actor_of(info), code)
         )
@@ -167,7 +167,7 @@ class CatalogMutation:
         description="A provider withdraws a course IN_REVIEW or APPROVED (out of the catalog).",
         permission_classes=_WRITE,
     )
-    async def withdraw_course(self, info: Info, code: Code) -> CoursePayload:
+    async def withdraw_course(self, info: Info, code: Code) -> CoursePayload | None:
         return _payload(
             await catalog_writes.withdraw_course(info.context.session, actor_of(info), code)
         )
@@ -180,7 +180,7 @@ class CatalogMutation:
         info: Info,
         course_code: Code,
         input: ScheduleInput,
-    ) -> SchedulePayload:
+    ) -> SchedulePayload | None:
         record = await catalog_writes.create_schedule(
             info.context.session,
             actor_of(info),
@@ -200,7 +200,7 @@ class CatalogMutation:
         info: Info,
         code: Annotated[str, strawberry.argument(description="The schedule code.")],
         input: ScheduleChangesInput,
-    ) -> SchedulePayload:
+    ) -> SchedulePayload | None:
         record = await catalog_writes.update_schedule(
             info.context.session,
             actor_of(info),
@@ -215,7 +215,7 @@ class CatalogMutation:
         description="Programme management approves a course IN_REVIEW: it enters the catalog.",
         permission_classes=_ADMIN,
     )
-    async def approve_course(self, info: Info, code: Code) -> CoursePayload:
+    async def approve_course(self, info: Info, code: Code) -> CoursePayload | None:
         return _payload(
             await catalog_writes.approve_course(info.context.session, actor_of(info), code)
         )
@@ -229,7 +229,7 @@ class CatalogMutation:
         info: Info,
         code: Code,
         reason: Annotated[str, strawberry.argument(description="1 to 1000 characters.")],
-    ) -> CoursePayload:
+    ) -> CoursePayload | None:
         return _payload(
             await catalog_writes.reject_course(info.context.session, actor_of(info), code, reason)
         )
@@ -245,7 +245,7 @@ class CatalogMutation:
         platform_codes: Annotated[
             list[str], strawberry.argument(description="Platform codes, at most 20; [] for none.")
         ],
-    ) -> CoursePayload:
+    ) -> CoursePayload | None:
         return _payload(
             await catalog_writes.set_course_listings(
                 info.context.session, actor_of(info), code, platform_codes

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core.db.session import SerializedAsyncSession
 from core.principal import Principal
 
 if TYPE_CHECKING:
@@ -19,17 +19,10 @@ if TYPE_CHECKING:
 class Context:
     request: Request
     response: Response
-    session: AsyncSession
+    # The request's one session: resolvers run SQL on it; the view commits it.
+    session: SerializedAsyncSession
     loaders: Loaders
     principal: Principal | None = None
     request_id: str | None = None
     # Settings.catalog_fast_path: may schema.fast_path answer the courses query?
     catalog_fast_path: bool = True
-    # Set by the view when the operation produced errors: the transaction is rolled back...
-    failed: bool = field(default=False)
-    # ...unless a resolver refused on purpose after recording why (a wrong OTP counts as a
-    # try): then what it wrote before raising commits with the refusal.
-    refusal_recorded: bool = field(default=False)
-
-    def keep_writes_despite_refusal(self) -> None:
-        self.refusal_recorded = True

@@ -229,7 +229,9 @@ class EnrollmentMutation:
         ),
         permission_classes=[requires(Scope.ENROLLMENT_WRITE)],
     )
-    async def start_purchase(self, info: Info, input: StartPurchaseInput) -> StartPurchasePayload:
+    async def start_purchase(
+        self, info: Info, input: StartPurchaseInput
+    ) -> StartPurchasePayload | None:
         if not _CARD_NUMBER.match(input.card_number):
             raise BadInput("cardNumber is 16 digits", field="cardNumber")
         if input.amount <= 0:
@@ -263,7 +265,9 @@ class EnrollmentMutation:
         ),
         permission_classes=[requires(Scope.ENROLLMENT_WRITE)],
     )
-    async def authorize_purchase(self, info: Info, input: AuthorizePurchaseInput) -> Purchase:
+    async def authorize_purchase(
+        self, info: Info, input: AuthorizePurchaseInput
+    ) -> Purchase | None:
         if not _OTP.match(input.otp):
             raise BadInput("otp is 6 digits", field="otp")
         if not 1 <= len(input.payment_token) <= 128:
@@ -274,7 +278,6 @@ class EnrollmentMutation:
             input.payment_token,
             input.otp,
             now=_now(),
-            keep_refusal=info.context.keep_writes_despite_refusal,
         )
         return Purchase.from_row(row)
 
@@ -282,7 +285,7 @@ class EnrollmentMutation:
         description="Voids a purchase not yet redeemed: the balance and the seat return.",
         permission_classes=[requires(Scope.ENROLLMENT_WRITE)],
     )
-    async def void_purchase(self, info: Info, input: VoidPurchaseInput) -> Purchase:
+    async def void_purchase(self, info: Info, input: VoidPurchaseInput) -> Purchase | None:
         row = await enrollment_resolvers.void_purchase(
             info.context.session,
             actor_of(info),
@@ -302,7 +305,7 @@ class EnrollmentMutation:
     )
     async def record_attendance(
         self, info: Info, input: RecordAttendanceInput
-    ) -> RecordAttendancePayload:
+    ) -> RecordAttendancePayload | None:
         row = await enrollment_resolvers.record_attendance(
             info.context.session,
             actor_of(info),

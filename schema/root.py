@@ -24,6 +24,7 @@ from schema.fast_path import FastPathExecutor
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
 from schema.scalars import SCALAR_MAP
+from schema.transactions import in_own_savepoints
 
 # Limits against expensive documents; generous for every real partner query.
 MAX_QUERY_DEPTH = 10
@@ -43,7 +44,14 @@ class Query(CatalogQuery, EnrollmentQuery, ProgrammeQuery, PartnerQuery):
     pass
 
 
-@strawberry.type(description="Everything a partner can change.")
+@in_own_savepoints
+@strawberry.type(
+    description=(
+        "Everything a partner can change. Each field runs on its own: a refused field "
+        "answers null with an error and changes nothing, and the other fields of the same "
+        "document are unaffected by it."
+    )
+)
 class Mutation(CatalogMutation, EnrollmentMutation):
     pass
 
