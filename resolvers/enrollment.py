@@ -22,7 +22,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Row, bindparam, column, exists, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    Boolean,
+    Row,
+    bindparam,
+    column,
+    exists,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +42,7 @@ from core.db.session import execute_core
 from core.enums import (
     CourseStatus,
     Education,
+    OutboxStatus,
     ParticipantStatus,
     PartnerStatus,
     PurchaseStatus,
@@ -49,6 +61,9 @@ from core.models import (
 from resolvers.tenancy import purchases_visible_to
 
 PAYMENT_TOKEN_TTL = timedelta(minutes=5)
+# The participant's one-time password leaves through the notification outbox as this message.
+OTP_CHANNEL = "sms"
+OTP_TEMPLATE = "purchase_otp"
 MAX_OTP_ATTEMPTS = 3
 REDEMPTION_SEQUENCE = 1
 LAST_SESSION_SEQUENCE = 10
@@ -184,6 +199,12 @@ _STARTED = _Snapshot(PurchaseStatus.PENDING_OTP, 0)
 
 _PURCHASE_COLUMNS = tuple(Purchase.__table__.c)
 
+
+def _status_parameter(name: str, status: PurchaseStatus) -> BindParameter[PurchaseStatus]:
+    """A purchase status in a text statement: the enum's value, bound, never a literal."""
+    return bindparam(name, status, type_=Purchase.__table__.c.status.type)
+
+
 # In one statement: the platform account bound to the card, then (only if it is this card's)
 # the purchase, its OTP message in the outbox and its audit record: no purchase without its
 # message, no message for a purchase that rolled back.
@@ -207,16 +228,16 @@ _INSERT_PURCHASE = (
                                    payment_token_hash, otp_hash, otp_attempts,
                                    token_expires_at, created_at)
             SELECT :platform_id, :participant_id, :course_id, :schedule_id,
-                   :platform_user_id, :invoice_code, :invoice_url, :amount, 'PENDING_OTP',
+                   :platform_user_id, :invoice_code, :invoice_url, :amount, :pending_otp,
                    :payment_token_hash, :otp_hash, 0, :token_expires_at, :created_at
              WHERE (SELECT participant_id FROM bound) = :participant_id
             RETURNING *
         ), outbox AS (
             INSERT INTO notification_outbox (channel, participant_id, template, payload,
                                              status, attempts)
-            SELECT 'sms', changed.participant_id, 'purchase_otp',
+            SELECT :otp_channel, changed.participant_id, :otp_template,
                    CAST(:payload AS jsonb) || jsonb_build_object('purchaseId', changed.id),
-                   'PENDING', 0
+                   :outbox_pending, 0
               FROM changed
         ), audit AS (
         """  # noqa: S608 - only AUDIT_INSERT, a constant, is joined in
@@ -228,6 +249,12 @@ _INSERT_PURCHASE = (
         """
     )
     .bindparams(
+        _status_parameter("pending_otp", PurchaseStatus.PENDING_OTP),
+        bindparam("otp_channel", OTP_CHANNEL),
+        bindparam("otp_template", OTP_TEMPLATE),
+        bindparam(
+            "outbox_pending", OutboxStatus.PENDING, type_=OutboxMessage.__table__.c.status.type
+        ),
         bindparam("payload", type_=OutboxMessage.__table__.c.payload.type),
         bindparam("token_expires_at", type_=Purchase.__table__.c.token_expires_at.type),
         bindparam("created_at", type_=Purchase.__table__.c.created_at.type),
@@ -469,8 +496,8 @@ async def _authorize(
     or returns None when there is none such.
 
     In one statement: the purchase marked SUCCESS with its codes, audited, the balance
-    debited and a seat taken, each guarded by its own limit. A refusal raises; the view then
-    rolls back the whole transaction, debit included.
+    debited and a seat taken, each guarded by its own limit. A refusal raises; the mutation's
+    savepoint then rolls back everything it wrote, debit included.
     """
     transaction_code = _random_code("TRX", 16)
     row = (
@@ -515,7 +542,7 @@ _AUTHORIZE = (
         WITH target AS (
             SELECT id, participant_id, schedule_id, amount FROM purchases
              WHERE payment_token_hash = :payment_token_hash AND platform_id = :platform_id
-               AND status = 'PENDING_OTP' AND otp_hash = :otp_hash
+               AND status = :pending_otp AND otp_hash = :otp_hash
                AND otp_attempts = :otp_attempts AND token_expires_at > :now
                FOR UPDATE
         ), debit AS (
@@ -532,7 +559,7 @@ _AUTHORIZE = (
             RETURNING schedules.id
         ), changed AS (
             UPDATE purchases
-               SET status = 'SUCCESS', transaction_code = :transaction_code,
+               SET status = :success, transaction_code = :transaction_code,
                    redeem_code = :redeem_code, authorized_at = :now,
                    payment_token_hash = NULL, otp_hash = NULL
               FROM target
@@ -549,6 +576,8 @@ _AUTHORIZE = (
         """
     )
     .bindparams(
+        _status_parameter("pending_otp", PurchaseStatus.PENDING_OTP),
+        _status_parameter("success", PurchaseStatus.SUCCESS),
         bindparam("now", type_=Purchase.__table__.c.authorized_at.type),
         *AUDIT_PARAMETERS,
     )
