@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -58,6 +57,7 @@ from core.models import (
     Purchase,
     Schedule,
 )
+from resolvers.enrollment_records import AttendanceRecord, PurchaseRecord
 from resolvers.tenancy import purchases_visible_to
 
 PAYMENT_TOKEN_TTL = timedelta(minutes=5)
@@ -84,7 +84,7 @@ class PurchaseRequest:
 
 @dataclass(frozen=True)
 class PurchaseStarted:
-    purchase: Row[Any]  # a ``purchases`` row
+    purchase: PurchaseRecord
     payment_token: str
     expires_at: datetime
 
@@ -184,7 +184,9 @@ async def start_purchase(
             ErrorCode.PLATFORM_ACCOUNT_MISMATCH,
             "this platform account belongs to another card",
         )
-    return PurchaseStarted(purchase=row, payment_token=token, expires_at=expires_at)
+    return PurchaseStarted(
+        purchase=PurchaseRecord.of(row), payment_token=token, expires_at=expires_at
+    )
 
 
 @dataclass(frozen=True)
@@ -377,7 +379,7 @@ async def authorize_purchase(
     otp: str,
     *,
     now: datetime,
-) -> Row[Any]:
+) -> PurchaseRecord:
     """Checks the OTP; on success debits the balance and takes a seat, in this transaction.
 
     A wrong or expired OTP is refused with ``KeptRefusal``: the counted try (and the purchase
@@ -389,7 +391,7 @@ async def authorize_purchase(
     # a refusal of this one) is settled below, the purchase read and locked first.
     authorized = await _authorize(session, actor, token_hash, otp_hash, attempts=0, now=now)
     if authorized is not None:
-        return authorized
+        return PurchaseRecord.of(authorized)
     purchase = (
         await execute_core(
             session,
@@ -420,7 +422,7 @@ async def authorize_purchase(
         session, actor, token_hash, otp_hash, attempts=purchase.otp_attempts, now=now
     )
     assert authorized is not None
-    return authorized
+    return PurchaseRecord.of(authorized)
 
 
 _PURCHASE_FOR_AUTHORIZATION = (
@@ -612,7 +614,9 @@ async def _audit_change(
     )
 
 
-async def purchase_by_invoice(session: AsyncSession, actor: Actor, invoice_code: str) -> Purchase:
+async def purchase_by_invoice(
+    session: AsyncSession, actor: Actor, invoice_code: str
+) -> PurchaseRecord:
     purchase = await session.scalar(
         select(Purchase).where(
             Purchase.invoice_code == invoice_code, purchases_visible_to(actor.principal)
@@ -622,12 +626,12 @@ async def purchase_by_invoice(session: AsyncSession, actor: Actor, invoice_code:
         raise GatewayError(
             ErrorCode.TRANSACTION_NOT_FOUND, f"no purchase with invoice {invoice_code!r}"
         )
-    return purchase
+    return PurchaseRecord.of(purchase)
 
 
 async def void_purchase(
     session: AsyncSession, actor: Actor, invoice_code: str, transaction_code: str, *, now: datetime
-) -> Purchase:
+) -> PurchaseRecord:
     """Cancels an authorized, not yet redeemed purchase: the balance and the seat return."""
     purchase = await session.scalar(
         select(Purchase)
@@ -661,7 +665,7 @@ async def void_purchase(
     purchase.status = PurchaseStatus.VOIDED
     purchase.voided_at = now
     await _audit_change(session, actor, purchase, before, "purchase.voided")
-    return purchase
+    return PurchaseRecord.of(purchase)
 
 
 async def record_attendance(
@@ -672,7 +676,7 @@ async def record_attendance(
     score: int | None,
     *,
     now: datetime,
-) -> Attendance:
+) -> AttendanceRecord:
     """Sequence 1 redeems the code; 2-10 are further sessions; 999 is the post-test."""
     if not (
         REDEMPTION_SEQUENCE <= sequence <= LAST_SESSION_SEQUENCE or sequence == POST_TEST_SEQUENCE
@@ -739,7 +743,7 @@ async def record_attendance(
         entity_id=purchase.id,
         after={"sequence": sequence, "score": score},
     )
-    return attendance
+    return AttendanceRecord.of(attendance)
 
 
 async def enrollments_page(
@@ -749,7 +753,7 @@ async def enrollments_page(
     after_id: int | None,
     limit: int,
     course_code: str | None,
-) -> Sequence[Purchase]:
+) -> list[PurchaseRecord]:
     """Authorized purchases the caller may see (its sales, or its courses' students)."""
     query = select(Purchase).where(
         Purchase.status.in_((PurchaseStatus.SUCCESS, PurchaseStatus.VOIDED)),
@@ -761,8 +765,9 @@ async def enrollments_page(
         )
     if after_id is not None:
         query = query.where(Purchase.id > after_id)
-    return (await session.scalars(query.order_by(Purchase.id).limit(limit))).all()
+    rows = await session.scalars(query.order_by(Purchase.id).limit(limit))
+    return [PurchaseRecord.of(row) for row in rows]
 
 
-async def purchase_by_id(session: AsyncSession, purchase_id: int) -> Purchase:
-    return await session.get_one(Purchase, purchase_id)
+async def purchase_by_id(session: AsyncSession, purchase_id: int) -> PurchaseRecord:
+    return PurchaseRecord.of(await session.get_one(Purchase, purchase_id))

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Attendance, Course, Schedule
 from resolvers.batching import BatchLoader
+from resolvers.enrollment_records import AttendanceRecord
 
 
 class CourseByIdLoader(BatchLoader[int, Course | None]):
@@ -32,17 +33,17 @@ class ScheduleByIdLoader(BatchLoader[int, Schedule | None]):
         super().__init__(load)
 
 
-class AttendancesByPurchaseIdLoader(BatchLoader[int, list[Attendance]]):
+class AttendancesByPurchaseIdLoader(BatchLoader[int, list[AttendanceRecord]]):
     def __init__(self, session: AsyncSession) -> None:
-        async def load(ids: Sequence[int]) -> list[list[Attendance]]:
+        async def load(ids: Sequence[int]) -> list[list[AttendanceRecord]]:
             rows = await session.scalars(
                 select(Attendance)
                 .where(Attendance.purchase_id.in_(ids))
                 .order_by(Attendance.purchase_id, Attendance.sequence)
             )
-            grouped: dict[int, list[Attendance]] = defaultdict(list)
+            grouped: dict[int, list[AttendanceRecord]] = defaultdict(list)
             for row in rows:
-                grouped[row.purchase_id].append(row)
+                grouped[row.purchase_id].append(AttendanceRecord.of(row))
             return [grouped.get(pk, []) for pk in ids]
 
         super().__init__(load)

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
 
 import strawberry
-from sqlalchemy import Row
 
 from auth.permissions import requires
 from auth.scopes import Scope
 from core.enums import PurchaseStatus
 from core.errors import BadInput, ErrorCode, GatewayError
-from core.models import Attendance as AttendanceRow
-from core.models import Purchase as PurchaseRow
 from resolvers import enrollment as enrollment_resolvers
+from resolvers.enrollment_records import AttendanceRecord, PurchaseRecord
 from schema.catalog import Course, Schedule
 from schema.common import (
     Connection,
@@ -59,8 +56,8 @@ class Attendance:
     attended_at: datetime
 
     @classmethod
-    def from_row(cls, row: AttendanceRow) -> Attendance:
-        return cls(sequence=row.sequence, score=row.score, attended_at=row.attended_at)
+    def from_record(cls, record: AttendanceRecord) -> Attendance:
+        return cls(sequence=record.sequence, score=record.score, attended_at=record.attended_at)
 
 
 @strawberry.type(description="A training bought by a participant through a platform.")
@@ -85,24 +82,23 @@ class Purchase(Node):
     schedule_pk: strawberry.Private[int]
 
     @classmethod
-    def from_row(cls, row: PurchaseRow | Row[Any]) -> Purchase:
-        """From an ORM entity or a Core row of ``purchases`` (the purchase flow's)."""
+    def from_record(cls, record: PurchaseRecord) -> Purchase:
         return cls(
-            id=to_global_id("Purchase", row.id),
-            pk=row.id,
-            course_pk=row.course_id,
-            schedule_pk=row.schedule_id,
-            invoice_code=row.invoice_code,
-            invoice_url=row.invoice_url,
-            transaction_code=row.transaction_code,
-            redeem_code=row.redeem_code,
-            amount=Rupiah(row.amount),
-            status=row.status,
-            platform_user_id=row.platform_user_id,
-            created_at=row.created_at,
-            authorized_at=row.authorized_at,
-            voided_at=row.voided_at,
-            redeemed_at=row.redeemed_at,
+            id=to_global_id("Purchase", record.id),
+            pk=record.id,
+            course_pk=record.course_id,
+            schedule_pk=record.schedule_id,
+            invoice_code=record.invoice_code,
+            invoice_url=record.invoice_url,
+            transaction_code=record.transaction_code,
+            redeem_code=record.redeem_code,
+            amount=Rupiah(record.amount),
+            status=record.status,
+            platform_user_id=record.platform_user_id,
+            created_at=record.created_at,
+            authorized_at=record.authorized_at,
+            voided_at=record.voided_at,
+            redeemed_at=record.redeemed_at,
         )
 
     @strawberry.field(description="The course bought.")
@@ -120,7 +116,7 @@ class Purchase(Node):
     @strawberry.field(description="Attendance recorded so far, by sequence.")
     async def attendances(self, info: Info) -> list[Attendance]:
         rows = await info.context.loaders.attendances_by_purchase_id.load(self.pk)
-        return [Attendance.from_row(row) for row in rows]
+        return [Attendance.from_record(row) for row in rows]
 
 
 @strawberry.input(description="A platform's request to sell a training to a card holder.")
@@ -181,7 +177,7 @@ class EnrollmentQuery:
         row = await enrollment_resolvers.purchase_by_invoice(
             info.context.session, actor_of(info), invoice_code
         )
-        return Purchase.from_row(row)
+        return Purchase.from_record(row)
 
     @strawberry.field(
         description=(
@@ -213,7 +209,7 @@ class EnrollmentQuery:
             course_code=course_code,
         )
         return build_connection(
-            [Purchase.from_row(row) for row in rows],
+            [Purchase.from_record(row) for row in rows],
             page_size=page_size,
             key_of=lambda purchase: (purchase.pk,),
             after=after,
@@ -253,7 +249,7 @@ class EnrollmentMutation:
             info.context.session, actor_of(info), request, now=_now()
         )
         return StartPurchasePayload(
-            purchase=Purchase.from_row(started.purchase),
+            purchase=Purchase.from_record(started.purchase),
             payment_token=started.payment_token,
             expires_at=started.expires_at,
         )
@@ -279,7 +275,7 @@ class EnrollmentMutation:
             input.otp,
             now=_now(),
         )
-        return Purchase.from_row(row)
+        return Purchase.from_record(row)
 
     @strawberry.mutation(
         description="Voids a purchase not yet redeemed: the balance and the seat return.",
@@ -293,7 +289,7 @@ class EnrollmentMutation:
             _check_code(input.transaction_code, "transactionCode"),
             now=_now(),
         )
-        return Purchase.from_row(row)
+        return Purchase.from_record(row)
 
     @strawberry.mutation(
         description=(
@@ -316,5 +312,5 @@ class EnrollmentMutation:
         )
         purchase = await enrollment_resolvers.purchase_by_id(info.context.session, row.purchase_id)
         return RecordAttendancePayload(
-            attendance=Attendance.from_row(row), purchase=Purchase.from_row(purchase)
+            attendance=Attendance.from_record(row), purchase=Purchase.from_record(purchase)
         )
