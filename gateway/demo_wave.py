@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from core.enums import CourseStatus, ParticipantStatus, PartnerStatus
+
 DEMO_RECIPIENTS = 500
 LIVE_SCHEDULE_QUOTA = 100
 
@@ -49,27 +51,30 @@ async def open_demo_wave(url: str, now: datetime) -> DemoWave:
             )
             recipients = await connection.execute(
                 """
-                UPDATE participants SET status = 'RECIPIENT',
+                UPDATE participants SET status = $5,
                        wave_id = (SELECT id FROM waves WHERE number = $1),
                        training_balance = $2, first_purchase_deadline = $3
-                 WHERE id IN (SELECT id FROM participants WHERE status = 'REGISTERED'
+                 WHERE id IN (SELECT id FROM participants WHERE status = $6
                               ORDER BY id LIMIT $4)
                 """,
                 number,
                 scheme["training_balance"],
                 opens_at + timedelta(days=scheme["purchase_deadline_days"]),
                 DEMO_RECIPIENTS,
+                ParticipantStatus.RECIPIENT.value,
+                ParticipantStatus.REGISTERED.value,
             )
             schedules = await connection.execute(
                 """
                 INSERT INTO schedules (code, course_id, starts_at, ends_at, quota, remaining)
                 SELECT 'SCH-W' || $1 || '-' || c.id, c.id, $2, $3, $4, $4
-                  FROM courses c WHERE c.status = 'APPROVED'
+                  FROM courses c WHERE c.status = $5
                 """,
                 str(number),
                 now - timedelta(hours=1),
                 now + timedelta(days=30),
                 LIVE_SCHEDULE_QUOTA,
+                CourseStatus.APPROVED.value,
             )
     finally:
         await connection.close()
@@ -110,12 +115,14 @@ async def example_sale(url: str, wave_number: int, platform_code: str = "DP-001"
               JOIN schedules s ON s.course_id = c.id AND s.code LIKE 'SCH-W' || $1 || '-%'
               JOIN course_listings l ON l.course_id = c.id
               JOIN partners dp ON dp.id = l.platform_id AND dp.code = $2
-             WHERE c.status = 'APPROVED' AND c.min_age IS NULL AND c.max_age IS NULL
-               AND c.min_education IS NULL AND s.remaining > 0
+             WHERE c.status = $3 AND v.status = $4 AND c.min_age IS NULL
+               AND c.max_age IS NULL AND c.min_education IS NULL AND s.remaining > 0
              ORDER BY (v.code = 'LP-0001') DESC, c.id LIMIT 1
             """,
             str(wave_number),
             platform_code,
+            CourseStatus.APPROVED.value,
+            PartnerStatus.ACTIVE.value,
         )
     finally:
         await connection.close()

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from core.enums import OutboxStatus
+
 
 @dataclass(frozen=True)
 class Message:
@@ -39,9 +41,10 @@ async def dispatch_pending(url: str, sender: Sender, *, limit: int = 100) -> int
         async with connection.transaction():
             rows = await connection.fetch(
                 "SELECT id, channel, participant_id, template, payload, created_at"
-                " FROM notification_outbox WHERE status = 'PENDING'"
+                " FROM notification_outbox WHERE status = $2"
                 " ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
                 limit,
+                OutboxStatus.PENDING.value,
             )
             for row in rows:
                 message = _message(row)
@@ -54,9 +57,10 @@ async def dispatch_pending(url: str, sender: Sender, *, limit: int = 100) -> int
                     )
                     continue
                 await connection.execute(
-                    "UPDATE notification_outbox SET status = 'SENT', sent_at = now(),"
+                    "UPDATE notification_outbox SET status = $2, sent_at = now(),"
                     " attempts = attempts + 1 WHERE id = $1",
                     message.id,
+                    OutboxStatus.SENT.value,
                 )
                 sent += 1
     finally:

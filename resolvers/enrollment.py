@@ -39,11 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.audit import AUDIT_INSERT, AUDIT_PARAMETERS, Actor, audit_values, record_audit
 from core.db.session import execute_core
 from core.enums import (
-    CourseStatus,
     Education,
     OutboxStatus,
     ParticipantStatus,
-    PartnerStatus,
     PurchaseStatus,
 )
 from core.errors import ErrorCode, GatewayError, KeptRefusal
@@ -53,12 +51,11 @@ from core.models import (
     CourseListing,
     OutboxMessage,
     Participant,
-    Partner,
     Purchase,
     Schedule,
 )
 from resolvers.enrollment_records import AttendanceRecord, PurchaseRecord
-from resolvers.tenancy import purchases_visible_to
+from resolvers.tenancy import public_courses, purchases_visible_to
 
 PAYMENT_TOKEN_TTL = timedelta(minutes=5)
 # The participant's one-time password leaves through the notification outbox as this message.
@@ -332,13 +329,13 @@ _OFFER = (
         Participant.education,
         _has_bought(Participant.id),
     )
-    .join(Partner, Partner.id == Course.provider_id)
+    .select_from(Course)
     .outerjoin(Schedule, Schedule.code == bindparam("schedule_code"))
     .outerjoin(Participant, Participant.card_number == bindparam("card_number"))
     .where(
         Course.code == bindparam("course_code"),
-        Course.status == CourseStatus.APPROVED,
-        Partner.status == PartnerStatus.ACTIVE,
+        # On sale: the public catalog's rule, and listed on this platform.
+        public_courses(),
         exists().where(
             CourseListing.course_id == Course.id,
             CourseListing.platform_id == bindparam("platform_id"),
