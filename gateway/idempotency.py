@@ -27,6 +27,8 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.limits import DOCUMENT_MAX_TOKENS
+
 IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED_HEADER = "idempotent-replayed"
 KEY_RETENTION = timedelta(days=7)
@@ -74,7 +76,7 @@ def is_mutation(payload: dict[str, Any]) -> bool:
     if not isinstance(query, str):
         return False
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=DOCUMENT_MAX_TOKENS)
     except GraphQLError:
         return False  # strawberry answers the syntax error itself
     wanted = payload.get("operationName")

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import AUDIT_INSERT, AUDIT_PARAMETERS, Actor, audit_values, record_audit
 from core.db.session import execute_core
+from core.eligibility import age_admitted, age_on, education_admitted
 from core.enums import (
     Education,
     OutboxStatus,
@@ -101,10 +102,6 @@ def _random_code(prefix: str, length: int) -> str:
 
 def _status_snapshot(purchase: Purchase | Row[Any] | _Snapshot) -> dict[str, object]:
     return {"status": purchase.status.value, "otp_attempts": purchase.otp_attempts}
-
-
-def _age_on(birth_date: date, day: date) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 async def start_purchase(
@@ -356,16 +353,13 @@ def _check_eligibility(offer: Row[Any], amount: int, *, now: datetime) -> None:
         )
     if offer.training_balance < amount:
         raise GatewayError(ErrorCode.BALANCE_INSUFFICIENT, "the training balance is not enough")
-    age = _age_on(offer.birth_date, now.date())
-    if (offer.min_age is not None and age < offer.min_age) or (
-        offer.max_age is not None and age > offer.max_age
-    ):
+    age = age_on(offer.birth_date, now.date())
+    if not age_admitted(age, offer.min_age, offer.max_age):
         raise GatewayError(
             ErrorCode.NOT_ELIGIBLE, "the participant's age is outside the course's rule"
         )
-    if offer.min_education is not None and (
-        Education(offer.education).rank < Education(offer.min_education).rank
-    ):
+    min_education = None if offer.min_education is None else Education(offer.min_education)
+    if not education_admitted(Education(offer.education), min_education):
         raise GatewayError(ErrorCode.NOT_ELIGIBLE, "the course needs a higher education level")
 
 

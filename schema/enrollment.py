@@ -11,6 +11,7 @@ from auth.permissions import requires
 from auth.scopes import Scope
 from core.enums import PurchaseStatus
 from core.errors import BadInput, ErrorCode, GatewayError
+from core.limits import COURSE_CODE_LENGTH, PARTNER_REFERENCE_LENGTH, PROGRAMME_CODE_LENGTH
 from resolvers import enrollment as enrollment_resolvers
 from resolvers.enrollment_records import AttendanceRecord, PurchaseRecord
 from schema.catalog import Course, Schedule
@@ -36,16 +37,18 @@ PurchaseStatusEnum = strawberry.enum(
 
 _CARD_NUMBER = re.compile(r"^[0-9]{16}$")
 _OTP = re.compile(r"^[0-9]{6}$")
-_CODE = re.compile(r"^[A-Za-z0-9._/-]{1,64}$")
+_CODE_CHARACTERS = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _check_code(value: str, field: str) -> str:
-    if not _CODE.match(value):
-        raise BadInput(f"{field} must be 1 to 64 letters, digits or ._/-", field=field)
+def _check_code(value: str, field: str, longest: int) -> str:
+    """A code the programme or the partner chose: refused before any SQL when it could not
+    match a row (its column holds ``longest`` characters)."""
+    if not (len(value) <= longest and _CODE_CHARACTERS.match(value)):
+        raise BadInput(f"{field} must be 1 to {longest} letters, digits or ._/-", field=field)
     return value
 
 
@@ -173,7 +176,7 @@ class EnrollmentQuery:
         permission_classes=[requires(Scope.ENROLLMENT_READ)],
     )
     async def purchase(self, info: Info, invoice_code: str) -> Purchase:
-        _check_code(invoice_code, "invoiceCode")
+        _check_code(invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH)
         row = await enrollment_resolvers.purchase_by_invoice(
             info.context.session, actor_of(info), invoice_code
         )
@@ -200,7 +203,7 @@ class EnrollmentQuery:
             if not isinstance(after_id, int):
                 raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
         if course_code is not None:
-            _check_code(course_code, "courseCode")
+            _check_code(course_code, "courseCode", COURSE_CODE_LENGTH)
         rows = await enrollment_resolvers.enrollments_page(
             info.context.session,
             actor_of(info),
@@ -238,10 +241,12 @@ class EnrollmentMutation:
             raise BadInput("invoiceUrl must be an https URL of at most 500 characters")
         request = enrollment_resolvers.PurchaseRequest(
             card_number=input.card_number,
-            course_code=_check_code(input.course_code, "courseCode"),
-            schedule_code=_check_code(input.schedule_code, "scheduleCode"),
-            platform_user_id=_check_code(input.platform_user_id, "platformUserId"),
-            invoice_code=_check_code(input.invoice_code, "invoiceCode"),
+            course_code=_check_code(input.course_code, "courseCode", COURSE_CODE_LENGTH),
+            schedule_code=_check_code(input.schedule_code, "scheduleCode", PROGRAMME_CODE_LENGTH),
+            platform_user_id=_check_code(
+                input.platform_user_id, "platformUserId", PARTNER_REFERENCE_LENGTH
+            ),
+            invoice_code=_check_code(input.invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH),
             invoice_url=input.invoice_url,
             amount=input.amount,
         )
@@ -285,8 +290,8 @@ class EnrollmentMutation:
         row = await enrollment_resolvers.void_purchase(
             info.context.session,
             actor_of(info),
-            _check_code(input.invoice_code, "invoiceCode"),
-            _check_code(input.transaction_code, "transactionCode"),
+            _check_code(input.invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH),
+            _check_code(input.transaction_code, "transactionCode", PROGRAMME_CODE_LENGTH),
             now=_now(),
         )
         return Purchase.from_record(row)
@@ -305,7 +310,7 @@ class EnrollmentMutation:
         row = await enrollment_resolvers.record_attendance(
             info.context.session,
             actor_of(info),
-            _check_code(input.redeem_code, "redeemCode"),
+            _check_code(input.redeem_code, "redeemCode", PROGRAMME_CODE_LENGTH),
             input.sequence,
             input.score,
             now=_now(),

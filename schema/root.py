@@ -17,6 +17,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as create
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
+from core.limits import DOCUMENT_MAX_TOKENS
 from schema.catalog import CatalogQuery
 from schema.catalog_mutations import CatalogMutation
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
@@ -29,7 +30,6 @@ from schema.transactions import in_own_savepoints
 # Limits against expensive documents; generous for every real partner query.
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
-MAX_TOKENS = 4000
 # Partners send the same few documents again and again: parse and validate each once.
 PARSED_DOCUMENTS = 256
 # QueryDepthLimiter and MaxAliasesLimiter build a new rule class per request, which defeats
@@ -73,7 +73,7 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         execution_context_class=FastPathExecutor,
         extensions=[
             lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: MaxTokensLimiter(max_token_count=DOCUMENT_MAX_TOKENS),
             lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
             lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
         ],

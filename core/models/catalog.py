@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.enums import CourseStatus, Education, LearningMethod
+from core.limits import COURSE_CODE_LENGTH, PROGRAMME_CODE_LENGTH
 from core.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
 
 
@@ -36,7 +37,7 @@ class Course(Base):
     )
 
     id: Mapped[BigId]
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(String(COURSE_CODE_LENGTH), unique=True)
     provider_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
@@ -69,7 +70,7 @@ class Schedule(Base):
     )
 
     id: Mapped[BigId]
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(PROGRAMME_CODE_LENGTH), unique=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -8,6 +8,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, SmallInteger, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.enums import CertificateStatus
+from core.limits import PROGRAMME_CODE_LENGTH
 from core.models.base import Base, BigId, CreatedAt, text_enum
 
 
@@ -31,7 +32,7 @@ class Certificate(Base):
     )
 
     id: Mapped[BigId]
-    number: Mapped[str] = mapped_column(String(40), unique=True)
+    number: Mapped[str] = mapped_column(String(PROGRAMME_CODE_LENGTH), unique=True)
     completion_id: Mapped[int] = mapped_column(ForeignKey("completions.id"), unique=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"), index=True)

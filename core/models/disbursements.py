@@ -24,6 +24,7 @@ from core.enums import (
     InstallmentStatus,
     PaymentAccountKind,
 )
+from core.limits import PROGRAMME_CODE_LENGTH
 from core.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
 
 
@@ -84,7 +85,7 @@ class DisbursementBatch(Base):
     )
 
     id: Mapped[BigId]
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(PROGRAMME_CODE_LENGTH), unique=True)
     payment_partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
     # The header echoed by the receiver: number of items and the sum of their amounts.
     item_count: Mapped[int] = mapped_column(Integer)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.enums import PurchaseStatus
+from core.limits import PARTNER_REFERENCE_LENGTH, PROGRAMME_CODE_LENGTH
 from core.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
 
 
@@ -54,13 +55,13 @@ class Purchase(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id"))
     schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
-    platform_user_id: Mapped[str] = mapped_column(String(64))
-    invoice_code: Mapped[str] = mapped_column(String(64))
+    platform_user_id: Mapped[str] = mapped_column(String(PARTNER_REFERENCE_LENGTH))
+    invoice_code: Mapped[str] = mapped_column(String(PARTNER_REFERENCE_LENGTH))
     invoice_url: Mapped[str | None] = mapped_column(String(500))
     amount: Mapped[Rupiah]
     status: Mapped[PurchaseStatus] = mapped_column(text_enum(PurchaseStatus, "purchase_status"))
-    transaction_code: Mapped[str | None] = mapped_column(String(40), unique=True)
-    redeem_code: Mapped[str | None] = mapped_column(String(40), unique=True)
+    transaction_code: Mapped[str | None] = mapped_column(String(PROGRAMME_CODE_LENGTH), unique=True)
+    redeem_code: Mapped[str | None] = mapped_column(String(PROGRAMME_CODE_LENGTH), unique=True)
     # Only hashes of the payment token and the OTP are kept.
     payment_token_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     otp_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))

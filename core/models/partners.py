@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.enums import ClientStatus, PartnerStatus, PartnerType, SigningKeyStatus
+from core.limits import PARTNER_CODE_LENGTH
 from core.models.base import Base, BigId, CreatedAt, text_enum
 
 
@@ -32,7 +33,7 @@ class Partner(Base):
     )
 
     id: Mapped[BigId]
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code: Mapped[str] = mapped_column(String(PARTNER_CODE_LENGTH), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     type: Mapped[PartnerType] = mapped_column(text_enum(PartnerType, "partner_type"), index=True)
     status: Mapped[PartnerStatus] = mapped_column(

@@ -24,6 +24,7 @@ from graphql import (
 
 from auth.scopes import Scope
 from core.enums import PartnerType
+from core.limits import DOCUMENT_MAX_TOKENS
 from core.principal import Principal
 
 # Root fields whose answers depend only on catalog rows and the caller's visibility class.
@@ -74,7 +75,7 @@ def classify(body: bytes) -> Operation:
 @lru_cache(maxsize=512)
 def _classify_document(query: str, operation_name: str | None) -> Operation:
     try:
-        document = parse(query, max_tokens=4000)
+        document = parse(query, max_tokens=DOCUMENT_MAX_TOKENS)
     except GraphQLError:
         return Operation.UNKNOWN
     operation = _operation(document, operation_name)

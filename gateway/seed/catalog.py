@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Final
 
+from core.eligibility import age_admitted, age_on
 from core.enums import CourseStatus, Education, LearningMethod
 from gateway.seed import names, tables, timeline
 from gateway.seed.loader import RowBuffer
@@ -89,11 +90,8 @@ class Offer:
         if self.min_education_rank is not None and education_rank < self.min_education_rank:
             return False
         if self.min_age is None and self.max_age is None:
-            return True
-        age = timeline.age_on(birth_date, at.date())
-        return (self.min_age is None or age >= self.min_age) and (
-            self.max_age is None or age <= self.max_age
-        )
+            return True  # (most courses: no need to compute the age)
+        return age_admitted(age_on(birth_date, at.date()), self.min_age, self.max_age)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,8 +39,3 @@ def moment_between(rng: random.Random, start: datetime, end: datetime) -> dateti
     if seconds <= 0:
         return start
     return start + timedelta(seconds=rng.randrange(seconds))
-
-
-def age_on(birth_date: date, day: date) -> int:
-    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
-    return day.year - birth_date.year - before_birthday

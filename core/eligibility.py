@@ -1,0 +1,27 @@
+"""A course's admission rules for a participant: age and education, in one place.
+
+The purchase flow (``resolvers/enrollment``) refuses a participant these rules do not admit,
+and the seed (``gateway/seed``) draws only purchases they admit, so both read them here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from core.enums import Education
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years of age on ``day`` (a birthday counts from its own date)."""
+    before_birthday = (day.month, day.day) < (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - before_birthday
+
+
+def age_admitted(age: int, min_age: int | None, max_age: int | None) -> bool:
+    """The course's age bounds, each inclusive and optional."""
+    return (min_age is None or age >= min_age) and (max_age is None or age <= max_age)
+
+
+def education_admitted(education: Education, min_education: Education | None) -> bool:
+    """A course may ask for a minimum education; a higher one is admitted too."""
+    return min_education is None or education.rank >= min_education.rank
