@@ -14,12 +14,17 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.enums import CourseStatus, Education, LearningMethod
 from core.limits import COURSE_CODE_LENGTH, PROGRAMME_CODE_LENGTH
 from core.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
+
+# DDL cannot bind a parameter: the partial indexes name the enum's value once, here.
+_APPROVED = text(f"status = '{CourseStatus.APPROVED.value}'")
 
 
 class Course(Base):
@@ -34,6 +39,20 @@ class Course(Base):
             "(learning_method = 'OFFLINE') = (regency_id IS NOT NULL)", name="offline_has_place"
         ),
         Index("ix_courses_status_id", "status", "id"),
+        # Keyset orders of the catalog among approved courses (migration 0003).
+        Index("ix_courses_approved_price", "price", "id", postgresql_where=_APPROVED),
+        Index("ix_courses_approved_created", "created_at", "id", postgresql_where=_APPROVED),
+        Index("ix_courses_regency_id", "regency_id"),
+        # Typo-tolerant search over folded title and description (migration 0001).
+        Index(
+            "ix_courses_search_trgm",
+            # Written as alembic reads it back from PostgreSQL, so autogenerate compares equal.
+            func.prakerja_fold(literal_column("(title::text || ' '::text) || description")).label(
+                "folded"
+            ),
+            postgresql_using="gin",
+            postgresql_ops={"folded": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[BigId]

@@ -10,10 +10,13 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     LargeBinary,
     SmallInteger,
     String,
     Text,
+    func,
+    literal_column,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,6 +32,12 @@ class Partner(Base):
         # A regional office acts for exactly one regency; no other partner has one.
         CheckConstraint(
             "(type = 'REGIONAL_OFFICE') = (regency_id IS NOT NULL)", name="regency_iff_office"
+        ),
+        Index(
+            "ix_partners_name_trgm",
+            func.prakerja_fold(literal_column("name")).label("folded"),
+            postgresql_using="gin",
+            postgresql_ops={"folded": "gin_trgm_ops"},
         ),
     )
 
