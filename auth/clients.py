@@ -2,7 +2,7 @@
 
 authlib is synchronous and may not touch the database from inside a request: the token,
 introspection and revocation routes load the calling client (with its partner) first, and
-hand authlib this snapshot. An unknown client id gets a stand-in that fails every check
+hand authlib this record. An unknown client id gets a stand-in that fails every check
 after doing the same work as a real one, so neither the answer nor its timing tells a
 caller whether a client exists.
 """

@@ -35,8 +35,8 @@ from auth.server import (
     GatewayAuthorizationServer,
     GatewayOAuth2Request,
     OAuthResult,
+    Preloaded,
     PresentedToken,
-    Snapshot,
 )
 from auth.tokens import InvalidToken, audience_of, issuer_of, live_principal
 from core.db.database import Database
@@ -153,17 +153,17 @@ def _runtime(request: Request) -> tuple[AuthRuntime, Database]:
     return request.app.state.auth, request.app.state.database
 
 
-async def _snapshot(
+async def _preload(
     session: AsyncSession, request: Request, form: dict[str, str]
-) -> tuple[Snapshot, str | None]:
+) -> tuple[Preloaded, str | None]:
     client_id, assertion = claimed_client_id(request, form)
-    snapshot = Snapshot(client=await load_client(session, client_id or ""))
+    preloaded = Preloaded(client=await load_client(session, client_id or ""))
     if assertion is not None:
         sub, jti = assertion
-        snapshot.assertion_seen = (
+        preloaded.assertion_seen = (
             await session.get(UsedClientAssertion, (sub, jti[:256])) is not None
         )
-    return snapshot, client_id
+    return preloaded, client_id
 
 
 async def _remember_assertion(session: AsyncSession, decision: tuple[str, str, int]) -> bool:
@@ -188,14 +188,14 @@ async def _audit_outcome(
     session: AsyncSession,
     request: Request,
     decisions: Decisions,
-    snapshot: Snapshot,
+    preloaded: Preloaded,
     claimed: str | None,
     *,
     success: AuditAction,
     **detail: Any,
 ) -> None:
     client = decisions.authenticated
-    partner_id = snapshot.client.partner_id if client is not None and snapshot.client else None
+    partner_id = preloaded.client.partner_id if client is not None and preloaded.client else None
     if decisions.error is None:
         await audit(
             session,
@@ -225,10 +225,10 @@ async def token_endpoint(request: Request) -> Response:
         pairs = await read_form(request)
         form = dict(pairs)
         async with database.sessionmaker() as session:
-            snapshot, claimed = await _snapshot(session, request, form)
+            preloaded, claimed = await _preload(session, request, form)
             key_row = await ensure_signing_keys(session, runtime.master_key)
-            snapshot.signing_key = runtime.private_keys.load(key_row)
-            server = GatewayAuthorizationServer(runtime.settings, snapshot)
+            preloaded.signing_key = runtime.private_keys.load(key_row)
+            server = GatewayAuthorizationServer(runtime.settings, preloaded)
             oauth_request = GatewayOAuth2Request(
                 issuer_of(runtime.settings) + TOKEN_PATH, request.headers, pairs
             )
@@ -250,11 +250,11 @@ async def token_endpoint(request: Request) -> Response:
                 session,
                 request,
                 decisions,
-                snapshot,
+                preloaded,
                 claimed,
                 success=AuditAction.TOKEN_ISSUED,
                 scope=issued.get("scope") if issued else None,
-                kid=snapshot.signing_key.kid,
+                kid=preloaded.signing_key.kid,
                 method=oauth_request.auth_method,
             )
             await session.commit()
@@ -264,9 +264,9 @@ async def token_endpoint(request: Request) -> Response:
 
 
 async def _present(
-    session: AsyncSession, runtime: AuthRuntime, snapshot: Snapshot, token: str
+    session: AsyncSession, runtime: AuthRuntime, preloaded: Preloaded, token: str
 ) -> None:
-    snapshot.presented_string = token
+    preloaded.presented_string = token
     try:
         verified = await runtime.verifier.verify_signature(session, token)
     except InvalidToken:
@@ -276,7 +276,7 @@ async def _present(
         live = True
     except InvalidToken:
         live = False
-    snapshot.presented = PresentedToken(verified=verified, live=live)
+    preloaded.presented = PresentedToken(verified=verified, live=live)
 
 
 async def _token_management(request: Request, endpoint: str) -> Response:
@@ -286,9 +286,9 @@ async def _token_management(request: Request, endpoint: str) -> Response:
         pairs = await read_form(request)
         form = dict(pairs)
         async with database.sessionmaker() as session:
-            snapshot, claimed = await _snapshot(session, request, form)
-            await _present(session, runtime, snapshot, form.get("token", ""))
-            server = GatewayAuthorizationServer(runtime.settings, snapshot)
+            preloaded, claimed = await _preload(session, request, form)
+            await _present(session, runtime, preloaded, form.get("token", ""))
+            server = GatewayAuthorizationServer(runtime.settings, preloaded)
             oauth_request = GatewayOAuth2Request(
                 issuer_of(runtime.settings) + request.url.path, request.headers, pairs
             )
@@ -321,7 +321,7 @@ async def _token_management(request: Request, endpoint: str) -> Response:
                     session,
                     request,
                     decisions,
-                    snapshot,
+                    preloaded,
                     claimed,
                     success=AuditAction.TOKEN_REVOKED,
                     entity=("access_token", revoked.jti) if revoked else None,
@@ -332,7 +332,7 @@ async def _token_management(request: Request, endpoint: str) -> Response:
                     session,
                     request,
                     decisions,
-                    snapshot,
+                    preloaded,
                     claimed,
                     success=AuditAction.TOKEN_REFUSED,
                 )

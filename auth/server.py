@@ -4,7 +4,7 @@ authlib is synchronous, and its hooks (``query_client``, ``validate_jti``, ``que
 are called from deep inside its flow where nothing can be awaited. So the routes load all
 a request can need first (the claimed client, the signing key, whether an assertion's jti
 was seen, the presented token's state), build one ``GatewayAuthorizationServer`` per
-request around that snapshot, run it in a worker thread (client authentication costs a
+request around that ``Preloaded`` data, run it in a worker thread (client authentication costs a
 scrypt run that must not block the event loop), and afterwards write what it decided
 (replay-cache entry, revocation, audit) in the request's transaction.
 
@@ -76,7 +76,7 @@ class PresentedToken:
 
 
 @dataclass
-class Snapshot:
+class Preloaded:
     """What the route loaded for authlib: it reads nothing else."""
 
     client: ClientRecord | None = None
@@ -153,7 +153,7 @@ class ClientCredentials(ClientCredentialsGrant):  # type: ignore[misc]
 
 
 class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
-    """RFC 7523 client authentication, with the replay cache answered from the snapshot."""
+    """RFC 7523 client authentication, with the replay cache answered from the preloaded data."""
 
     CLIENT_AUTH_METHOD = KEY_METHOD
 
@@ -194,7 +194,7 @@ class PrivateKeyJWT(JWTBearerClientAssertion):  # type: ignore[misc]
     def validate_jti(self, claims: dict[str, Any], jti: object) -> bool:
         if not isinstance(jti, str) or not jti or len(jti) > 256:
             return False
-        if self._server.snapshot.assertion_seen:
+        if self._server.preloaded.assertion_seen:
             return False
         self._server.decisions.assertion = (claims["sub"], jti, int(claims["exp"]))
         return True
@@ -242,15 +242,15 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
 
 class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, settings: Settings, snapshot: Snapshot) -> None:
+    def __init__(self, settings: Settings, preloaded: Preloaded) -> None:
         super().__init__(scopes_supported=[scope.value for scope in Scope])
-        self.snapshot = snapshot
+        self.preloaded = preloaded
         self.decisions = Decisions()
         self.issuer = issuer_of(settings)
         self.audience = audience_of(settings)
-        if snapshot.signing_key is not None:
+        if preloaded.signing_key is not None:
             self.register_token_generator(
-                "default", AccessTokenGenerator(settings, snapshot.signing_key)
+                "default", AccessTokenGenerator(settings, preloaded.signing_key)
             )
         self.register_grant(ClientCredentials)
         self.register_client_auth_method(
@@ -261,7 +261,7 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         self.register_endpoint(Revocation)
 
     def query_client(self, client_id: str) -> GatewayClient:
-        record = self.snapshot.client
+        record = self.preloaded.client
         if record is None or record.client_id != client_id:
             record = None
         return GatewayClient(client_id, record)
@@ -272,9 +272,9 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return client
 
     def presented_token(self, token_string: str) -> PresentedToken | None:
-        if self.snapshot.presented_string != token_string:
+        if self.preloaded.presented_string != token_string:
             return None
-        return self.snapshot.presented
+        return self.preloaded.presented
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         # Nothing to store: the token is a signed JWT, revoked by its jti if need be.

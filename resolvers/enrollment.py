@@ -100,7 +100,7 @@ def _random_code(prefix: str, length: int) -> str:
     return prefix + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
 
 
-def _status_snapshot(purchase: Purchase | Row[Any] | _Snapshot) -> dict[str, object]:
+def _audited_state(purchase: Purchase | Row[Any] | _PurchaseState) -> dict[str, object]:
     return {"status": purchase.status.value, "otp_attempts": purchase.otp_attempts}
 
 
@@ -157,7 +157,7 @@ async def start_purchase(
                         actor=actor,
                         action="purchase.started",
                         entity_type="purchase",
-                        after=_status_snapshot(_STARTED),
+                        after=_audited_state(_STARTED),
                         detail={
                             "invoiceCode": request.invoice_code,
                             "courseCode": offer.course_code,
@@ -184,14 +184,15 @@ async def start_purchase(
 
 
 @dataclass(frozen=True)
-class _Snapshot:
-    """A purchase's state known before the statement that writes it (and audits it) runs."""
+class _PurchaseState:
+    """The part of a purchase its audit records show (status and OTP tries), known before
+    the statement that writes it (and audits it) runs."""
 
     status: PurchaseStatus
     otp_attempts: int
 
 
-_STARTED = _Snapshot(PurchaseStatus.PENDING_OTP, 0)
+_STARTED = _PurchaseState(PurchaseStatus.PENDING_OTP, 0)
 
 _PURCHASE_COLUMNS = tuple(Purchase.__table__.c)
 
@@ -395,14 +396,14 @@ async def authorize_purchase(
     assert purchase.token_expires_at is not None and purchase.otp_hash is not None
     if now >= purchase.token_expires_at:
         await _refuse_otp(
-            session, actor, purchase, _Snapshot(PurchaseStatus.EXPIRED, purchase.otp_attempts)
+            session, actor, purchase, _PurchaseState(PurchaseStatus.EXPIRED, purchase.otp_attempts)
         )
         raise KeptRefusal(ErrorCode.OTP_EXPIRED, "the one-time password expired")
     if not hmac.compare_digest(purchase.otp_hash, otp_hash):
         attempts = purchase.otp_attempts + 1
         tries_left = MAX_OTP_ATTEMPTS - attempts
         status = PurchaseStatus.FAILED if tries_left == 0 else PurchaseStatus.PENDING_OTP
-        await _refuse_otp(session, actor, purchase, _Snapshot(status, attempts))
+        await _refuse_otp(session, actor, purchase, _PurchaseState(status, attempts))
         raise KeptRefusal(
             ErrorCode.OTP_INVALID,
             "the one-time password is wrong",
@@ -427,7 +428,7 @@ _PURCHASE_FOR_AUTHORIZATION = (
 
 
 async def _refuse_otp(
-    session: AsyncSession, actor: Actor, purchase: Row[Any], after: _Snapshot
+    session: AsyncSession, actor: Actor, purchase: Row[Any], after: _PurchaseState
 ) -> None:
     """Counts a wrong OTP or expires the token, with its audit record.
 
@@ -448,8 +449,8 @@ async def _refuse_otp(
                 actor=actor,
                 action=action,
                 entity_type="purchase",
-                before=_status_snapshot(purchase),
-                after=_status_snapshot(after),
+                before=_audited_state(purchase),
+                after=_audited_state(after),
             ),
         },
     )
@@ -509,8 +510,8 @@ async def _authorize(
                     actor=actor,
                     action="purchase.authorized",
                     entity_type="purchase",
-                    before=_status_snapshot(_Snapshot(PurchaseStatus.PENDING_OTP, attempts)),
-                    after=_status_snapshot(_Snapshot(PurchaseStatus.SUCCESS, attempts)),
+                    before=_audited_state(_PurchaseState(PurchaseStatus.PENDING_OTP, attempts)),
+                    after=_audited_state(_PurchaseState(PurchaseStatus.SUCCESS, attempts)),
                     detail={"transactionCode": transaction_code},
                 ),
             },
@@ -600,7 +601,7 @@ async def _audit_change(
         entity_type="purchase",
         entity_id=purchase.id,
         before=before,
-        after=_status_snapshot(purchase),
+        after=_audited_state(purchase),
         detail=detail,
     )
 
@@ -642,7 +643,7 @@ async def void_purchase(
         raise GatewayError(ErrorCode.ALREADY_VOIDED, "the purchase is already voided")
     if purchase.redeemed_at is not None:
         raise GatewayError(ErrorCode.ALREADY_REDEEMED, "a redeemed purchase cannot be voided")
-    before = _status_snapshot(purchase)
+    before = _audited_state(purchase)
     await session.execute(
         update(Participant)
         .where(Participant.id == purchase.participant_id)
