@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import CourseListing, Partner, Province, Regency
 from resolvers.batching import BatchLoader
-from resolvers.enrollment_loaders import (
+from resolvers.enrollment.loaders import (
     AttendancesByPurchaseIdLoader,
     CourseByIdLoader,
     ScheduleByIdLoader,

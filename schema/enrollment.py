@@ -13,7 +13,7 @@ from core.enums import PurchaseStatus
 from core.errors import BadInput, ErrorCode, GatewayError
 from core.limits import COURSE_CODE_LENGTH, PARTNER_REFERENCE_LENGTH, PROGRAMME_CODE_LENGTH
 from resolvers import enrollment as enrollment_resolvers
-from resolvers.enrollment_records import AttendanceRecord, PurchaseRecord
+from resolvers.enrollment.records import AttendanceRecord, PurchaseRecord
 from schema.catalog import Course, Schedule
 from schema.common import (
     Connection,

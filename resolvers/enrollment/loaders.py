@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Attendance, Course, Schedule
 from resolvers.batching import BatchLoader
-from resolvers.enrollment_records import AttendanceRecord
+from resolvers.enrollment.records import AttendanceRecord
 
 
 class CourseByIdLoader(BatchLoader[int, Course | None]):
