@@ -152,7 +152,7 @@ class Loaders:
     """All loaders of one request; made by the context, dropped with it.
 
     Each loader is made when first used: most requests use none or one of them (the
-    catalog fast path none), and making all seven took a twentieth of a catalog page."""
+    catalog fast path none), so none is built before it is needed."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session

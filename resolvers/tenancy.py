@@ -66,7 +66,7 @@ def _public_courses() -> ColumnElement[bool]:
 
 
 # Built once: the clause has no parameter of the caller's, SQL expressions are immutable,
-# and building the alias and the EXISTS anew took a tenth of a catalog page's time.
+# and building the alias and the EXISTS anew on every request is work for nothing.
 _PUBLIC_COURSES = _public_courses()
 
 

@@ -34,7 +34,7 @@ MAX_ALIASES = 30
 PARSED_DOCUMENTS = 256
 # QueryDepthLimiter and MaxAliasesLimiter build a new rule class per request, which defeats
 # ValidationCache (keyed by the rules): the same rules, built once, let a repeated document
-# skip validation (a fifth of a catalog page's time when the alias rule was rebuilt).
+# skip validation.
 DEPTH_RULE = create_depth_rule(MAX_QUERY_DEPTH, None, None)
 ALIAS_RULE = create_alias_rule(MAX_ALIASES)
 

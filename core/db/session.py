@@ -67,7 +67,7 @@ class SerializedAsyncSession(AsyncSession):
         """A Core statement on the session's connection (and transaction), in its turn.
 
         ``execute`` runs a Core select through the ORM's result layer, which wraps every
-        row for nothing when the caller reads plain rows (a twentieth of a catalog page)."""
+        row for nothing when the caller reads plain rows."""
 
         async def call() -> CursorResult[Any]:
             connection = await super(SerializedAsyncSession, self).connection()
