@@ -12,6 +12,7 @@ from starlette.responses import Response
 from core.principal import Principal
 
 if TYPE_CHECKING:
+    from resolvers.certificates.credentials import Issuer
     from resolvers.loaders import Loaders
 
 
@@ -21,6 +22,8 @@ class Context:
     response: Response
     session: AsyncSession
     loaders: Loaders
+    # The programme as issuer of certificates (its URLs and keys), one per process.
+    certificate_issuer: Issuer = field(kw_only=True)
     principal: Principal | None = None
     request_id: str | None = None
     # Settings.catalog_fast_path: may schema.fast_path answer the courses query?
