@@ -53,11 +53,15 @@ def certificates_visible_to(principal: Principal | None) -> ColumnElement[bool]:
             own_courses = select(Course.id).where(Course.provider_id == principal.partner_id)
             return Certificate.course_id.in_(own_courses)
         case PartnerType.PLATFORM:
+            # Aliases of their own: a query that joins these tables already must not
+            # correlate the EXISTS away.
+            completion = aliased(Completion, name="seen_completion")
+            sale = aliased(Purchase, name="seen_sale")
             return (
                 exists()
-                .where(Completion.id == Certificate.completion_id)
-                .where(Purchase.id == Completion.purchase_id)
-                .where(Purchase.platform_id == principal.partner_id)
+                .where(completion.id == Certificate.completion_id)
+                .where(sale.id == completion.purchase_id)
+                .where(sale.platform_id == principal.partner_id)
             )
         case _:
             return false()

@@ -29,6 +29,13 @@ class StatusChange(StrEnum):
     REINSTATE = "reinstate"
 
 
+_AUDIT_ACTION: Final = {
+    StatusChange.REVOKE: "certificate.revoked",
+    StatusChange.SUSPEND: "certificate.suspended",
+    StatusChange.REINSTATE: "certificate.reinstated",
+}
+
+
 def _reason(reason: str | None) -> str:
     cleaned = (reason or "").strip()
     if not 1 <= len(cleaned) <= MAX_REASON:
@@ -95,7 +102,7 @@ async def change_status(
     await record_audit(
         session,
         actor=actor,
-        action=f"certificate.{change.value}d",
+        action=_AUDIT_ACTION[change],
         entity_type="certificate",
         entity_id=certificate.id,
         before=before,
