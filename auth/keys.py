@@ -13,25 +13,20 @@ have expired. A verifier that caches the JWKS thus always knows a key before it 
 
 from __future__ import annotations
 
-import json
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import ECKey
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import SigningKeyStatus
 from core.models import SigningKey
+from core.sealed import open_jwk, seal_jwk
 
 ALGORITHM = "ES256"
 CURVE = "P-256"
-_NONCE_BYTES = 12
 _HKDF_INFO = b"prakerja-gateway/signing-keys/v1"
 # One constant lock id: rotations and first-key creation never run twice at once.
 _KEYS_LOCK_ID = 7_368_205_001
@@ -43,23 +38,12 @@ class PrivateSigningKey:
     key: ECKey
 
 
-def _aead(master_key: bytes) -> AESGCM:
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
-        master_key
-    )
-    return AESGCM(derived)
-
-
 def encrypt_private_jwk(master_key: bytes, kid: str, jwk: dict[str, Any]) -> bytes:
-    nonce = secrets.token_bytes(_NONCE_BYTES)
-    return nonce + _aead(master_key).encrypt(nonce, json.dumps(jwk).encode(), kid.encode())
+    return seal_jwk(master_key, _HKDF_INFO, kid, jwk)
 
 
 def decrypt_private_jwk(master_key: bytes, kid: str, blob: bytes) -> dict[str, Any]:
-    nonce, ciphertext = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
-    plain = _aead(master_key).decrypt(nonce, ciphertext, kid.encode())
-    jwk: dict[str, Any] = json.loads(plain)
-    return jwk
+    return open_jwk(master_key, _HKDF_INFO, kid, blob)
 
 
 def new_signing_key(master_key: bytes, status: SigningKeyStatus) -> SigningKey:

@@ -84,7 +84,20 @@ class PurchaseStatus(StrEnum):
 
 class CertificateStatus(StrEnum):
     VALID = "VALID"
-    REVOKED = "REVOKED"
+    SUSPENDED = "SUSPENDED"  # reversible: programme management may reinstate it
+    REVOKED = "REVOKED"  # final: a revocation is never undone
+
+
+class StatusPurpose(StrEnum):
+    """The two Bitstring Status Lists every certificate has an entry in (same index)."""
+
+    REVOCATION = "revocation"
+    SUSPENSION = "suspension"
+
+
+class CredentialKeyStatus(StrEnum):
+    ACTIVE = "ACTIVE"  # signs new certificates
+    RETIRED = "RETIRED"  # signs nothing, stays published for good: certificates outlive keys
 
 
 class PaymentAccountKind(StrEnum):

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     catalog_cache_max_mb: Annotated[int, Field(ge=1, le=4096)] = Field(
         default=64, description="Memory the catalog response cache may hold, in MiB."
     )
+    public_rate_per_minute: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=120,
+        description=(
+            "Requests a minute one address may make to the token-less certificate routes "
+            "(in-process token bucket, bursts up to a quarter of it)."
+        ),
+    )
 
     @field_validator("database_url")
     @classmethod

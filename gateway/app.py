@@ -16,10 +16,14 @@ from core.db.database import Database
 from core.db.listener import ChangeListener, Subscriber
 from core.settings import Settings
 from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
+from gateway.certificates import TokenBuckets
+from gateway.certificates import routes as certificate_routes
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
 from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from resolvers.certificates.credentials import Issuer
+from resolvers.certificates.keys import CredentialKeys
 from schema.root import schema
 
 log = logging.getLogger(__name__)
@@ -65,11 +69,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *oauth_routes,
+            *certificate_routes,
         ],
         lifespan=lifespan,
     )
     # Key caches live as long as the app: one per process.
     app.state.auth = AuthRuntime(settings)
+    app.state.certificate_issuer = Issuer(
+        base_url=settings.public_base_url.rstrip("/"),
+        keys=CredentialKeys(settings.resolved_master_key),
+    )
+    app.state.public_rate_limit = TokenBuckets(settings.public_rate_per_minute)
     if database is not None:
         # Tests hand a database in and may skip the lifespan; state must exist regardless.
         app.state.database = database

@@ -107,6 +107,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             principal=getattr(request.state, "principal", None),
             request_id=getattr(request.state, "request_id", None),
             catalog_fast_path=request.app.state.settings.catalog_fast_path,
+            certificate_issuer=request.app.state.certificate_issuer,
         )
         request.state.context = context
         return context

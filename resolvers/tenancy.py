@@ -13,7 +13,15 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
 from core.enums import CourseStatus, PartnerStatus, PartnerType
-from core.models import Course, DisbursementBatch, Participant, Partner, Purchase
+from core.models import (
+    Certificate,
+    Completion,
+    Course,
+    DisbursementBatch,
+    Participant,
+    Partner,
+    Purchase,
+)
 from core.principal import Principal
 
 
@@ -31,6 +39,41 @@ def purchases_visible_to(principal: Principal | None) -> ColumnElement[bool]:
             return Purchase.course_id.in_(own_courses)
         case _:
             return false()
+
+
+def certificates_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """The provider that trained (its course), the platform that sold the training (its
+    purchase), programme management; nobody else."""
+    if principal is None:
+        return false()
+    match principal.partner_type:
+        case PartnerType.PROGRAM_MANAGEMENT:
+            return true()
+        case PartnerType.TRAINING_PROVIDER:
+            own_courses = select(Course.id).where(Course.provider_id == principal.partner_id)
+            return Certificate.course_id.in_(own_courses)
+        case PartnerType.PLATFORM:
+            # Aliases of their own: a query that joins these tables already must not
+            # correlate the EXISTS away.
+            completion = aliased(Completion, name="seen_completion")
+            sale = aliased(Purchase, name="seen_sale")
+            return (
+                exists()
+                .where(completion.id == Certificate.completion_id)
+                .where(sale.id == completion.purchase_id)
+                .where(sale.platform_id == principal.partner_id)
+            )
+        case _:
+            return false()
+
+
+def may_complete(principal: Principal | None, course_provider_id: int) -> bool:
+    """Only the provider of the course reports its completions."""
+    return (
+        principal is not None
+        and principal.partner_type is PartnerType.TRAINING_PROVIDER
+        and principal.partner_id == course_provider_id
+    )
 
 
 def batches_visible_to(principal: Principal | None) -> ColumnElement[bool]:

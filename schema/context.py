@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -12,6 +12,7 @@ from core.db.session import SerializedAsyncSession
 from core.principal import Principal
 
 if TYPE_CHECKING:
+    from resolvers.certificates.credentials import Issuer
     from resolvers.loaders import Loaders
 
 
@@ -22,6 +23,8 @@ class Context:
     # The request's one session: resolvers run SQL on it; the view commits it.
     session: SerializedAsyncSession
     loaders: Loaders
+    # The programme as issuer of certificates (its URLs and keys), one per process.
+    certificate_issuer: Issuer = field(kw_only=True)
     principal: Principal | None = None
     request_id: str | None = None
     # Settings.catalog_fast_path: may schema.fast_path answer the courses query?

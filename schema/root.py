@@ -20,6 +20,7 @@ from strawberry.types.execution import ExecutionContext
 from core.limits import DOCUMENT_MAX_TOKENS
 from schema.catalog import CatalogQuery
 from schema.catalog_mutations import CatalogMutation
+from schema.certificates import CertificateMutation, CertificateQuery
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
 from schema.fast_path import FastPathExecutor
 from schema.partners import PartnerQuery
@@ -40,7 +41,7 @@ ALIAS_RULE = create_alias_rule(MAX_ALIASES)
 
 
 @strawberry.type(description="Everything a partner can read.")
-class Query(CatalogQuery, EnrollmentQuery, ProgrammeQuery, PartnerQuery):
+class Query(CatalogQuery, EnrollmentQuery, CertificateQuery, ProgrammeQuery, PartnerQuery):
     pass
 
 
@@ -52,7 +53,7 @@ class Query(CatalogQuery, EnrollmentQuery, ProgrammeQuery, PartnerQuery):
         "document are unaffected by it."
     )
 )
-class Mutation(CatalogMutation, EnrollmentMutation):
+class Mutation(CatalogMutation, EnrollmentMutation, CertificateMutation):
     pass
 
 

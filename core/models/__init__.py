@@ -2,7 +2,7 @@
 
 from core.models.base import Base
 from core.models.catalog import Course, CourseListing, Schedule
-from core.models.certificates import Certificate, Completion
+from core.models.certificates import Certificate, Completion, CredentialKey
 from core.models.disbursements import (
     DisbursementBatch,
     DisbursementItem,
@@ -29,6 +29,7 @@ __all__ = [
     "Completion",
     "Course",
     "CourseListing",
+    "CredentialKey",
     "DisbursementBatch",
     "DisbursementItem",
     "IdempotencyRecord",

@@ -21,6 +21,8 @@ from core.enums import (
     PaymentAccountKind,
     PurchaseStatus,
 )
+from core.incentives import installment_plan
+from core.models.certificates import STATUS_LIST_SIZE
 from gateway.seed import codes, tables, timeline
 from gateway.seed.catalog import Catalog, Offer, Slot, SlotWindow
 from gateway.seed.loader import RowBuffer
@@ -29,7 +31,6 @@ from gateway.seed.people import Person
 from gateway.seed.programme import Wave
 
 POST_TEST: Final = 999
-_MONTH: Final = timedelta(days=30)
 # A training starts within two weeks of its purchase.
 _START_WITHIN: Final = timedelta(days=14)
 
@@ -74,6 +75,22 @@ class ExactQuota:
         return picked
 
 
+class _StatusEntries:
+    """Random, distinct status-list entries, half a list's size to a list (as the live path
+    fills them). A random generator of its own: the rest of the seed draws as before."""
+
+    def __init__(self) -> None:
+        self._rng = random.Random(0x5747)
+        self._list = 0
+        self._free: list[int] = []
+
+    def __call__(self) -> tuple[int, int]:
+        if not self._free:
+            self._list += 1
+            self._free = self._rng.sample(range(STATUS_LIST_SIZE), STATUS_LIST_SIZE // 2)
+        return self._list, self._free.pop()
+
+
 class _Ids:
     def __init__(self) -> None:
         self._next = itertools.count(1)
@@ -102,6 +119,7 @@ class JourneyMaker:
         self._completion_id = _Ids()
         self._payment_account_id = _Ids()
         self._installment_id = _Ids()
+        self._status_entry = _StatusEntries()
         self._invoice_serials = {platform.id: _Ids() for platform in partners.platforms}
         self.paid: list[PaidInstallment] = []
         # Purchases that took a schedule outside the preferred window, and recipients who
@@ -330,6 +348,7 @@ class JourneyMaker:
                 completed_at + timedelta(minutes=rng.randint(1, 30)),
                 None,
                 None,
+                *self._status_entry(),
             ),
         )
         return completed_at
@@ -383,17 +402,18 @@ class JourneyMaker:
         """The training incentive falls due on completion, then monthly; surveys wait."""
         scheme = wave.scheme
         paid = paid_quota.take(self._rng)
-        for sequence in range(1, scheme.incentive_count + 1):
+        for planned in installment_plan(scheme, completed_at):
             installment_id = self._installment_id()
-            due_at = completed_at + (sequence - 1) * _MONTH
-            if sequence == 1 and paid:
+            if planned.due_at is None:
+                status = InstallmentStatus.SCHEDULED
+            elif planned.kind is IncentiveKind.TRAINING and planned.sequence == 1 and paid:
                 status = InstallmentStatus.PAID
                 self.paid.append(
                     PaidInstallment(
-                        installment_id, account_id, partner.id, scheme.incentive_amount, due_at
+                        installment_id, account_id, partner.id, planned.amount, planned.due_at
                     )
                 )
-            elif due_at <= timeline.AS_OF:
+            elif planned.due_at <= timeline.AS_OF:
                 status = InstallmentStatus.DUE
             else:
                 status = InstallmentStatus.SCHEDULED
@@ -402,26 +422,11 @@ class JourneyMaker:
                 (
                     installment_id,
                     participant_id,
-                    IncentiveKind.TRAINING.value,
-                    sequence,
-                    scheme.incentive_amount,
-                    due_at,
+                    planned.kind.value,
+                    planned.sequence,
+                    planned.amount,
+                    planned.due_at,
                     status.value,
-                    completed_at,
-                ),
-            )
-        # Survey incentives fall due when the participant answers a survey: no date yet.
-        for sequence in range(1, scheme.survey_count + 1):
-            buffer.add(
-                tables.INCENTIVE_INSTALLMENTS,
-                (
-                    self._installment_id(),
-                    participant_id,
-                    IncentiveKind.SURVEY.value,
-                    sequence,
-                    scheme.survey_incentive_amount,
-                    None,
-                    InstallmentStatus.SCHEDULED.value,
                     completed_at,
                 ),
             )

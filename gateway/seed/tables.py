@@ -152,6 +152,8 @@ CERTIFICATES: Final = Table(
         "issued_at",
         "revoked_at",
         "revoke_reason",
+        "status_list",
+        "status_index",
     ),
 )
 PAYMENT_ACCOUNTS: Final = Table(

@@ -39,6 +39,8 @@ PROGRAM_ADMIN = frozenset({Scope.PROGRAM_ADMIN.value})
 ENROLLMENT_READ = frozenset({Scope.ENROLLMENT_READ.value})
 ENROLLMENT_WRITE = frozenset({Scope.ENROLLMENT_WRITE.value})
 ATTENDANCE_WRITE = frozenset({Scope.ATTENDANCE_WRITE.value})
+COMPLETION_WRITE = frozenset({Scope.COMPLETION_WRITE.value})
+CERTIFICATE_READ = frozenset({Scope.CERTIFICATE_READ.value})
 
 REQUIRED: dict[str, frozenset[str]] = {
     # Query
@@ -50,6 +52,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.programStatistics": PROGRAM_ADMIN,
     "Query.purchase": ENROLLMENT_READ,
     "Query.enrollments": ENROLLMENT_READ,
+    "Query.certificate": CERTIFICATE_READ,
+    "Query.certificates": CERTIFICATE_READ,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -64,6 +68,10 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.authorizePurchase": ENROLLMENT_WRITE,
     "Mutation.voidPurchase": ENROLLMENT_WRITE,
     "Mutation.recordAttendance": ATTENDANCE_WRITE,
+    "Mutation.submitCompletions": COMPLETION_WRITE,
+    "Mutation.revokeCertificate": PROGRAM_ADMIN,
+    "Mutation.suspendCertificate": PROGRAM_ADMIN,
+    "Mutation.reinstateCertificate": PROGRAM_ADMIN,
 }
 
 _PLACEHOLDER_SCALARS = {
