@@ -16,6 +16,7 @@ from core.db.database import Database
 from core.db.listener import ChangeListener, Subscriber
 from core.settings import Settings
 from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
+from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
@@ -65,6 +66,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             *oauth_routes,
+            *disbursement_routes,
         ],
         lifespan=lifespan,
     )

@@ -19,6 +19,7 @@ from strawberry.types.execution import ExecutionContext
 
 from schema.catalog import CatalogQuery
 from schema.catalog_mutations import CatalogMutation
+from schema.disbursements import DisbursementMutation, DisbursementQuery
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
 from schema.fast_path import FastPathExecutor
 from schema.partners import PartnerQuery
@@ -39,12 +40,12 @@ ALIAS_RULE = create_alias_rule(MAX_ALIASES)
 
 
 @strawberry.type(description="Everything a partner can read.")
-class Query(CatalogQuery, EnrollmentQuery, ProgrammeQuery, PartnerQuery):
+class Query(CatalogQuery, EnrollmentQuery, ProgrammeQuery, PartnerQuery, DisbursementQuery):
     pass
 
 
 @strawberry.type(description="Everything a partner can change.")
-class Mutation(CatalogMutation, EnrollmentMutation):
+class Mutation(CatalogMutation, EnrollmentMutation, DisbursementMutation):
     pass
 
 

@@ -6,6 +6,7 @@ from core.models.certificates import Certificate, Completion
 from core.models.disbursements import (
     DisbursementBatch,
     DisbursementItem,
+    DisbursementReport,
     IncentiveInstallment,
     PaymentAccount,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "CourseListing",
     "DisbursementBatch",
     "DisbursementItem",
+    "DisbursementReport",
     "IdempotencyRecord",
     "IncentiveInstallment",
     "OAuthClient",
