@@ -39,6 +39,8 @@ PROGRAM_ADMIN = frozenset({Scope.PROGRAM_ADMIN.value})
 ENROLLMENT_READ = frozenset({Scope.ENROLLMENT_READ.value})
 ENROLLMENT_WRITE = frozenset({Scope.ENROLLMENT_WRITE.value})
 ATTENDANCE_WRITE = frozenset({Scope.ATTENDANCE_WRITE.value})
+DISBURSEMENT_READ = frozenset({Scope.DISBURSEMENT_READ.value})
+DISBURSEMENT_WRITE = frozenset({Scope.DISBURSEMENT_WRITE.value})
 
 REQUIRED: dict[str, frozenset[str]] = {
     # Query
@@ -50,6 +52,11 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.programStatistics": PROGRAM_ADMIN,
     "Query.purchase": ENROLLMENT_READ,
     "Query.enrollments": ENROLLMENT_READ,
+    "Query.disbursementBatches": DISBURSEMENT_READ,
+    "Query.disbursementBatch": DISBURSEMENT_READ,
+    "Query.disbursementReconciliation": DISBURSEMENT_READ,
+    "Query.dailyDisbursementReconciliation": DISBURSEMENT_READ,
+    "Query.installmentHistory": DISBURSEMENT_READ,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -64,6 +71,9 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.authorizePurchase": ENROLLMENT_WRITE,
     "Mutation.voidPurchase": ENROLLMENT_WRITE,
     "Mutation.recordAttendance": ATTENDANCE_WRITE,
+    "Mutation.createDisbursementBatches": PROGRAM_ADMIN,
+    "Mutation.acknowledgeBatch": DISBURSEMENT_WRITE,
+    "Mutation.reportDisbursementResults": DISBURSEMENT_WRITE,
 }
 
 _PLACEHOLDER_SCALARS = {
