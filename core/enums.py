@@ -112,23 +112,46 @@ class IncentiveKind(StrEnum):
 
 class InstallmentStatus(StrEnum):
     SCHEDULED = "SCHEDULED"  # not yet due: no completed training
-    DUE = "DUE"
-    IN_BATCH = "IN_BATCH"
+    DUE = "DUE"  # in the pool: the next batch takes it
+    IN_BATCH = "IN_BATCH"  # in an open item (pending, sent, or unknown until reconciled)
     PAID = "PAID"
 
 
 class BatchStatus(StrEnum):
-    CREATED = "CREATED"
-    ACKNOWLEDGED = "ACKNOWLEDGED"
-    COMPLETED = "COMPLETED"
+    READY = "READY"  # made; the payment partner has not echoed its header yet
+    ACKNOWLEDGED = "ACKNOWLEDGED"  # header echoed; items sent, no result yet
+    PARTIAL = "PARTIAL"  # some results in; items still sent or unknown
+    COMPLETED = "COMPLETED"  # every item paid, failed or reversed
 
 
 class DisbursementItemStatus(StrEnum):
+    """``PENDING -> SENT -> PAID | FAILED | UNKNOWN``; ``UNKNOWN -> PAID | FAILED``;
+    ``PAID -> REVERSED`` (also straight from SENT or UNKNOWN, when the reversal arrives
+    before the payment it undoes). The database refuses every other change."""
+
     PENDING = "PENDING"
+    SENT = "SENT"
     PAID = "PAID"
     FAILED = "FAILED"
     REVERSED = "REVERSED"
     UNKNOWN = "UNKNOWN"  # timed out at the partner: neither paid nor failed until reconciled
+
+
+class DisbursementResult(StrEnum):
+    """What a payment partner may report of an item (the item's status becomes it)."""
+
+    PAID = "PAID"
+    FAILED = "FAILED"
+    REVERSED = "REVERSED"
+    UNKNOWN = "UNKNOWN"
+
+
+class ReportOutcome(StrEnum):
+    """What a payment partner's result report did to its item."""
+
+    APPLIED = "APPLIED"  # the item took the reported status
+    DUPLICATE = "DUPLICATE"  # the same report was received before: nothing changed
+    STALE = "STALE"  # an UNKNOWN arriving after the item's final result: kept as history only
 
 
 class OutboxStatus(StrEnum):

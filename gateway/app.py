@@ -18,6 +18,7 @@ from core.settings import Settings
 from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
 from gateway.certificates import TokenBuckets
 from gateway.certificates import routes as certificate_routes
+from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
@@ -70,6 +71,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/readyz", readyz, methods=["GET"]),
             *oauth_routes,
             *certificate_routes,
+            *disbursement_routes,
         ],
         lifespan=lifespan,
     )

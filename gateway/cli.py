@@ -142,6 +142,18 @@ def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batches_create(settings: Settings, args: argparse.Namespace) -> int:
+    """Makes the disbursement batches of what is due; safe to run twice (and at once)."""
+    from gateway.batches_cli import make_batches
+
+    with database_url(settings) as url:
+        made = asyncio.run(make_batches(url))
+    for batch in made:
+        print(f"{batch.code:28} {batch.item_count:>8,} items {batch.control_sum:>18,} Rupiah")
+    print(f"{len(made)} batch(es) made")
+    return 0
+
+
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from schema.root import schema
 
@@ -184,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = commands.add_parser("outbox", help="show the newest notifications (demo)")
     outbox.add_argument("--limit", type=_positive_int, default=10)
     outbox.set_defaults(handler=cmd_outbox)
+
+    batches = commands.add_parser("batches", help="disbursement batches")
+    batch_commands = batches.add_subparsers(dest="batches_command", required=True)
+    batches_create = batch_commands.add_parser(
+        "create", help="make a batch per payment partner from the due installments"
+    )
+    batches_create.set_defaults(handler=cmd_batches_create)
 
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")

@@ -25,6 +25,7 @@ class ProgramFigures:
     recipients: int
     completions: int
     incentives_paid: int
+    incentives_paid_amount: int
     platforms: int
     payment_partners: int
     providers: int
@@ -41,7 +42,8 @@ def _active_partners(partner_type: PartnerType) -> ScalarSelect[int]:
 
 
 # Completions and incentives count people, as the programme reports them: a participant who
-# finished two trainings, or was paid four installments, is counted once. Courses are those
+# finished two trainings, or was paid four installments, is counted once. What was paid
+# counts from the payment partners' results (items PAID), and so does its sum. Courses are those
 # on sale: the public catalog's rule (approved, of an active provider), from tenancy.
 _FIGURES: Select[tuple[int, ...]] = select(
     select(func.count()).select_from(Participant).scalar_subquery().label("registrants"),
@@ -60,6 +62,10 @@ _FIGURES: Select[tuple[int, ...]] = select(
     .where(DisbursementItem.status == DisbursementItemStatus.PAID)
     .scalar_subquery()
     .label("incentives_paid"),
+    select(func.coalesce(func.sum(DisbursementItem.amount), 0))
+    .where(DisbursementItem.status == DisbursementItemStatus.PAID)
+    .scalar_subquery()
+    .label("incentives_paid_amount"),
     _active_partners(PartnerType.PLATFORM).label("platforms"),
     _active_partners(PartnerType.PAYMENT_PARTNER).label("payment_partners"),
     _active_partners(PartnerType.TRAINING_PROVIDER).label("providers"),

@@ -12,12 +12,13 @@ from collections.abc import Hashable
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from core.enums import CourseStatus, PartnerStatus, PartnerType
+from core.enums import CourseStatus, DisbursementItemStatus, PartnerStatus, PartnerType
 from core.models import (
     Certificate,
     Completion,
     Course,
     DisbursementBatch,
+    DisbursementItem,
     Participant,
     Partner,
     Purchase,
@@ -85,6 +86,35 @@ def batches_visible_to(principal: Principal | None) -> ColumnElement[bool]:
     if principal.partner_type is PartnerType.PAYMENT_PARTNER:
         return DisbursementBatch.payment_partner_id == principal.partner_id
     return false()
+
+
+def batches_owned_by(principal: Principal | None) -> ColumnElement[bool]:
+    """Only the payment partner a batch is addressed to acknowledges it and reports on it
+    (programme management reads every batch but acts on none)."""
+    if principal is None or principal.partner_type is not PartnerType.PAYMENT_PARTNER:
+        return false()
+    return DisbursementBatch.payment_partner_id == principal.partner_id
+
+
+# An item the payment partner still has to pay (or to settle, when unknown).
+PAYABLE_ITEM_STATUSES = (
+    DisbursementItemStatus.PENDING,
+    DisbursementItemStatus.SENT,
+    DisbursementItemStatus.UNKNOWN,
+)
+
+
+def account_number_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """The beneficiary's account number is shown only in an item its payment partner must
+    pay: the partner's own batch, the item not yet settled. Everywhere else it is masked.
+
+    A clause over ``DisbursementBatch`` and ``DisbursementItem`` of the row being shown."""
+    if principal is None or principal.partner_type is not PartnerType.PAYMENT_PARTNER:
+        return false()
+    return and_(
+        DisbursementBatch.payment_partner_id == principal.partner_id,
+        DisbursementItem.status.in_(PAYABLE_ITEM_STATUSES),
+    )
 
 
 def participants_visible_to(principal: Principal | None) -> ColumnElement[bool]:

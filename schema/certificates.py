@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from enum import StrEnum
 
 import strawberry
 
@@ -13,6 +12,7 @@ from auth.permissions import requires
 from auth.scopes import Scope
 from core.enums import CertificateStatus
 from core.errors import BadInput, ErrorCode, GatewayError
+from core.limits import COURSE_CODE_LENGTH
 from resolvers.certificates import completions, queries, status_changes
 from resolvers.certificates.legacy import with_credential
 from resolvers.certificates.records import (
@@ -30,6 +30,7 @@ from schema.common import (
     decode_cursor,
     to_global_id,
 )
+from schema.errors import ErrorCodeEnum
 from schema.info import Info, actor_of
 
 CertificateStatusEnum = strawberry.enum(
@@ -40,22 +41,7 @@ CertificateStatusEnum = strawberry.enum(
 )
 
 _NUMBER = re.compile(r"^[A-Z0-9-]{6,40}$")
-_CODE = re.compile(r"^[A-Za-z0-9._/-]{1,64}$")
-
-
-@strawberry.enum(description="Why one item of submitCompletions produced no certificate.")
-class CompletionErrorCode(StrEnum):
-    REDEEM_CODE_NOT_FOUND = ErrorCode.REDEEM_CODE_NOT_FOUND.value
-    NOT_YOUR_COURSE = ErrorCode.NOT_YOUR_COURSE.value
-    PURCHASE_VOIDED = ErrorCode.PURCHASE_VOIDED.value
-    NOT_REDEEMED = ErrorCode.NOT_REDEEMED.value
-    POSTTEST_MISSING = ErrorCode.POSTTEST_MISSING.value
-    ALREADY_COMPLETED = ErrorCode.ALREADY_COMPLETED.value
-    COMPLETED_BEFORE_START = ErrorCode.COMPLETED_BEFORE_START.value
-    COMPLETED_IN_FUTURE = ErrorCode.COMPLETED_IN_FUTURE.value
-    DUPLICATE_IN_REQUEST = ErrorCode.DUPLICATE_IN_REQUEST.value
-    EVIDENCE_URL_INVALID = ErrorCode.EVIDENCE_URL_INVALID.value
-    BAD_USER_INPUT = ErrorCode.BAD_USER_INPUT.value
+_COURSE_CODE = re.compile(rf"^[A-Za-z0-9._/-]{{1,{COURSE_CODE_LENGTH}}}$")
 
 
 def _now() -> datetime:
@@ -147,7 +133,7 @@ class SubmitCompletionsInput:
 
 @strawberry.type(description="Why an item produced no certificate.")
 class CompletionError:
-    code: CompletionErrorCode
+    code: ErrorCodeEnum  # type: ignore[valid-type]
     message: str
     field: str | None
     certificate: Certificate | None = strawberry.field(
@@ -157,7 +143,7 @@ class CompletionError:
     @classmethod
     def from_record(cls, error: ItemError, info: Info) -> CompletionError:
         return cls(
-            code=CompletionErrorCode(error.code.value),
+            code=error.code,
             message=error.message,
             field=error.field,
             certificate=(
@@ -225,7 +211,7 @@ class CertificateQuery:
             (after_id,) = decode_cursor(after, length=1)
             if not isinstance(after_id, int):
                 raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
-        if course_code is not None and not _CODE.match(course_code):
+        if course_code is not None and not _COURSE_CODE.match(course_code):
             raise BadInput("courseCode is malformed", field="courseCode")
         if issued_from and issued_to and issued_from >= issued_to:
             raise GatewayError(ErrorCode.INVALID_DATE_RANGE, "issuedFrom must be before issuedTo")

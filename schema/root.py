@@ -21,6 +21,7 @@ from core.limits import DOCUMENT_MAX_TOKENS
 from schema.catalog import CatalogQuery
 from schema.catalog_mutations import CatalogMutation
 from schema.certificates import CertificateMutation, CertificateQuery
+from schema.disbursements import DisbursementMutation, DisbursementQuery
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
 from schema.fast_path import FastPathExecutor
 from schema.partners import PartnerQuery
@@ -41,7 +42,14 @@ ALIAS_RULE = create_alias_rule(MAX_ALIASES)
 
 
 @strawberry.type(description="Everything a partner can read.")
-class Query(CatalogQuery, EnrollmentQuery, CertificateQuery, ProgrammeQuery, PartnerQuery):
+class Query(
+    CatalogQuery,
+    EnrollmentQuery,
+    CertificateQuery,
+    DisbursementQuery,
+    ProgrammeQuery,
+    PartnerQuery,
+):
     pass
 
 
@@ -53,7 +61,7 @@ class Query(CatalogQuery, EnrollmentQuery, CertificateQuery, ProgrammeQuery, Par
         "document are unaffected by it."
     )
 )
-class Mutation(CatalogMutation, EnrollmentMutation, CertificateMutation):
+class Mutation(CatalogMutation, EnrollmentMutation, CertificateMutation, DisbursementMutation):
     pass
 
 

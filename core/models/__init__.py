@@ -6,6 +6,7 @@ from core.models.certificates import Certificate, Completion, CredentialKey
 from core.models.disbursements import (
     DisbursementBatch,
     DisbursementItem,
+    DisbursementReport,
     IncentiveInstallment,
     PaymentAccount,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "CredentialKey",
     "DisbursementBatch",
     "DisbursementItem",
+    "DisbursementReport",
     "IdempotencyRecord",
     "IncentiveInstallment",
     "OAuthClient",

@@ -71,6 +71,18 @@ def account_reference(account_id: int) -> str:
     return f"acct_{permute(account_id, 60, 0xD6E8FEB86659FD93, 0xA0761D6478BD642F):015x}"
 
 
+def account_number(account_id: int, masked: str) -> str:
+    """The full number behind a masked one: the hidden digits permuted from the account id."""
+    hidden = f"{permute(account_id, 40, 0x2545F4914F, 0x9E3779B9):013d}"
+    digits = iter(hidden[-masked.count("*") :])
+    return "".join(next(digits) if character == "*" else character for character in masked)
+
+
+def partner_reference(item_id: int) -> str:
+    """The payment partner's own reference of a transfer it made."""
+    return f"TRF{base32(permute(item_id, 50, 0x5851F42D4C957F2D, 0x14057B7EF767), 10)}"
+
+
 def certificate_number(certificate_id: int) -> str:
     return f"CERT-2020-{certificate_id:07d}"
 

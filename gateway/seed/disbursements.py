@@ -1,7 +1,8 @@
 """Disbursement batches that paid the first training incentive of part of the completers.
 
 Programme management batched what had fallen due every two weeks, one batch per payment
-partner; each partner paid every item, so every batch is complete and every item PAID.
+partner; each partner paid every item, so every batch is complete and every item PAID,
+each with the one report that said so.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Final
 
-from core.enums import BatchStatus, DisbursementItemStatus
+from core.enums import BatchStatus, DisbursementItemStatus, DisbursementResult
 from gateway.seed import codes, tables, timeline
 from gateway.seed.journeys import PaidInstallment
 from gateway.seed.loader import RowBuffer
@@ -56,6 +57,8 @@ def add_disbursements(
         )
         for installment in sorted(items, key=lambda item: item.installment_id):
             item_id += 1
+            reported_at = timeline.moment_between(rng, acknowledged_at, completed_at)
+            reference = codes.partner_reference(item_id)
             buffer.add(
                 tables.DISBURSEMENT_ITEMS,
                 (
@@ -67,8 +70,23 @@ def add_disbursements(
                     installment.amount,
                     DisbursementItemStatus.PAID.value,
                     None,
-                    timeline.moment_between(rng, acknowledged_at, completed_at),
+                    reference,
+                    reported_at,
                     created_at,
+                ),
+            )
+            buffer.add(
+                tables.DISBURSEMENT_REPORTS,
+                (
+                    item_id,  # one report per item
+                    item_id,
+                    DisbursementResult.PAID.value,
+                    None,
+                    reference,
+                    reported_at,
+                    reported_at + timedelta(seconds=rng.randint(1, 90)),
+                    True,
+                    None,
                 ),
             )
 

@@ -380,8 +380,10 @@ class JourneyMaker:
                 partner.id,
                 partner.source.kind.value,
                 codes.account_reference(account_id),
+                codes.account_number(account_id, masked),
                 masked,
                 person.full_name.upper(),  # as the bank's records hold it
+                True,  # the account inquiry's name matched the participant's record
                 True,
                 verified_at,
                 verified_at - timedelta(minutes=rng.randint(1, 120)),

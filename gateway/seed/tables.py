@@ -164,8 +164,10 @@ PAYMENT_ACCOUNTS: Final = Table(
         "payment_partner_id",
         "kind",
         "account_reference",
+        "account_number",
         "account_masked",
         "holder_name",
+        "name_matched",
         "is_primary",
         "verified_at",
         "created_at",
@@ -200,8 +202,23 @@ DISBURSEMENT_ITEMS: Final = Table(
         "amount",
         "status",
         "reason_code",
+        "partner_reference",
         "reported_at",
         "created_at",
+    ),
+)
+DISBURSEMENT_REPORTS: Final = Table(
+    "disbursement_reports",
+    (
+        "id",
+        "item_id",
+        "status",
+        "reason_code",
+        "partner_reference",
+        "reported_at",
+        "received_at",
+        "applied",
+        "client_id",
     ),
 )
 
@@ -229,4 +246,5 @@ ALL_TABLES: Final[tuple[Table, ...]] = (
     *PARTICIPANT_TABLES,
     DISBURSEMENT_BATCHES,
     DISBURSEMENT_ITEMS,
+    DISBURSEMENT_REPORTS,
 )

@@ -41,6 +41,8 @@ ENROLLMENT_WRITE = frozenset({Scope.ENROLLMENT_WRITE.value})
 ATTENDANCE_WRITE = frozenset({Scope.ATTENDANCE_WRITE.value})
 COMPLETION_WRITE = frozenset({Scope.COMPLETION_WRITE.value})
 CERTIFICATE_READ = frozenset({Scope.CERTIFICATE_READ.value})
+DISBURSEMENT_READ = frozenset({Scope.DISBURSEMENT_READ.value})
+DISBURSEMENT_WRITE = frozenset({Scope.DISBURSEMENT_WRITE.value})
 
 REQUIRED: dict[str, frozenset[str]] = {
     # Query
@@ -54,6 +56,11 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.enrollments": ENROLLMENT_READ,
     "Query.certificate": CERTIFICATE_READ,
     "Query.certificates": CERTIFICATE_READ,
+    "Query.disbursementBatches": DISBURSEMENT_READ,
+    "Query.disbursementBatch": DISBURSEMENT_READ,
+    "Query.disbursementReconciliation": DISBURSEMENT_READ,
+    "Query.dailyDisbursementReconciliation": DISBURSEMENT_READ,
+    "Query.installmentHistory": DISBURSEMENT_READ,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -72,6 +79,9 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.revokeCertificate": PROGRAM_ADMIN,
     "Mutation.suspendCertificate": PROGRAM_ADMIN,
     "Mutation.reinstateCertificate": PROGRAM_ADMIN,
+    "Mutation.createDisbursementBatches": PROGRAM_ADMIN,
+    "Mutation.acknowledgeBatch": DISBURSEMENT_WRITE,
+    "Mutation.reportDisbursementResults": DISBURSEMENT_WRITE,
 }
 
 _PLACEHOLDER_SCALARS = {
