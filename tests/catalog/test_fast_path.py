@@ -17,9 +17,16 @@ import pytest
 
 from core.db.database import Database
 from resolvers.catalog_sql import FAST_PATH_MARK
-from tests.catalog.support import OTHER_PROVIDER, PLATFORM, PMO, PROVIDER, create_course, data
-from tests.catalog.test_statement_count import counting
-from tests.conftest import Tokens, graphql, make_client
+from tests.support.catalog import (
+    OTHER_PROVIDER,
+    PLATFORM,
+    PMO,
+    PROVIDER,
+    counting,
+    create_course,
+    data,
+)
+from tests.support.gateway import Tokens, graphql, make_client
 
 STANDARD = """
 query Standard($first: Int, $after: String, $filter: CourseFilter, $orderBy: CourseOrder) {

@@ -11,7 +11,7 @@ from core.db import migrate
 from core.models import Base
 from gateway.cli import main
 from gateway.seed import seed_database
-from tests.conftest import SEED_PARTICIPANTS, DatabaseFactory
+from tests.support.databases import SEED_PARTICIPANTS, DatabaseFactory
 
 
 async def _table_digests(url: str) -> dict[str, str]:
