@@ -23,6 +23,7 @@ from core.db.database import Database
 from core.db.engine import create_engine
 from core.db.session import SerializedAsyncSession
 from gateway.embedded import EmbeddedPostgres
+from tests.support.credentials import SharedCredentials
 
 # Kept so that branches written against the old paths still import; new code imports
 # these from ``tests.support.*`` (the names are listed in tests/support/__init__.py).
@@ -94,9 +95,22 @@ async def databases(
 
 
 @pytest.fixture(scope="session")
-async def seeded_url(databases: DatabaseFactory) -> str:
-    """This worker's database holding the deterministic demo programme (small)."""
-    return await databases.seeded("seeded")
+async def seeded(databases: DatabaseFactory) -> tuple[str, SharedCredentials]:
+    url, clients = await databases.seeded_with_clients("seeded")
+    return url, SharedCredentials(clients)
+
+
+@pytest.fixture(scope="session")
+def seeded_url(seeded: tuple[str, SharedCredentials]) -> str:
+    """This worker's database holding the deterministic demo programme (small) and the
+    run's test clients (``tests/support/credentials.py``)."""
+    return seeded[0]
+
+
+@pytest.fixture(scope="session")
+def shared_credentials(seeded: tuple[str, SharedCredentials]) -> SharedCredentials:
+    """The test clients committed in ``seeded_url`` and the tokens issued to them so far."""
+    return seeded[1]
 
 
 @pytest.fixture
@@ -133,5 +147,7 @@ def repo_root() -> Path:
 
 
 @pytest.fixture
-def tokens(client: httpx.AsyncClient, database: Database) -> Tokens:
-    return Tokens(client, database)
+def tokens(
+    client: httpx.AsyncClient, database: Database, shared_credentials: SharedCredentials
+) -> Tokens:
+    return Tokens(client, database, shared_credentials)

@@ -26,6 +26,7 @@ from tests.support.catalog import (
     create_course,
     data,
 )
+from tests.support.credentials import SharedCredentials
 from tests.support.gateway import Tokens, graphql, make_client
 
 STANDARD = """
@@ -153,13 +154,13 @@ class Apps:
 
 
 @pytest.fixture
-async def apps(database: Database) -> AsyncIterator[Apps]:
+async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
     # No response cache: every answer must be computed by the path under test.
     async with (
         make_client(database, catalog_cache=False) as fast,
         make_client(database, catalog_cache=False, catalog_fast_path=False) as normal,
     ):
-        yield Apps(fast, normal, Tokens(fast, database), database)
+        yield Apps(fast, normal, Tokens(fast, database, shared_credentials), database)
 
 
 async def _fast(apps: Apps, query: str, variables: dict[str, Any] | None = None, **how: Any) -> Any:

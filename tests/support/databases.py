@@ -17,6 +17,7 @@ import asyncpg
 
 from core.db import migrate
 from core.db.urls import with_database
+from tests.support.credentials import TestClients, create_test_clients
 
 # Participants in the database most tests share (``seeded_url`` and ``database``).
 SEED_PARTICIPANTS = 2_000
@@ -55,11 +56,32 @@ class DatabaseFactory:
         return with_database(self.server_url, name)
 
     async def seeded(self, label: str, *, participants: int = SEED_PARTICIPANTS) -> str:
-        """A new database holding the migrated demo programme with ``participants``."""
+        """A new database holding the migrated demo programme with ``participants``, exactly
+        as the seed makes it."""
         return await self.create(label, template=await self._template(participants))
 
-    async def _template(self, participants: int) -> str:
+    async def seeded_with_clients(
+        self, label: str, *, participants: int = SEED_PARTICIPANTS
+    ) -> tuple[str, TestClients]:
+        """Like ``seeded``, plus committed OAuth clients and signing keys for the tests
+        (``tests/support/credentials.py``), and those clients' credentials."""
+        pristine = await self._template(participants)
+        name = await self._template(participants, source=pristine)
+        connection = await asyncpg.connect(self.server_url)
+        try:
+            # The secrets travel with the template, as its comment (shared, never cloned).
+            comment = await connection.fetchval(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+                name,
+            )
+        finally:
+            await connection.close()
+        return await self.create(label, template=name), TestClients.from_json(comment)
+
+    async def _template(self, participants: int, *, source: str | None = None) -> str:
         name = template_name(self.run_id, participants)
+        if source is not None:
+            name += "_clients"
         if name in self._templates:
             return name
         connection = await asyncpg.connect(self.server_url)
@@ -72,8 +94,16 @@ class DatabaseFactory:
             if not ready:
                 # Absent, or left half-built by a worker that failed: build it afresh.
                 await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await connection.execute(f'CREATE DATABASE "{name}"')
-                await _migrate_and_seed(with_database(self.server_url, name), participants)
+                url = with_database(self.server_url, name)
+                if source is None:
+                    await connection.execute(f'CREATE DATABASE "{name}"')
+                    await _migrate_and_seed(url, participants)
+                else:
+                    await connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+                    clients = await create_test_clients(url)
+                    await connection.execute(
+                        f'COMMENT ON DATABASE "{name}" IS {_literal(clients.to_json())}'
+                    )
                 # Closed to connections: a clone needs a template nobody is connected to, and
                 # this marks the template complete for the other workers.
                 await connection.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
@@ -97,6 +127,11 @@ async def _migrate_and_seed(url: str, participants: int) -> None:
     # Alembic runs its own event loop: keep it off this one.
     await asyncio.to_thread(migrate.upgrade, url)
     await seed_database(url, participants=participants)
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (COMMENT takes no parameters); the text is our own JSON."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 async def drop_templates(server_url: str, run_id: str) -> None:

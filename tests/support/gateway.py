@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import select
@@ -15,6 +16,9 @@ from core.enums import PartnerType
 from core.models import Partner
 from core.settings import Settings
 from gateway.app import create_app
+
+if TYPE_CHECKING:
+    from tests.support.credentials import SharedCredentials
 
 # Tests never touch a master key file: the app signs with keys encrypted under this one.
 TEST_MASTER_KEY = "test-master-key-not-for-production"
@@ -71,12 +75,20 @@ class Tokens:
 
     A partner is named by its code (``"DP-001"``, ``"LP-0042"``, ``"DISNAKER-3171"``) or by
     its type (then its representative above). ``scopes=None`` means every scope the partner
-    type may hold. Clients and tokens are cached per (partner, scopes) within one test.
+    type may hold. Clients and tokens are cached per (partner, scopes) within one test; with
+    ``shared`` (the ``tokens`` fixture), the run's committed clients and their tokens are
+    reused across tests (``tests/support/credentials.py``).
     """
 
-    def __init__(self, http: httpx.AsyncClient, database: Database) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        database: Database,
+        shared: SharedCredentials | None = None,
+    ) -> None:
         self.http = http
         self.database = database
+        self.shared = shared
         self._credentials: dict[tuple[str, tuple[str, ...]], IssuedCredentials] = {}
         self._tokens: dict[tuple[str, tuple[str, ...]], str] = {}
 
@@ -107,6 +119,9 @@ class Tokens:
         code = await self.partner_code(partner)
         granted = await self._scopes(code, scopes)
         key = (code, granted)
+        committed = self.shared.client(key) if self.shared is not None else None
+        if committed is not None:
+            return committed
         if key not in self._credentials:
             async with self.database.sessionmaker() as session:
                 self._credentials[key] = await create_client(
@@ -123,6 +138,11 @@ class Tokens:
         """An access token for the partner with exactly ``scopes``, via POST /oauth/token."""
         credentials = await self.client_for(partner, scopes)
         key = (credentials.partner_code, credentials.scopes)
+        shared = self.shared if self.shared is not None and self.shared.client(key) else None
+        if key not in self._tokens and shared is not None:
+            reused = shared.token(key)
+            if reused is not None:
+                self._tokens[key] = reused
         if key not in self._tokens:
             assert credentials.client_secret is not None
             response = await self.http.post(
@@ -132,6 +152,8 @@ class Tokens:
             )
             assert response.status_code == 200, response.text
             self._tokens[key] = response.json()["access_token"]
+            if shared is not None:
+                shared.keep(key, self._tokens[key])
         return self._tokens[key]
 
     async def headers(
