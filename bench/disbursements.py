@@ -34,7 +34,7 @@ from core.db.database import Database
 from core.db.urls import with_database
 from core.enums import BatchStatus, DisbursementItemStatus, InstallmentStatus
 from gateway.seed import seed_database
-from tests.disbursements.pool import add_due_installments
+from tests.support.installment_pool import add_due_installments
 
 DATABASE = "prakerja_bench_disb"
 PARTNER = "PP-004"

@@ -30,7 +30,7 @@ from auth.permissions import declared_scopes
 from auth.scopes import Scope, allowed_scopes
 from core.enums import PartnerType
 from schema.root import schema
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 ANY_TOKEN: frozenset[str] = frozenset()
 CATALOG_READ = frozenset({Scope.CATALOG_READ.value})

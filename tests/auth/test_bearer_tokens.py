@@ -10,7 +10,7 @@ import httpx
 from joserfc.jwk import ECKey
 
 from core.db.database import Database
-from tests.auth.support import (
+from tests.support.auth import (
     AUDIENCE,
     app_signing_key,
     ask_graphql,
@@ -22,7 +22,7 @@ from tests.auth.support import (
     payload_of,
     sign,
 )
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 
 async def test_a_real_token_reads_and_carries_rfc9068_claims(tokens: Tokens) -> None:

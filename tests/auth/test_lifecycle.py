@@ -21,7 +21,7 @@ from core.db.database import Database
 from core.enums import PartnerStatus, SigningKeyStatus
 from core.models import SigningKey
 from core.settings import Settings
-from tests.auth.support import (
+from tests.support.auth import (
     AUDIENCE,
     ISSUER,
     ask_graphql,
@@ -29,7 +29,7 @@ from tests.auth.support import (
     b64,
     header_of,
 )
-from tests.conftest import TEST_MASTER_KEY, Tokens
+from tests.support.gateway import TEST_MASTER_KEY, Tokens
 
 
 async def _introspect(tokens: Tokens, partner: str, scopes: list[str], token: str) -> dict:

@@ -19,20 +19,20 @@ import pytest
 from starlette.applications import Starlette
 
 from auth.principal_cache import PrincipalCache
-from core.db import migrate
 from core.db.database import Database
 from core.settings import Settings
 from gateway.app import create_app
-from gateway.seed import seed_database
-from tests.auth.support import ask_graphql, assert_invalid_token, payload_of
-from tests.conftest import TEST_MASTER_KEY, DatabaseFactory, Tokens
+from tests.support.auth import ask_graphql, assert_invalid_token, payload_of
+from tests.support.databases import DatabaseFactory
+from tests.support.gateway import TEST_MASTER_KEY, Tokens
+
+# Its tests share one committed database: keep them on one xdist worker, which builds it once.
+pytestmark = pytest.mark.xdist_group("principal_cache")
 
 
 @pytest.fixture(scope="module")
 async def committed_url(databases: DatabaseFactory) -> str:
-    url = await databases.create("principals")
-    await asyncio.to_thread(migrate.upgrade, url)
-    await seed_database(url, participants=50)
+    url = await databases.seeded("principals", participants=50)
     return url
 
 

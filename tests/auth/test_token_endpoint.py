@@ -13,8 +13,8 @@ from auth.admin import IssuedCredentials, create_client, disable_client
 from auth.audit import AuditAction, Origin
 from core.db.database import Database
 from core.models import AuditRecord
-from tests.auth.support import ISSUER, ask_graphql, assert_invalid_token, now, token_request
-from tests.conftest import Tokens
+from tests.support.auth import ISSUER, ask_graphql, assert_invalid_token, now, token_request
+from tests.support.gateway import Tokens
 
 
 async def key_client(database: Database, key: ECKey, code: str = "DP-001") -> IssuedCredentials:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.catalog.support import (
+from tests.support.catalog import (
     COURSE,
     CREATE_COURSE,
     NEW_COURSE,
@@ -17,7 +17,7 @@ from tests.catalog.support import (
     UPDATE_COURSE,
     codes,
 )
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 
 def _cursor(value: str) -> str:

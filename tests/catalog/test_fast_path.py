@@ -17,9 +17,17 @@ import pytest
 
 from core.db.database import Database
 from resolvers.catalog_sql import FAST_PATH_MARK
-from tests.catalog.support import OTHER_PROVIDER, PLATFORM, PMO, PROVIDER, create_course, data
-from tests.catalog.test_statement_count import counting
-from tests.conftest import Tokens, graphql, make_client
+from tests.support.catalog import (
+    OTHER_PROVIDER,
+    PLATFORM,
+    PMO,
+    PROVIDER,
+    counting,
+    create_course,
+    data,
+)
+from tests.support.credentials import SharedCredentials
+from tests.support.gateway import Tokens, graphql, make_client
 
 STANDARD = """
 query Standard($first: Int, $after: String, $filter: CourseFilter, $orderBy: CourseOrder) {
@@ -146,13 +154,13 @@ class Apps:
 
 
 @pytest.fixture
-async def apps(database: Database) -> AsyncIterator[Apps]:
+async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
     # No response cache: every answer must be computed by the path under test.
     async with (
         make_client(database, catalog_cache=False) as fast,
         make_client(database, catalog_cache=False, catalog_fast_path=False) as normal,
     ):
-        yield Apps(fast, normal, Tokens(fast, database), database)
+        yield Apps(fast, normal, Tokens(fast, database, shared_credentials), database)
 
 
 async def _fast(apps: Apps, query: str, variables: dict[str, Any] | None = None, **how: Any) -> Any:

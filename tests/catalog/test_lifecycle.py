@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from core.db.database import Database
 from core.models import AuditRecord
-from tests.catalog.support import (
+from tests.support.catalog import (
     APPROVE,
     COURSE,
     CREATE_COURSE,
@@ -25,7 +25,7 @@ from tests.catalog.support import (
     create_course,
     data,
 )
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 
 async def _visible_to_platform(tokens: Tokens, code: str) -> bool:

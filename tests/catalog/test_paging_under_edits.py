@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.catalog.support import (
+from tests.support.catalog import (
     APPROVE,
     PLATFORM,
     PMO,
@@ -18,7 +18,7 @@ from tests.catalog.support import (
     data,
     page,
 )
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 
 @pytest.mark.parametrize("order", ["CATALOG", "PRICE_ASC", "NEWEST", "START_DATE"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.catalog.support import (
+from tests.support.catalog import (
     COURSE,
     OTHER_PROVIDER,
     PLATFORM,
@@ -16,7 +16,7 @@ from tests.catalog.support import (
     data,
     page,
 )
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 
 async def test_default_page_is_the_public_catalog_in_a_stable_order(tokens: Tokens) -> None:

@@ -16,26 +16,27 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from core.db import migrate
 from core.db.database import Database
 from core.settings import Settings
 from gateway.app import create_app
 from gateway.cache.http import CACHE_HEADER
 from gateway.cache.store import ResponseCache
-from gateway.seed import seed_database
-from tests.catalog.support import COURSE, PLATFORM, PROVIDER, UPDATE_COURSE, codes, data
-from tests.conftest import TEST_MASTER_KEY, DatabaseFactory, Tokens
+from tests.support.catalog import COURSE, PLATFORM, PROVIDER, UPDATE_COURSE, codes, data
+from tests.support.databases import DatabaseFactory
+from tests.support.gateway import TEST_MASTER_KEY, Tokens
 
 SEATS = """
 query($code: String!) { course(code: $code) { code status schedules(first: 1) { code seatsLeft } } }
 """
 
 
+# Its tests share one committed database: keep them on one xdist worker, which builds it once.
+pytestmark = pytest.mark.xdist_group("response_cache")
+
+
 @pytest.fixture(scope="module")
 async def committed_url(databases: DatabaseFactory) -> str:
-    url = await databases.create("cache")
-    await asyncio.to_thread(migrate.upgrade, url)
-    await seed_database(url, participants=50)
+    url = await databases.seeded("cache", participants=50)
     return url
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import update
 
 from core.db.database import Database
 from core.models import Schedule
-from tests.catalog.support import (
+from tests.support.catalog import (
     CREATE_SCHEDULE,
     OTHER_PROVIDER,
     PROVIDER,
@@ -15,7 +15,7 @@ from tests.catalog.support import (
     create_course,
     data,
 )
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 WINDOW = {"startsAt": "2030-03-02T08:00:00+07:00", "endsAt": "2030-03-20T17:00:00+07:00"}
 

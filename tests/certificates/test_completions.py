@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from core.db.database import Database
-from tests.certificates.support import SUBMIT, attend, item, submit, trained
-from tests.conftest import Tokens
-from tests.enrollment.support import VOID, buy, open_sale, scalar
+from tests.support.certificates import SUBMIT, attend, item, submit, trained
+from tests.support.enrollment import VOID, buy, open_sale, scalar
+from tests.support.gateway import Tokens
 
 
 def _codes(result: dict) -> list[str]:

@@ -12,9 +12,10 @@ from sqlalchemy import text
 from core.db import migrate
 from core.db.database import Database
 from gateway.seed import seed_database
-from tests.certificates.support import SUBMIT, attend, item
-from tests.conftest import DatabaseFactory, Tokens, make_client
-from tests.enrollment.support import buy, open_sale, scalar
+from tests.support.certificates import SUBMIT, attend, item
+from tests.support.databases import DatabaseFactory
+from tests.support.enrollment import buy, open_sale, scalar
+from tests.support.gateway import Tokens, make_client
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from core.db.database import Database
-from tests.certificates.support import (
+from tests.support.certificates import (
     CERTIFICATE,
     REINSTATE,
     REVOKE,
@@ -21,8 +21,8 @@ from tests.certificates.support import (
     submit,
     trained,
 )
-from tests.conftest import Tokens, make_client
-from tests.enrollment.support import scalar
+from tests.support.enrollment import scalar
+from tests.support.gateway import Tokens, make_client
 
 
 async def _issued(tokens: Tokens, database: Database) -> tuple[str, str]:

@@ -12,9 +12,8 @@ import pytest
 from core.db import migrate
 from core.db.database import Database
 from gateway.seed import seed_database
-from tests.conftest import DatabaseFactory, Tokens, make_client
-from tests.disbursements.pool import INCENTIVE, add_due_installments
-from tests.disbursements.support import (
+from tests.support.databases import DatabaseFactory
+from tests.support.disbursements import (
     PMO,
     RECONCILE,
     acknowledge,
@@ -25,6 +24,8 @@ from tests.disbursements.support import (
     result,
     scalar,
 )
+from tests.support.gateway import Tokens, make_client
+from tests.support.installment_pool import INCENTIVE, add_due_installments
 
 REPORTERS = 10
 SLICE = 60

@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.disbursements.support import (
+from tests.support.disbursements import (
     BATCHES,
     HISTORY,
     ITEMS,
@@ -25,6 +24,7 @@ from tests.disbursements.support import (
     result,
     scalar,
 )
+from tests.support.gateway import Tokens
 
 
 def _totals(body: dict[str, Any]) -> dict[str, tuple[int, int]]:

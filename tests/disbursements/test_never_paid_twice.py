@@ -8,8 +8,7 @@ import asyncpg
 import pytest
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.disbursements.support import (
+from tests.support.disbursements import (
     PARTNER,
     acknowledge,
     all_items,
@@ -18,6 +17,7 @@ from tests.disbursements.support import (
     report,
     result,
 )
+from tests.support.gateway import Tokens
 
 
 async def _raw(database: Database) -> Any:

@@ -11,9 +11,7 @@ from starlette.types import Message, Receive, Scope, Send
 from core.db.database import Database
 from core.settings import Settings
 from gateway.app import create_app
-from tests.conftest import TEST_MASTER_KEY, Tokens
-from tests.disbursements.pool import add_due_installments
-from tests.disbursements.support import (
+from tests.support.disbursements import (
     PARTNER,
     PMO,
     RECONCILE,
@@ -27,6 +25,8 @@ from tests.disbursements.support import (
     result,
     scalar,
 )
+from tests.support.gateway import TEST_MASTER_KEY, Tokens
+from tests.support.installment_pool import add_due_installments
 
 
 def _crashing_client(database: Database) -> httpx.AsyncClient:

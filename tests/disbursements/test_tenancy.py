@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import Tokens
-from tests.disbursements.support import (
+from tests.support.disbursements import (
     BATCHES,
     HISTORY,
     ITEMS,
@@ -20,6 +19,7 @@ from tests.disbursements.support import (
     report,
     result,
 )
+from tests.support.gateway import Tokens
 
 
 async def test_a_partner_cannot_touch_another_partners_batch(tokens: Tokens) -> None:

@@ -7,8 +7,7 @@ from typing import Any
 from sqlalchemy import text
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.enrollment.support import (
+from tests.support.enrollment import (
     ATTEND,
     ENROLLMENTS,
     PLATFORM,
@@ -19,6 +18,7 @@ from tests.enrollment.support import (
     open_sale,
     scalar,
 )
+from tests.support.gateway import Tokens
 
 
 async def _attend(

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import text
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.enrollment.support import AUTHORIZE, PLATFORM, codes, open_sale, otp_of, start
+from tests.support.enrollment import AUTHORIZE, PLATFORM, codes, open_sale, otp_of, start
+from tests.support.gateway import Tokens
 
 
 async def _audit(database: Database, invoice_code: str) -> list[tuple[Any, ...]]:

@@ -16,11 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from core.db import migrate
 from core.db.database import Database
-from gateway.seed import seed_database
-from tests.conftest import DatabaseFactory, Tokens, make_client
-from tests.enrollment.support import (
+from tests.support.databases import DatabaseFactory
+from tests.support.enrollment import (
     ATTEND,
     AUTHORIZE,
     PLATFORM,
@@ -33,13 +31,15 @@ from tests.enrollment.support import (
     scalar,
     start_input,
 )
+from tests.support.gateway import Tokens, make_client
+
+# Its tests share one committed database: keep them on one xdist worker, which builds it once.
+pytestmark = pytest.mark.xdist_group("concurrency")
 
 
 @pytest.fixture(scope="module")
 async def live_database(databases: DatabaseFactory) -> AsyncIterator[Database]:
-    url = await databases.create("concurrency")
-    await asyncio.to_thread(migrate.upgrade, url)
-    await seed_database(url, participants=1_500)
+    url = await databases.seeded("concurrency", participants=1_500)
     database = Database.connect(url, pool_size=20)
     yield database
     await database.dispose()

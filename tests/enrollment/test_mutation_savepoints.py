@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.enrollment.support import PLATFORM, open_sale, otp_of, scalar, start, start_input
+from tests.support.enrollment import PLATFORM, open_sale, otp_of, scalar, start, start_input
+from tests.support.gateway import Tokens
 
 TWO_STARTS = """
 mutation Two($first: StartPurchaseInput!, $second: StartPurchaseInput!) {

@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.enrollment.support import (
+from tests.support.enrollment import (
     AUTHORIZE,
     PLATFORM,
     PURCHASE,
@@ -24,6 +23,7 @@ from tests.enrollment.support import (
     start,
     start_input,
 )
+from tests.support.gateway import Tokens
 
 
 async def _balance(database: Database, card: str) -> int:

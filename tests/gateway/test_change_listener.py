@@ -12,7 +12,7 @@ import pytest
 
 from core.db import listener as listener_module
 from core.db.listener import ChangeListener
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 
 class Recorder:

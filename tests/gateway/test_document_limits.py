@@ -7,7 +7,7 @@ stay refused when it comes again (from the cache), and a fine one must stay answ
 from __future__ import annotations
 
 from schema.root import MAX_ALIASES
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 
 def _aliases(count: int) -> str:

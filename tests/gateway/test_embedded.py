@@ -14,6 +14,7 @@ import psutil
 
 from core.db import migrate
 from gateway.embedded import EmbeddedPostgres
+from tests.support.processes import postgres_processes
 
 
 async def _select_one(url: str) -> int:
@@ -22,15 +23,6 @@ async def _select_one(url: str) -> int:
         return int(await connection.fetchval("SELECT 1"))
     finally:
         await connection.close()
-
-
-def _postgres_processes(pgdata: Path) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter(attrs=["name", "cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if process.info["name"] == "postgres" and any(str(pgdata) in part for part in cmdline):
-            found.append(process)
-    return found
 
 
 def _crashing_gateway(data_dir: Path) -> int:
@@ -69,7 +61,7 @@ async def test_start_reuse_and_clean_stop(tmp_path: Path) -> None:
 
     await asyncio.to_thread(first.stop)
     await asyncio.to_thread(second.stop)
-    assert _postgres_processes(tmp_path / "pgdata") == []
+    assert postgres_processes(tmp_path / "pgdata") == []
 
 
 async def test_server_orphaned_by_a_crash_is_reused_then_stopped(tmp_path: Path) -> None:
@@ -80,7 +72,7 @@ async def test_server_orphaned_by_a_crash_is_reused_then_stopped(tmp_path: Path)
     assert await _select_one(await asyncio.to_thread(embedded.start)) == 1
     assert embedded.pid == orphan_pid
     await asyncio.to_thread(embedded.stop)
-    assert _postgres_processes(tmp_path / "pgdata") == []
+    assert postgres_processes(tmp_path / "pgdata") == []
 
 
 async def test_stale_postmaster_pid_is_recovered(tmp_path: Path) -> None:
@@ -94,7 +86,7 @@ async def test_stale_postmaster_pid_is_recovered(tmp_path: Path) -> None:
     assert await _select_one(await asyncio.to_thread(embedded.start)) == 1
     assert embedded.pid != orphan_pid
     await asyncio.to_thread(embedded.stop)
-    assert _postgres_processes(tmp_path / "pgdata") == []
+    assert postgres_processes(tmp_path / "pgdata") == []
 
 
 async def test_another_process_letting_go_does_not_stop_the_server(tmp_path: Path) -> None:
@@ -115,4 +107,4 @@ async def test_another_process_letting_go_does_not_stop_the_server(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert await _select_one(url) == 1  # still serving the first process
     await asyncio.to_thread(embedded.stop)
-    assert _postgres_processes(tmp_path / "pgdata") == []
+    assert postgres_processes(tmp_path / "pgdata") == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 

@@ -6,7 +6,8 @@ import httpx
 
 from core.db import migrate
 from core.db.database import Database
-from tests.conftest import DatabaseFactory, make_client
+from tests.support.databases import DatabaseFactory
+from tests.support.gateway import make_client
 
 
 async def test_healthz_and_readyz_when_all_is_well(client: httpx.AsyncClient) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.enrollment.support import PLATFORM, START, open_sale, scalar, start_input
+from tests.support.enrollment import PLATFORM, START, open_sale, scalar, start_input
+from tests.support.gateway import Tokens
 
 
 async def _post(

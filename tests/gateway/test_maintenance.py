@@ -9,7 +9,7 @@ import pytest
 
 from core.db import migrate
 from gateway.cli import main
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 
 async def test_prune_deletes_expired_rows_and_keeps_live_ones(

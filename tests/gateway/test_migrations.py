@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 
 from core.db import migrate
-from tests.conftest import DatabaseFactory
+from tests.support.databases import DatabaseFactory
 
 
 async def _tables(url: str) -> set[str]:

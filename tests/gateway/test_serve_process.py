@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway.test_embedded import _postgres_processes
+from tests.support.processes import postgres_processes
 
 
 def _free_port() -> int:
@@ -59,8 +59,8 @@ def test_serve_on_the_embedded_database_stops_it_on_a_signal(
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert ready.status_code == 503
         assert "migrations" in ready.json()["reason"]
-        assert _postgres_processes(tmp_path / "pgdata")
+        assert postgres_processes(tmp_path / "pgdata")
     finally:
         server.send_signal(stop_signal)
         _, errors = server.communicate(timeout=60)
-    assert _postgres_processes(tmp_path / "pgdata") == [], errors.decode()[-2000:]
+    assert postgres_processes(tmp_path / "pgdata") == [], errors.decode()[-2000:]

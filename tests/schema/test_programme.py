@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.enrollment.support import scalar
+from tests.support.enrollment import scalar
+from tests.support.gateway import Tokens
 
 FIRST_QUERY = """
 { programStatistics { recipients completions incentivesPaid }

@@ -11,7 +11,13 @@ from core.db import migrate
 from core.models import Base
 from gateway.cli import main
 from gateway.seed import seed_database
-from tests.conftest import SEED_PARTICIPANTS, DatabaseFactory
+from tests.support.databases import SEED_PARTICIPANTS, DatabaseFactory
+
+
+@pytest.fixture(scope="module")
+async def seeded_url(databases: DatabaseFactory) -> str:
+    """The seed's database exactly as the seed made it (conftest's one holds test clients)."""
+    return await databases.seeded("seed_check")
 
 
 async def _table_digests(url: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from joserfc.jwk import ECKey
 
 from auth.keys import PrivateKeyCache, PrivateSigningKey, ensure_signing_keys
 from core.db.database import Database
-from tests.conftest import TEST_MASTER_KEY
+from tests.support.gateway import TEST_MASTER_KEY
 
 ISSUER = "http://127.0.0.1:8000"  # Settings.public_base_url's default
 AUDIENCE = f"{ISSUER}/graphql"

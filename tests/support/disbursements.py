@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 
 from core.db.database import Database
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 PARTNER = "PP-001"
 OTHER_PARTNER = "PP-002"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from tests.conftest import Tokens
+from sqlalchemy import event
+
+from core.db.database import Database
+from tests.support.gateway import Tokens
 
 PAGE = """
 query Page($first: Int, $after: String, $filter: CourseFilter, $orderBy: CourseOrder) {
@@ -127,3 +132,19 @@ async def approved_course(tokens: Tokens, partner: str = PROVIDER, **changes: An
     data(await tokens.graphql(partner, SUBMIT, {"code": code}))
     data(await tokens.graphql(PMO, APPROVE, {"code": code}))
     return code
+
+
+@contextmanager
+def counting(database: Database) -> Iterator[list[str]]:
+    """The SQL statements the engine sends while the block runs."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)

@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from core.db.database import Database
 from core.enums import CourseStatus, ParticipantStatus, PartnerStatus
 from core.models import Course, CourseListing, Participant, Partner, Schedule, Wave
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 PLATFORM = "DP-001"
 BALANCE = 3_500_000

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.db.database import Database
-from tests.conftest import Tokens
-from tests.enrollment.support import ATTEND, Sale, buy, open_sale
+from tests.support.enrollment import ATTEND, Sale, buy, open_sale
+from tests.support.gateway import Tokens
 
 SUBMIT = """
 mutation Submit($input: SubmitCompletionsInput!) {
