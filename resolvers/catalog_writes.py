@@ -34,8 +34,8 @@ from core.enums import CourseStatus, Education, LearningMethod, PartnerType
 from core.errors import BadInput, ErrorCode, GatewayError, NotFound
 from core.models import Course, CourseListing, Partner, Regency, Schedule
 from resolvers import catalog
-from resolvers.catalog import CourseRecord, check_date_range
-from resolvers.loaders import ScheduleRecord
+from resolvers.catalog import CourseRecord, ScheduleRecord, check_date_range
+from resolvers.tenancy import manages_courses, own_courses
 
 MAX_COURSE_PRICE: Final = 100_000_000
 MAX_QUOTA: Final = 100_000
@@ -144,7 +144,7 @@ def _snapshot(course: Course) -> dict[str, Any]:
 
 
 def _require_provider(actor: Actor) -> None:
-    if actor.principal.partner_type is not PartnerType.TRAINING_PROVIDER:
+    if not manages_courses(actor.principal):
         raise GatewayError(ErrorCode.FORBIDDEN, "only a training provider manages courses")
 
 
@@ -154,7 +154,7 @@ async def _own_course(session: AsyncSession, actor: Actor, code: str) -> Course:
     course: Course | None = await session.scalar(
         select(Course)
         .where(Course.code == code)
-        .where(Course.provider_id == actor.partner_id)
+        .where(own_courses(actor.principal))
         .with_for_update()
     )
     if course is None:
@@ -460,7 +460,7 @@ async def update_schedule(
         select(Schedule)
         .join_from(Schedule, Course, Course.id == Schedule.course_id)
         .where(Schedule.code == code)
-        .where(Course.provider_id == actor.partner_id)
+        .where(own_courses(actor.principal))
         .with_for_update(of=Schedule)
     )
     if schedule is None:

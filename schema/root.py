@@ -19,8 +19,8 @@ from strawberry.types.execution import ExecutionContext
 
 from schema.catalog import CatalogQuery
 from schema.catalog_mutations import CatalogMutation
+from schema.compiled import CompiledReadExecutor
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
-from schema.fast_path import FastPathExecutor
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
 from schema.scalars import SCALAR_MAP
@@ -62,7 +62,7 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        execution_context_class=FastPathExecutor,
+        execution_context_class=CompiledReadExecutor,
         extensions=[
             lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from core.db.database import Database
-from resolvers.catalog_sql import FAST_PATH_MARK
+from resolvers.compiled_reads import COMPILED_READ_MARK as FAST_PATH_MARK
 from tests.catalog.support import OTHER_PROVIDER, PLATFORM, PMO, PROVIDER, create_course, data
 from tests.catalog.test_statement_count import counting
 from tests.conftest import Tokens, graphql, make_client
