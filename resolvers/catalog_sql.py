@@ -34,10 +34,11 @@ from core.db.session import execute_core
 from core.models import Course, Schedule
 from core.principal import Principal
 from resolvers.catalog import (
+    COURSE_FIELDS,
+    CourseRecord,
     PageRequest,
     ScheduleRecord,
     course_page_query,
-    course_record,
     schedules_first_allowed,
 )
 from resolvers.compiled_reads import (
@@ -127,7 +128,7 @@ def _schedule_arrays(only_with_seats: bool) -> LateralFromClause:
 
 # Built once: they have no parameter of the request's but ``schedules_first``.
 _SCHEDULE_ARRAYS: Final = {flag: _schedule_arrays(flag) for flag in (False, True)}
-_ARRAY_LABELS: Final = tuple(f"schedule_{name}" for name in SCHEDULE_FIELDS)
+_ARRAY_LABELS: Final = tuple((name, f"schedule_{name}") for name in SCHEDULE_FIELDS)
 
 # The relations a compiled page of courses can join: Course.schedules.
 COURSE_RELATIONS: Final = frozenset({"schedules"})
@@ -163,20 +164,22 @@ async def compiled_course_page(
     )
     parameters.update(parameters_extra)
     result: Any = await execute_core(session, query, parameters)
+    # Each value is taken by its column's name: the positions are looked up once.
+    position = {name: index for index, name in enumerate(result.keys())}
+    course_at = tuple((name, position[name]) for name in COURSE_FIELDS)
     records = []
     by_course: dict[int, list[ScheduleRecord]] = {}
     for row in result:
-        mapping = row._mapping
-        record = course_record(mapping)
+        record = CourseRecord(**{name: row[index] for name, index in course_at})
         records.append(record)
         if joined is not None:
-            arrays = [mapping[label] for label in _ARRAY_LABELS]
+            arrays = {name: row[position[label]] for name, label in _ARRAY_LABELS}
             by_course[record.id] = (
                 []
-                if arrays[0] is None  # no schedule: array_agg of nothing is NULL
+                if arrays["id"] is None  # no schedule: array_agg of nothing is NULL
                 else [
-                    ScheduleRecord(**dict(zip(SCHEDULE_FIELDS, values, strict=True)))
-                    for values in zip(*arrays, strict=True)
+                    ScheduleRecord(**dict(zip(arrays, values, strict=True)))
+                    for values in zip(*arrays.values(), strict=True)
                 ]
             )
     return CompiledRows(records, {"schedules": by_course} if joined is not None else {})

@@ -89,7 +89,11 @@ def plan_for(info: Info) -> CompiledPlan | Refused:
 
 def _type_name(info: Info) -> str:
     field_type = info.return_type
-    while isinstance(field_type, StrawberryOptional | StrawberryList):
+    if isinstance(field_type, StrawberryOptional):
         field_type = field_type.of_type
-    definition = get_object_definition(field_type, strict=True)
+    # Only an object value reaches the executor's complete_object_value, which a Finished
+    # value must pass through: a compiled root is an object type (a connection, a page).
+    definition = get_object_definition(field_type)
+    if isinstance(field_type, StrawberryList) or definition is None:
+        raise Refused(FallbackReason.UNSUPPORTED_TYPE, f"{info.field_name} is not an object")
     return info.schema.config.name_converter.from_type(definition)
