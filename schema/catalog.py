@@ -213,6 +213,10 @@ class CategoryCount:
     name: str
     course_count: int = strawberry.field(description="Approved courses in the public catalog.")
 
+    @classmethod
+    def from_record(cls, record: catalog_resolvers.CategoryCount) -> CategoryCount:
+        return cls(name=record.name, course_count=record.course_count)
+
 
 @strawberry.input(
     description=(
@@ -407,4 +411,4 @@ class CatalogQuery:
     )
     async def categories(self, info: Info) -> list[CategoryCount]:
         counts = await catalog_resolvers.category_counts(info.context.session)
-        return [CategoryCount(name=item.name, course_count=item.course_count) for item in counts]
+        return [CategoryCount.from_record(item) for item in counts]

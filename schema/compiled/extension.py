@@ -33,7 +33,7 @@ PLANS_KEPT: Final = 512  # like the parser cache: partners send the same few doc
 ReadResult = tuple[Any, Mapping[str, Mapping[Any, Sequence[Any]]]]
 Read = Callable[[Info, ReadPlan, dict[str, Any]], Awaitable[ReadResult]]
 
-_PlanKey = tuple[int, tuple[str | int, ...], str]
+_PlanKey = tuple[int, int, tuple[str | int, ...], str]
 # The operation is kept with its plan, so its id cannot be reused while the entry lives.
 _plans: dict[_PlanKey, tuple[OperationDefinitionNode, CompiledPlan | Refused]] = {}
 
@@ -64,10 +64,11 @@ class CompiledRead(FieldExtension):
 
 
 def plan_for(info: Info) -> CompiledPlan | Refused:
-    """The field's plan (or why it has none), compiled once per operation, response path
-    and variable values (the arguments of related lists depend on them)."""
+    """The field's plan (or why it has none), compiled once per schema, operation,
+    response path and variable values (the arguments of related lists depend on them)."""
     operation = info.operation
-    key = (id(operation), tuple(info.path.as_list()), repr(info.variable_values))
+    # The schema too: a document string parses to one shared node for every schema.
+    key = (id(info.schema), id(operation), tuple(info.path.as_list()), repr(info.variable_values))
     found = _plans.get(key)
     if found is not None and found[0] is operation:
         return found[1]
