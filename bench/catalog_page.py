@@ -78,6 +78,7 @@ class Result:
     p99_ms: float
     rss_mb: float
     non_2xx: int
+    cpu_ms: float  # the worker's CPU time per request: what a shared machine disturbs least
 
 
 async def prepare(server_url: str, reseed: bool, participants: int) -> str:
@@ -202,6 +203,7 @@ def run_wrk(
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.MULTILINE))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    requests = re.search(r"(\d+) requests in", output)
 
     def parse(text: str) -> float:
         number, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
@@ -212,6 +214,7 @@ def run_wrk(
         "p50": parse(latency["50"]),
         "p99": parse(latency["99"]),
         "non_2xx": float(non_2xx.group(1)) if non_2xx else 0.0,
+        "requests": float(requests.group(1)) if requests else 0.0,
     }
 
 
@@ -225,8 +228,12 @@ def scenario(
         access = token(port, *client)
         for name, query in (("standard page", STANDARD_PAGE), ("search page", SEARCH_PAGE)):
             edges = check_answer(port, access, query)
+            process = psutil.Process(worker.pid)
+            before = process.cpu_times()
             figures = run_wrk(port, access, query, duration, connections)
-            rss = psutil.Process(worker.pid).memory_info().rss / (1 << 20)
+            after = process.cpu_times()
+            cpu_s = (after.user - before.user) + (after.system - before.system)
+            rss = process.memory_info().rss / (1 << 20)
             label = f"{name} ({edges} courses), cache {'on' if cache else 'off'}"
             results.append(
                 Result(
@@ -236,6 +243,7 @@ def scenario(
                     figures["p99"],
                     rss,
                     int(figures["non_2xx"]),
+                    1000 * cpu_s / max(figures["requests"], 1.0),
                 )
             )
     finally:
@@ -269,11 +277,14 @@ def main() -> int:
         if args.only and args.only != ("on" if cache else "off"):
             continue
         results += scenario(url, client, cache, args.duration, args.connections)
-    print(f"\n{'run':48} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MiB':>8} {'non-2xx':>8}")
+    print(
+        f"\n{'run':48} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'RSS MiB':>8} {'non-2xx':>8}"
+        f" {'CPU ms/req':>10}"
+    )
     for result in results:
         print(
             f"{result.name:48} {result.requests_per_second:9.0f} {result.p50_ms:8.2f} "
-            f"{result.p99_ms:8.2f} {result.rss_mb:8.1f} {result.non_2xx:8d}"
+            f"{result.p99_ms:8.2f} {result.rss_mb:8.1f} {result.non_2xx:8d} {result.cpu_ms:10.2f}"
         )
     return 0
 

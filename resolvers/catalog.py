@@ -13,8 +13,8 @@ answer must be a function of the rows alone.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -24,6 +24,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Integer,
+    RowMapping,
     Select,
     Text,
     and_,
@@ -44,11 +45,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlalchemy.sql.selectable import LateralFromClause
 
-from core.enums import CourseStatus, LearningMethod, PartnerStatus, PartnerType
+from core.enums import CourseStatus, LearningMethod, PartnerType
 from core.errors import ErrorCode, GatewayError, NotFound
+from core.limits import PARTNER_CODE_LENGTH
 from core.models import Course, CourseListing, Partner, Province, Regency, Schedule
 from core.principal import Principal
-from resolvers.tenancy import courses_visible_to, public_courses, visibility_key
+from resolvers.tenancy import (
+    CatalogView,
+    catalog_view,
+    courses_visible_to,
+    providers_visible_to,
+    public_courses,
+)
 
 # Search text: long enough for trigrams to select, short enough to stay cheap.
 MIN_SEARCH_LENGTH: Final = 2
@@ -60,7 +68,8 @@ MAX_PRICE: Final = 1_000_000_000_000
 EARLIEST_DATE: Final = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_DATE: Final = datetime(2100, 1, 1, tzinfo=UTC)
 MAX_LIST_FILTER: Final = 20  # values in one list filter (categories, methods, statuses)
-MAX_CODE_LENGTH: Final = 40
+# The filters' codes (provider, platform, province, regency): partner codes are the longest.
+MAX_CODE_LENGTH: Final = PARTNER_CODE_LENGTH
 MAX_SCHEDULES_PER_COURSE: Final = 20  # Course.schedules(first:)
 # A course without a (matching) schedule sorts after every dated one by start date.
 NO_START: Final = 9_000_000_000_000_000_000
@@ -110,6 +119,30 @@ class CourseRecord:
     provider_name: str
     sort_key: int | None = None
 
+    @property
+    def provider(self) -> ProviderRecord:
+        """The course's provider: every course read joins its code and name in."""
+        return ProviderRecord(id=self.provider_id, code=self.provider_code, name=self.provider_name)
+
+
+COURSE_FIELDS: Final = tuple(item.name for item in fields(CourseRecord))
+
+
+def course_record(row: Mapping[str, Any] | RowMapping) -> CourseRecord:
+    """A course read by ``course_columns`` (a row's mapping), by column name."""
+    return CourseRecord(**{name: row[name] for name in COURSE_FIELDS})
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRecord:
+    id: int
+    code: str
+    course_id: int
+    starts_at: datetime
+    ends_at: datetime
+    quota: int
+    remaining: int
+
 
 def schedules_first_allowed(first: int) -> bool:
     return 1 <= first <= MAX_SCHEDULES_PER_COURSE
@@ -120,7 +153,6 @@ class ProviderRecord:
     id: int
     code: str
     name: str
-    status: PartnerStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,10 +339,6 @@ def _course_select(*extra: Any, laterals: Sequence[Any] = ()) -> Select[*tuple[A
     return query
 
 
-def _record(row: Any) -> CourseRecord:
-    return CourseRecord(*row)
-
-
 async def _resolve_codes(session: AsyncSession, search: CourseSearch) -> _Codes:
     """Ids of the codes the filter names, in one statement; unknown codes are NOT_FOUND."""
     wanted: dict[str, Any] = {}
@@ -417,10 +445,10 @@ def _epoch_us(moment: ColumnElement[Any] | InstrumentedAttribute[Any]) -> Column
 class _PageShape:
     """Everything a page statement's SQL depends on; the values travel as parameters.
 
-    Building the statement and computing SQLAlchemy's cache key of it took a sixth of a
-    catalog page's time; a statement built once per shape has its cache key memoized."""
+    Building the statement and computing SQLAlchemy's cache key of it is work that does not
+    depend on the values; a statement built once per shape has its cache key memoized."""
 
-    visibility: Hashable
+    visibility: CatalogView | None
     order: CourseOrder
     present: frozenset[str]  # the parameters given (a filter, the keyset's position)
     with_seats_left: bool
@@ -481,7 +509,7 @@ async def course_page_query(
     }
     parameters = {name: value for name, value in values.items() if value is not None}
     shape = _PageShape(
-        visibility=visibility_key(principal),
+        visibility=catalog_view(principal),
         order=keyset.order,
         present=frozenset(parameters),
         with_seats_left=search.with_seats_left,
@@ -604,7 +632,7 @@ async def course_page(
     """Up to ``limit`` visible courses matching ``search``, after ``keyset`` in its order."""
     query, parameters = await course_page_query(session, principal, search, keyset, limit)
     result = await session.execute(query, parameters)
-    return [_record(row) for row in result]
+    return [course_record(row._mapping) for row in result]
 
 
 async def course_by_code(
@@ -617,27 +645,27 @@ async def course_by_code(
         .where(courses_visible_to(principal))
     )
     row = (await session.execute(query)).first()
-    return None if row is None else _record(row)
+    return None if row is None else course_record(row._mapping)
+
+
+async def courses_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[CourseRecord]:
+    """Courses by id whatever their status: for rows the caller already may see (its
+    purchases' courses), so no visibility clause."""
+    query = _course_select(null().label("sort_key")).where(Course.id.in_(ids))
+    return [course_record(row._mapping) for row in await session.execute(query)]
 
 
 async def provider_by_code(
     session: AsyncSession, principal: Principal | None, code: str
 ) -> ProviderRecord | None:
-    """An active training provider; a provider also finds itself, programme management any."""
-    visible: ColumnElement[bool] = Partner.status == PartnerStatus.ACTIVE
-    if principal is not None:
-        if principal.partner_type is PartnerType.PROGRAM_MANAGEMENT:
-            visible = true()
-        else:
-            visible = or_(visible, Partner.id == principal.partner_id)
+    """A training provider the caller may look up (``tenancy.providers_visible_to``)."""
     query = (
-        select(Partner.id, Partner.code, Partner.name, Partner.status)
+        select(Partner.id, Partner.code, Partner.name)
         .where(Partner.code == code)
-        .where(Partner.type == PartnerType.TRAINING_PROVIDER)
-        .where(visible)
+        .where(providers_visible_to(principal))
     )
     row = (await session.execute(query)).first()
-    return None if row is None else ProviderRecord(*row)
+    return None if row is None else ProviderRecord(id=row.id, code=row.code, name=row.name)
 
 
 async def category_counts(session: AsyncSession) -> list[CategoryCount]:
@@ -649,4 +677,6 @@ async def category_counts(session: AsyncSession) -> list[CategoryCount]:
         .group_by(Course.category)
         .order_by(Course.category)
     )
-    return [CategoryCount(name, count) for name, count in await session.execute(query)]
+    return [
+        CategoryCount(name=name, course_count=count) for name, count in await session.execute(query)
+    ]

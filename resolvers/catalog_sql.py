@@ -1,21 +1,31 @@
-"""The catalog fast path's statement: a page of courses and their first schedules at once.
+"""The catalog's shared statements: a course's first schedules, and the compiled page.
 
-``schema.fast_path`` answers the ``courses`` field from this one statement instead of the
-page statement plus a schedules statement (``resolvers.loaders``). The page is the very
-statement ``resolvers.catalog.course_page_query`` builds (visibility, filters, order and
-keyset are not restated here), with one more LATERAL join: each course's first schedules
-by start date, read by an index descent of ``ix_schedules_course_starts`` cut at ``first``
-(the rows ``SchedulesByCourseIdLoader`` reads), aggregated into one array per column so
-the page keeps one row per course and asyncpg decodes every value natively.
+A course's first schedules by start date are read two ways, by one builder
+(``first_schedules``): the loader of the normal path reads them for a batch of course ids
+(``schedules_of_courses``), the compiled read joins them to its page as one LATERAL of
+arrays per column (``compiled_course_page``), so the page keeps one row per course and
+asyncpg decodes every value natively. Either way each course costs one descent of
+``ix_schedules_course_starts`` cut at ``first``, however many schedules it has.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Final, NamedTuple
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
+from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Integer, bindparam, func, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    RowMapping,
+    Select,
+    bindparam,
+    func,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import LateralFromClause
 from sqlalchemy.types import NullType
@@ -23,86 +33,153 @@ from sqlalchemy.types import NullType
 from core.db.session import execute_core
 from core.models import Course, Schedule
 from core.principal import Principal
-from resolvers.catalog import CourseRecord, CourseSearch, Keyset, course_page_query
-from resolvers.loaders import ScheduleRecord
+from resolvers.catalog import (
+    COURSE_FIELDS,
+    CourseRecord,
+    PageRequest,
+    ScheduleRecord,
+    course_page_query,
+    schedules_first_allowed,
+)
+from resolvers.compiled_reads import (
+    COMPILED_READ_MARK,
+    CompiledReadRefused,
+    CompiledRows,
+    ReadPlan,
+)
 
-# Marks the fast path's statements in the SQL text: visible in pg_stat_statements and the
-# only way a test can tell which path answered without looking at timings.
-FAST_PATH_MARK: Final = "/* catalog fast path */"
-
-_COURSE_WIDTH: Final = len(CourseRecord.__slots__)  # the page's columns, sort_key last
-
-
-class SchedulesWanted(NamedTuple):
-    """The arguments of ``Course.schedules`` the selection asks for."""
-
-    first: int
-    only_with_seats: bool
-
-
-@dataclass(slots=True)
-class CourseWithSchedules:
-    record: CourseRecord
-    schedules: list[ScheduleRecord] = field(default_factory=list)
+SCHEDULE_FIELDS: Final = tuple(item.name for item in fields(ScheduleRecord))
+# The columns are the record's fields, by name: one list for both statements.
+_SCHEDULE_COLUMNS: Final = tuple(getattr(Schedule, name) for name in SCHEDULE_FIELDS)
 
 
-def _first_schedules(only_with_seats: bool) -> LateralFromClause:
-    conditions: list[ColumnElement[bool]] = [Schedule.course_id == Course.id]
+def schedule_record(row: Mapping[str, Any] | RowMapping) -> ScheduleRecord:
+    return ScheduleRecord(**{name: row[name] for name in SCHEDULE_FIELDS})
+
+
+def first_schedules(
+    course_id: ColumnElement[int] | Any, outer: Any, only_with_seats: bool
+) -> Select[Any]:
+    """The first ``:schedules_first`` schedules by start date of the course ``course_id``
+    names, a column of ``outer`` (the statement this one is a LATERAL of)."""
+    conditions: list[ColumnElement[bool]] = [Schedule.course_id == course_id]
     if only_with_seats:
         conditions.append(Schedule.remaining > 0)
-    wanted = (
-        select(
-            Schedule.id,
-            Schedule.code,
-            Schedule.course_id,
-            Schedule.starts_at,
-            Schedule.ends_at,
-            Schedule.quota,
-            Schedule.remaining,
-        )
+    return (
+        select(*_SCHEDULE_COLUMNS)
         .where(*conditions)
-        .correlate(Course)  # the page's course: a FROM subquery does not correlate by itself
+        .correlate(outer)  # a FROM subquery does not correlate by itself
         .order_by(Schedule.starts_at, Schedule.id)
         .limit(bindparam("schedules_first", type_=Integer))
-        .subquery("wanted_schedules")
     )
+
+
+def _schedules_of_courses(only_with_seats: bool) -> Select[Any]:
+    # The ids travel as one array parameter, so every batch size shares one prepared
+    # statement; WITH ORDINALITY keeps the order the ids were given in.
+    wanted = (
+        func.unnest(bindparam("course_ids", type_=ARRAY(BigInteger)))
+        .table_valued("course_id", with_ordinality="position")
+        .render_derived(name="wanted")
+    )
+    first = first_schedules(wanted.c.course_id, wanted, only_with_seats).lateral("s")
+    return (
+        select(first)
+        .select_from(wanted)
+        .join(first, true())
+        .order_by(wanted.c.position, first.c.starts_at, first.c.id)
+    )
+
+
+_SCHEDULES_OF_COURSES: Final = {flag: _schedules_of_courses(flag) for flag in (False, True)}
+
+
+async def schedules_of_courses(
+    session: AsyncSession, course_ids: list[int], first: int, only_with_seats: bool
+) -> list[ScheduleRecord]:
+    """The first ``first`` schedules of each course, grouped by course in the ids' order."""
+    rows = await execute_core(
+        session,
+        _SCHEDULES_OF_COURSES[only_with_seats],
+        {"course_ids": course_ids, "schedules_first": first},
+    )
+    return [schedule_record(row._mapping) for row in rows]
+
+
+async def schedules_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[ScheduleRecord]:
+    rows = await execute_core(session, select(*_SCHEDULE_COLUMNS).where(Schedule.id.in_(ids)))
+    return [schedule_record(row._mapping) for row in rows]
+
+
+def _schedule_arrays(only_with_seats: bool) -> LateralFromClause:
+    wanted = first_schedules(Course.id, Course, only_with_seats).subquery("wanted_schedules")
     in_order = (wanted.c.starts_at, wanted.c.id)
-    # Untyped arrays: asyncpg's lists of decoded values are what ScheduleRecord takes, and
+    # Untyped arrays: asyncpg's lists of decoded values are what the records take, and
     # SQLAlchemy's ARRAY would only copy them item by item.
     return select(
         *(
-            func.array_agg(aggregate_order_by(column, *in_order), type_=NullType())
+            func.array_agg(aggregate_order_by(column, *in_order), type_=NullType()).label(
+                f"schedule_{column.name}"
+            )
             for column in wanted.c
         )
     ).lateral("first_schedules")
 
 
 # Built once: they have no parameter of the request's but ``schedules_first``.
-_FIRST_SCHEDULES: Final = {flag: _first_schedules(flag) for flag in (False, True)}
+_SCHEDULE_ARRAYS: Final = {flag: _schedule_arrays(flag) for flag in (False, True)}
+_ARRAY_LABELS: Final = tuple((name, f"schedule_{name}") for name in SCHEDULE_FIELDS)
+
+# The relations a compiled page of courses can join: Course.schedules.
+COURSE_RELATIONS: Final = frozenset({"schedules"})
 
 
-async def courses_with_schedules(
-    session: AsyncSession,
-    principal: Principal | None,
-    search: CourseSearch,
-    keyset: Keyset,
-    limit: int,
-    schedules: SchedulesWanted | None,
-) -> list[CourseWithSchedules]:
-    """``course_page``'s courses, each with its first schedules when asked for."""
-    joined = None if schedules is None else _FIRST_SCHEDULES[schedules.only_with_seats]
-    query, parameters = await course_page_query(
-        session, principal, search, keyset, limit, joined=joined, comment=FAST_PATH_MARK
-    )
+async def compiled_course_page(
+    session: AsyncSession, principal: Principal | None, request: PageRequest, plan: ReadPlan
+) -> CompiledRows:
+    """``course_page``'s courses from the very same page statement, with each course's
+    first schedules joined in when the plan asks for them (``related["schedules"]``, by
+    course id)."""
+    for relation in plan.relations:
+        if relation.name not in COURSE_RELATIONS:
+            raise CompiledReadRefused("relation", relation.name)
+    schedules = plan.relation("schedules")
+    joined = None
+    parameters_extra: dict[str, Any] = {}
     if schedules is not None:
-        parameters["schedules_first"] = schedules.first
+        first = schedules.argument("first")
+        if not schedules_first_allowed(first):
+            # The normal path answers this with an error per course.
+            raise CompiledReadRefused("argument", "schedules first out of range")
+        joined = _SCHEDULE_ARRAYS[bool(schedules.argument("with_seats_left"))]
+        parameters_extra["schedules_first"] = first
+    query, parameters = await course_page_query(
+        session,
+        principal,
+        request.search,
+        request.keyset,
+        request.limit,
+        joined=joined,
+        comment=COMPILED_READ_MARK,
+    )
+    parameters.update(parameters_extra)
     result: Any = await execute_core(session, query, parameters)
-    courses: list[CourseWithSchedules] = []
+    # Each value is taken by its column's name: the positions are looked up once.
+    position = {name: index for index, name in enumerate(result.keys())}
+    course_at = tuple((name, position[name]) for name in COURSE_FIELDS)
+    records = []
+    by_course: dict[int, list[ScheduleRecord]] = {}
     for row in result:
-        course = CourseWithSchedules(CourseRecord(*row[:_COURSE_WIDTH]))
-        if schedules is not None and row[_COURSE_WIDTH] is not None:  # None: no schedule
-            course.schedules = [
-                ScheduleRecord(*values) for values in zip(*row[_COURSE_WIDTH:], strict=True)
-            ]
-        courses.append(course)
-    return courses
+        record = CourseRecord(**{name: row[index] for name, index in course_at})
+        records.append(record)
+        if joined is not None:
+            arrays = {name: row[position[label]] for name, label in _ARRAY_LABELS}
+            by_course[record.id] = (
+                []
+                if arrays["id"] is None  # no schedule: array_agg of nothing is NULL
+                else [
+                    ScheduleRecord(**dict(zip(arrays, values, strict=True)))
+                    for values in zip(*arrays.values(), strict=True)
+                ]
+            )
+    return CompiledRows(records, {"schedules": by_course} if joined is not None else {})

@@ -34,8 +34,8 @@ from core.enums import CourseStatus, Education, LearningMethod, PartnerType
 from core.errors import BadInput, ErrorCode, GatewayError, NotFound
 from core.models import Course, CourseListing, Partner, Regency, Schedule
 from resolvers import catalog
-from resolvers.catalog import CourseRecord, check_date_range
-from resolvers.loaders import ScheduleRecord
+from resolvers.catalog import CourseRecord, ScheduleRecord, check_date_range
+from resolvers.tenancy import manages_courses, own_courses
 
 MAX_COURSE_PRICE: Final = 100_000_000
 MAX_QUOTA: Final = 100_000
@@ -136,7 +136,7 @@ async def _regency_id(session: AsyncSession, code: str | None) -> int | None:
     return found
 
 
-def _snapshot(course: Course) -> dict[str, Any]:
+def _audited_course(course: Course) -> dict[str, Any]:
     """What the audit log keeps of a course: its reviewed content and status."""
     shown: dict[str, Any] = {name: getattr(course, name) for name in EDITABLE_FIELDS}
     shown["status"] = course.status
@@ -144,7 +144,7 @@ def _snapshot(course: Course) -> dict[str, Any]:
 
 
 def _require_provider(actor: Actor) -> None:
-    if actor.principal.partner_type is not PartnerType.TRAINING_PROVIDER:
+    if not manages_courses(actor.principal):
         raise GatewayError(ErrorCode.FORBIDDEN, "only a training provider manages courses")
 
 
@@ -154,7 +154,7 @@ async def _own_course(session: AsyncSession, actor: Actor, code: str) -> Course:
     course: Course | None = await session.scalar(
         select(Course)
         .where(Course.code == code)
-        .where(Course.provider_id == actor.partner_id)
+        .where(own_courses(actor.principal))
         .with_for_update()
     )
     if course is None:
@@ -198,7 +198,7 @@ async def create_course(session: AsyncSession, actor: Actor, values: CourseValue
         actor=actor,
         entity_type="course",
         entity_id=course.code,
-        after=_snapshot(course),
+        after=_audited_course(course),
     )
     return await _reread(session, actor, course)
 
@@ -222,7 +222,7 @@ async def update_course(
     else:
         regency_id = await _regency_id(session, regency_code)
     columns = _checked_columns(merged, regency_id)
-    before = _snapshot(course)
+    before = _audited_course(course)
     changed = {name: value for name, value in columns.items() if getattr(course, name) != value}
     if not changed:
         return await _reread(session, actor, course)
@@ -238,7 +238,7 @@ async def update_course(
         entity_type="course",
         entity_id=course.code,
         before=before,
-        after=_snapshot(course),
+        after=_audited_course(course),
     )
     return await _reread(session, actor, course)
 
@@ -398,7 +398,7 @@ def _schedule_record(schedule: Schedule) -> ScheduleRecord:
     )
 
 
-def _schedule_snapshot(schedule: Schedule) -> dict[str, Any]:
+def _audited_schedule(schedule: Schedule) -> dict[str, Any]:
     return {
         "starts_at": schedule.starts_at.isoformat(),
         "ends_at": schedule.ends_at.isoformat(),
@@ -439,7 +439,7 @@ async def create_schedule(
         actor=actor,
         entity_type="schedule",
         entity_id=schedule.code,
-        after=_schedule_snapshot(schedule),
+        after=_audited_schedule(schedule),
         detail={"course": course.code},
     )
     return _schedule_record(schedule)
@@ -460,7 +460,7 @@ async def update_schedule(
         select(Schedule)
         .join_from(Schedule, Course, Course.id == Schedule.course_id)
         .where(Schedule.code == code)
-        .where(Course.provider_id == actor.partner_id)
+        .where(own_courses(actor.principal))
         .with_for_update(of=Schedule)
     )
     if schedule is None:
@@ -468,7 +468,7 @@ async def update_schedule(
     new_start = starts_at or schedule.starts_at
     new_end = ends_at or schedule.ends_at
     _check_window(new_start, new_end)
-    before = _schedule_snapshot(schedule)
+    before = _audited_schedule(schedule)
     if quota is not None:
         _check_quota(quota)
         taken = schedule.quota - schedule.remaining
@@ -490,6 +490,6 @@ async def update_schedule(
         entity_type="schedule",
         entity_id=schedule.code,
         before=before,
-        after=_schedule_snapshot(schedule),
+        after=_audited_schedule(schedule),
     )
     return _schedule_record(schedule)

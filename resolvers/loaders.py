@@ -9,38 +9,33 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
 from typing import NamedTuple
 
-from sqlalchemy import BigInteger, Integer, TextClause, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import CourseListing, Partner, Province, Regency
 from resolvers.batching import BatchLoader
-from resolvers.enrollment.loaders import (
-    AttendancesByPurchaseIdLoader,
-    CourseByIdLoader,
-    ScheduleByIdLoader,
-)
+from resolvers.catalog import CourseRecord, ScheduleRecord, courses_by_ids
+from resolvers.catalog_sql import schedules_by_ids, schedules_of_courses
+from resolvers.enrollment.loaders import AttendancesByPurchaseIdLoader
+from resolvers.partners import PartnerRecord, partners_by_ids
+
+__all__ = [  # ScheduleRecord lives in resolvers.catalog; kept importable from here
+    "Loaders",
+    "PartnerRecord",
+    "PlatformRecord",
+    "RegencyRecord",
+    "ScheduleRecord",
+    "SchedulesKey",
+]
 
 
 class SchedulesKey(NamedTuple):
     course_id: int
     first: int
     only_with_seats: bool
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleRecord:
-    id: int
-    code: str
-    course_id: int
-    starts_at: datetime
-    ends_at: datetime
-    quota: int
-    remaining: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,38 +54,37 @@ class PlatformRecord:
     name: str
 
 
-class PartnerByIdLoader(BatchLoader[int, Partner | None]):
+class PartnerByIdLoader(BatchLoader[int, PartnerRecord | None]):
     def __init__(self, session: AsyncSession) -> None:
-        async def load(ids: Sequence[int]) -> list[Partner | None]:
-            rows = await session.scalars(select(Partner).where(Partner.id.in_(ids)))
-            by_id = {row.id: row for row in rows}
+        async def load(ids: Sequence[int]) -> list[PartnerRecord | None]:
+            found = await partners_by_ids(session, sorted(set(ids)))
+            by_id = {record.id: record for record in found}
             return [by_id.get(pk) for pk in ids]
 
         super().__init__(load)
 
 
-def _first_schedules(only_with_seats: bool) -> TextClause:
-    # One index descent per course (ix_schedules_course_starts), LIMIT first: a course
-    # with hundreds of schedules costs no more than one with three. The ids travel as one
-    # array parameter, so every batch size shares one prepared statement.
-    seats = "AND s.remaining > 0" if only_with_seats else ""
-    return text(
-        f"""
-        SELECT s.id, s.code, s.course_id, s.starts_at, s.ends_at, s.quota, s.remaining
-          FROM unnest(:course_ids) WITH ORDINALITY AS wanted(course_id, position)
-          CROSS JOIN LATERAL (
-                SELECT * FROM schedules s
-                 WHERE s.course_id = wanted.course_id {seats}
-                 ORDER BY s.starts_at, s.id
-                 LIMIT :first) AS s
-         ORDER BY wanted.position, s.starts_at, s.id
-        """  # noqa: S608 - only the fixed clause above is interpolated
-    ).bindparams(
-        bindparam("course_ids", type_=ARRAY(BigInteger)), bindparam("first", type_=Integer)
-    )
+class CourseByIdLoader(BatchLoader[int, CourseRecord | None]):
+    """Courses by id with their provider, in any status (a purchase's course)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        async def load(ids: Sequence[int]) -> list[CourseRecord | None]:
+            by_id = {
+                record.id: record for record in await courses_by_ids(session, sorted(set(ids)))
+            }
+            return [by_id.get(pk) for pk in ids]
+
+        super().__init__(load)
 
 
-_FIRST_SCHEDULES = {flag: _first_schedules(flag) for flag in (False, True)}
+class ScheduleByIdLoader(BatchLoader[int, ScheduleRecord | None]):
+    def __init__(self, session: AsyncSession) -> None:
+        async def load(ids: Sequence[int]) -> list[ScheduleRecord | None]:
+            found = await schedules_by_ids(session, sorted(set(ids)))
+            by_id = {record.id: record for record in found}
+            return [by_id.get(pk) for pk in ids]
+
+        super().__init__(load)
 
 
 class SchedulesByCourseIdLoader(BatchLoader[SchedulesKey, list[ScheduleRecord]]):
@@ -104,12 +98,10 @@ class SchedulesByCourseIdLoader(BatchLoader[SchedulesKey, list[ScheduleRecord]])
             for key in keys:
                 groups[(key.first, key.only_with_seats)].add(key.course_id)
             for (first, only_with_seats), course_ids in groups.items():
-                rows = await session.execute(
-                    _FIRST_SCHEDULES[only_with_seats],
-                    {"course_ids": sorted(course_ids), "first": first},
+                records = await schedules_of_courses(
+                    session, sorted(course_ids), first, only_with_seats
                 )
-                for row in rows:
-                    record = ScheduleRecord(*row)
+                for record in records:
                     found[SchedulesKey(record.course_id, first, only_with_seats)].append(record)
             return [found.get(key, []) for key in keys]
 
@@ -120,10 +112,23 @@ class RegencyByIdLoader(BatchLoader[int, RegencyRecord | None]):
     def __init__(self, session: AsyncSession) -> None:
         async def load(ids: Sequence[int]) -> list[RegencyRecord | None]:
             query = select(
-                Regency.id, Regency.code, Regency.name, Province.code, Province.name
+                Regency.id,
+                Regency.code,
+                Regency.name,
+                Province.code.label("province_code"),
+                Province.name.label("province_name"),
             ).join_from(Regency, Province, Province.id == Regency.province_id)
             rows = await session.execute(query.where(Regency.id.in_(sorted(set(ids)))))
-            by_id = {row[0]: RegencyRecord(*row) for row in rows}
+            by_id = {
+                row.id: RegencyRecord(
+                    id=row.id,
+                    code=row.code,
+                    name=row.name,
+                    province_code=row.province_code,
+                    province_name=row.province_name,
+                )
+                for row in rows
+            }
             return [by_id.get(pk) for pk in ids]
 
         super().__init__(load)
@@ -142,7 +147,7 @@ class PlatformsByCourseIdLoader(BatchLoader[int, list[PlatformRecord]]):
             )
             grouped: dict[int, list[PlatformRecord]] = defaultdict(list)
             for course_id, platform_id, code, name in await session.execute(query):
-                grouped[course_id].append(PlatformRecord(platform_id, code, name))
+                grouped[course_id].append(PlatformRecord(id=platform_id, code=code, name=name))
             return [grouped.get(pk, []) for pk in ids]
 
         super().__init__(load)

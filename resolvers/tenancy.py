@@ -7,7 +7,8 @@ its own rows, and a caller without a principal sees nothing.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
@@ -148,22 +149,90 @@ def public_courses() -> ColumnElement[bool]:
     return _PUBLIC_COURSES
 
 
-def courses_visible_to(principal: Principal | None) -> ColumnElement[bool]:
-    """Platforms (and every other reader) see the public catalog; a provider also its own
-    courses in any status; programme management every course, since it reviews them."""
+# --- Catalog visibility: who sees which catalog, and whose courses a caller manages. ----
+# One decision (``catalog_view``) that every catalog clause and the response cache's key use.
+
+
+class CatalogAudience(StrEnum):
+    PUBLIC = "public"  # approved courses of active providers
+    PROVIDER = "provider"  # the public catalog and the provider's own courses, any status
+    ADMIN = "admin"  # every course: programme management reviews them
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogView:
+    """Which catalog a caller sees. Callers with equal views see the same rows, so they may
+    share built statements and cached answers (``str(view)`` names it)."""
+
+    audience: CatalogAudience
+    provider_id: int | None = None
+
+    def __str__(self) -> str:
+        if self.provider_id is None:
+            return self.audience.value
+        return f"{self.audience.value}:{self.provider_id}"
+
+
+_PUBLIC_VIEW = CatalogView(CatalogAudience.PUBLIC)
+_ADMIN_VIEW = CatalogView(CatalogAudience.ADMIN)
+
+
+def catalog_view(principal: Principal | None) -> CatalogView | None:
+    """Platforms and every other reader see the public catalog; a training provider also its
+    own courses in any status; programme management every course. None: no catalog."""
     if principal is None:
-        return false()
+        return None
     match principal.partner_type:
         case PartnerType.PROGRAM_MANAGEMENT:
-            return true()
+            return _ADMIN_VIEW
         case PartnerType.TRAINING_PROVIDER:
-            return or_(public_courses(), Course.provider_id == principal.partner_id)
+            return CatalogView(CatalogAudience.PROVIDER, principal.partner_id)
+        case _:
+            return _PUBLIC_VIEW
+
+
+def courses_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """The courses of ``catalog_view(principal)``."""
+    view = catalog_view(principal)
+    if view is None:
+        return false()
+    match view.audience:
+        case CatalogAudience.ADMIN:
+            return true()
+        case CatalogAudience.PROVIDER:
+            return or_(public_courses(), Course.provider_id == view.provider_id)
         case _:
             return public_courses()
 
 
-def visibility_key(principal: Principal | None) -> Hashable:
-    """What ``courses_visible_to`` depends on: a statement built with the clause of one
-    principal serves every principal with the same key (``resolvers.catalog`` keeps
-    built page statements by it). Keep it in step with that function."""
-    return None if principal is None else (principal.partner_type, principal.partner_id)
+def providers_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """Training providers a caller may look up: the active ones; a provider also finds
+    itself (whatever its status), programme management finds any."""
+    view = catalog_view(principal)
+    provider = and_(
+        Partner.type == PartnerType.TRAINING_PROVIDER, Partner.status == PartnerStatus.ACTIVE
+    )
+    if view is None:
+        return false()
+    match view.audience:
+        case CatalogAudience.ADMIN:
+            return Partner.type == PartnerType.TRAINING_PROVIDER
+        case CatalogAudience.PROVIDER:
+            own = and_(
+                Partner.type == PartnerType.TRAINING_PROVIDER, Partner.id == view.provider_id
+            )
+            return or_(provider, own)
+        case _:
+            return provider
+
+
+def manages_courses(principal: Principal) -> bool:
+    """Only a training provider creates and changes courses and schedules (its own)."""
+    return principal.partner_type is PartnerType.TRAINING_PROVIDER
+
+
+def own_courses(principal: Principal) -> ColumnElement[bool]:
+    """The courses a caller manages: a training provider's own, nobody else's."""
+    if not manages_courses(principal):
+        return false()
+    return Course.provider_id == principal.partner_id

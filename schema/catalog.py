@@ -18,7 +18,9 @@ from auth.permissions import requires
 from auth.scopes import Scope
 from core.enums import CourseStatus, Education, LearningMethod, PartnerType
 from core.errors import BadInput, ErrorCode, GatewayError, NotFound
+from core.limits import COURSE_CODE_LENGTH, PARTNER_CODE_LENGTH
 from resolvers import catalog as catalog_resolvers
+from resolvers import catalog_sql
 from resolvers.catalog import (
     MAX_SCHEDULES_PER_COURSE,
     CourseOrder,
@@ -27,18 +29,19 @@ from resolvers.catalog import (
     Keyset,
     PageRequest,
     ProviderRecord,
+    ScheduleRecord,
     schedules_first_allowed,
 )
-from resolvers.loaders import PlatformRecord, RegencyRecord, ScheduleRecord, SchedulesKey
+from resolvers.compiled_reads import ReadPlan
+from resolvers.loaders import PlatformRecord, RegencyRecord, SchedulesKey
 from schema.common import (
     Connection,
     Node,
     build_connection,
     check_page_size,
     decode_cursor,
-    to_global_id,
 )
-from schema.fast_path import CoursesFastPath
+from schema.compiled import CompiledRead, Nested, Related, column, reads, record_values
 from schema.info import Info
 from schema.scalars import Rupiah
 
@@ -76,22 +79,22 @@ class CourseOrderEnum(Enum):
 
 @strawberry.type(description="A training provider (lembaga pelatihan).")
 class Provider(Node):
-    code: str = strawberry.field(description="The programme's partner code, e.g. LP-0001.")
-    name: str
+    code: str = column(description="The programme's partner code, e.g. LP-0001.")
+    name: str = column()
 
     @classmethod
     def from_record(cls, record: ProviderRecord) -> Provider:
-        return cls(id=to_global_id("Provider", record.id), code=record.code, name=record.name)
+        return cls(**record_values(cls, record))
 
 
 @strawberry.type(description="A digital platform that sells trainings.")
 class Platform:
-    code: str = strawberry.field(description="The programme's partner code, e.g. DP-001.")
-    name: str
+    code: str = column(description="The programme's partner code, e.g. DP-001.")
+    name: str = column()
 
     @classmethod
     def from_record(cls, record: PlatformRecord) -> Platform:
-        return cls(code=record.code, name=record.name)
+        return cls(**record_values(cls, record))
 
 
 @strawberry.type(description="A province of Indonesia.")
@@ -117,103 +120,59 @@ class Regency:
 
 @strawberry.type(description="A scheduled run of a course, with its seats.")
 class Schedule(Node):
-    code: str = strawberry.field(description="The programme's stable schedule code.")
-    starts_at: datetime
-    ends_at: datetime
-    quota: int = strawberry.field(description="Seats in total.")
-    seats_left: int = strawberry.field(
-        description="Seats not yet taken, right now (what the programme's quota check answers)."
+    code: str = column(description="The programme's stable schedule code.")
+    starts_at: datetime = column()
+    ends_at: datetime = column()
+    quota: int = column(description="Seats in total.")
+    seats_left: int = column(
+        "remaining",
+        description="Seats not yet taken, right now (what the programme's quota check answers).",
     )
 
     @classmethod
-    def from_row(cls, row: ScheduleRecord | Any) -> Schedule:
-        """From a ``ScheduleRecord`` or a ``Schedule`` ORM row (same attribute names)."""
-        return cls(
-            id=to_global_id("Schedule", row.id),
-            code=row.code,
-            starts_at=row.starts_at,
-            ends_at=row.ends_at,
-            quota=row.quota,
-            seats_left=row.remaining,
-        )
+    def from_record(cls, record: ScheduleRecord) -> Schedule:
+        return cls(**record_values(cls, record))
 
 
 @strawberry.type(description="A training in the catalog.")
 class Course(Node):
-    code: str = strawberry.field(description="The programme's stable course code.")
-    title: str
-    description: str
-    category: str
-    learning_method: LearningMethodEnum  # type: ignore[valid-type]
-    price: Rupiah = strawberry.field(description="What the training costs the participant.")
-    hours: int = strawberry.field(description="Length of the training in hours.")
-    min_age: int | None = strawberry.field(description="Youngest participant age allowed.")
-    max_age: int | None = strawberry.field(description="Oldest participant age allowed.")
-    min_education: EducationEnum | None = strawberry.field(  # type: ignore[valid-type]
+    code: str = column(description="The programme's stable course code.")
+    title: str = column()
+    description: str = column()
+    category: str = column()
+    learning_method: LearningMethodEnum = column()  # type: ignore[valid-type]
+    price: Rupiah = column(description="What the training costs the participant.")
+    hours: int = column(description="Length of the training in hours.")
+    min_age: int | None = column(description="Youngest participant age allowed.")
+    max_age: int | None = column(description="Oldest participant age allowed.")
+    min_education: EducationEnum | None = column(  # type: ignore[valid-type]
         description="Lowest education a participant needs."
     )
-    status: CourseStatusEnum  # type: ignore[valid-type]
-    review_reason: str | None = strawberry.field(
+    status: CourseStatusEnum = column()  # type: ignore[valid-type]
+    review_reason: str | None = column(
         description="Why programme management rejected it, while REJECTED."
     )
-    created_at: datetime
-    updated_at: datetime
-    approved_at: datetime | None = strawberry.field(description="When it was last approved.")
-    pk: strawberry.Private[int]
-    provider_pk: strawberry.Private[int]
-    regency_pk: strawberry.Private[int | None]
-    provider_known: strawberry.Private[Provider | None]
-    cursor_key: strawberry.Private[list[Any] | None]
+    created_at: datetime = column()
+    updated_at: datetime = column()
+    approved_at: datetime | None = column(description="When it was last approved.")
+    record: strawberry.Private[CourseRecord]
 
     @classmethod
-    def from_row(cls, row: CourseRecord | Any, cursor_key: list[Any] | None = None) -> Course:
-        """From a ``CourseRecord`` (provider joined in) or a ``Course`` ORM row."""
-        provider_code = getattr(row, "provider_code", None)
-        return cls(
-            id=to_global_id("Course", row.id),
-            pk=row.id,
-            code=row.code,
-            title=row.title,
-            description=row.description,
-            category=row.category,
-            learning_method=row.learning_method,
-            price=Rupiah(row.price),
-            hours=row.hours,
-            min_age=row.min_age,
-            max_age=row.max_age,
-            min_education=row.min_education,
-            status=row.status,
-            review_reason=row.review_reason,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            approved_at=row.approved_at,
-            provider_pk=row.provider_id,
-            regency_pk=row.regency_id,
-            provider_known=(
-                None
-                if provider_code is None
-                else Provider(
-                    id=to_global_id("Provider", row.provider_id),
-                    code=provider_code,
-                    name=row.provider_name,
-                )
-            ),
-            cursor_key=cursor_key,
-        )
+    def from_record(cls, record: CourseRecord) -> Course:
+        return cls(record=record, **record_values(cls, record))
 
-    @strawberry.field(description="The provider that runs this course.")
-    async def provider(self, info: Info) -> Provider:
-        if self.provider_known is not None:
-            return self.provider_known
-        row = await info.context.loaders.partner_by_id.load(self.provider_pk)
-        assert row is not None  # a foreign key guarantees it
-        return Provider(id=to_global_id("Provider", row.id), code=row.code, name=row.name)
+    @strawberry.field(
+        description="The provider that runs this course.", metadata=reads(Nested("provider"))
+    )
+    def provider(self) -> Provider:
+        return Provider.from_record(self.record.provider)
 
     @strawberry.field(
         description=(
             "The course's schedules by start date, at most "
             f"{MAX_SCHEDULES_PER_COURSE}; optionally only those with seats left."
-        )
+        ),
+        metadata=reads(Related("schedules")),
     )
     async def schedules(
         self,
@@ -228,21 +187,21 @@ class Course(Node):
                 ErrorCode.INVALID_PAGE_SIZE,
                 f"first must be between 1 and {MAX_SCHEDULES_PER_COURSE}",
             )
-        rows = await info.context.loaders.schedules_by_course_id.load(
-            SchedulesKey(self.pk, first, with_seats_left)
+        records = await info.context.loaders.schedules_by_course_id.load(
+            SchedulesKey(self.record.id, first, with_seats_left)
         )
-        return [Schedule.from_row(row) for row in rows]
+        return [Schedule.from_record(record) for record in records]
 
     @strawberry.field(description="Where an OFFLINE training takes place; null for online ones.")
     async def regency(self, info: Info) -> Regency | None:
-        if self.regency_pk is None:
+        if self.record.regency_id is None:
             return None
-        record = await info.context.loaders.regency_by_id.load(self.regency_pk)
+        record = await info.context.loaders.regency_by_id.load(self.record.regency_id)
         return None if record is None else Regency.from_record(record)
 
     @strawberry.field(description="The platforms that sell this course, by code.")
     async def listed_on(self, info: Info) -> list[Platform]:
-        records = await info.context.loaders.platforms_by_course_id.load(self.pk)
+        records = await info.context.loaders.platforms_by_course_id.load(self.record.id)
         return [Platform.from_record(record) for record in records]
 
 
@@ -250,6 +209,10 @@ class Course(Node):
 class CategoryCount:
     name: str
     course_count: int = strawberry.field(description="Approved courses in the public catalog.")
+
+    @classmethod
+    def from_record(cls, record: catalog_resolvers.CategoryCount) -> CategoryCount:
+        return cls(name=record.name, course_count=record.course_count)
 
 
 @strawberry.input(
@@ -338,7 +301,7 @@ def course_page_arguments(
     order_by: CourseOrderEnum | None,
 ) -> PageRequest:
     """The ``courses`` arguments, validated: where both ways of answering it start
-    (the resolver below and ``schema.fast_path``)."""
+    (the resolver below and ``_compiled_courses``)."""
     page_size = check_page_size(first)
     search = (filter or CourseFilter()).to_search()
     if order_by is None:
@@ -351,9 +314,27 @@ def course_page_arguments(
     return PageRequest(page_size, search, Keyset.from_cursor(order, parts))
 
 
-def _check_code(code: str, what: str) -> None:
-    if not code or len(code) > catalog_resolvers.MAX_CODE_LENGTH:
-        raise BadInput(f"{what} code must be 1 to 40 characters", field="code")
+async def _compiled_courses(
+    info: Info, plan: ReadPlan, arguments: dict[str, Any]
+) -> tuple[Connection[CourseRecord], dict[str, Any]]:
+    """The ``courses`` page for its compiled plan: the same arguments, the same page
+    statement (``resolvers.catalog_sql.compiled_course_page``), the same connection."""
+    page = course_page_arguments(**arguments)
+    rows = await catalog_sql.compiled_course_page(
+        info.context.session, info.context.principal, page, plan
+    )
+    connection = build_connection(
+        rows.records,
+        page_size=page.page_size,
+        key_of=page.keyset.as_cursor,
+        after=arguments.get("after"),
+    )
+    return connection, rows.related
+
+
+def _check_code(code: str, what: str, longest: int) -> None:
+    if not code or len(code) > longest:
+        raise BadInput(f"{what} code must be 1 to {longest} characters", field="code")
 
 
 @strawberry.type
@@ -364,9 +345,11 @@ class CatalogQuery:
             "and ordered; a cursor belongs to the order it was made in."
         ),
         permission_classes=[requires(Scope.CATALOG_READ)],
-        extensions=[CoursesFastPath(course_page_arguments)],
+        extensions=[
+            CompiledRead(_compiled_courses, enabled=lambda info: info.context.catalog_fast_path)
+        ],
     )
-    async def courses(  # see also schema.fast_path (same rules)
+    async def courses(  # see also _compiled_courses (the same page, compiled)
         self,
         info: Info,
         first: Annotated[int | None, strawberry.argument(description="Page size.")] = None,
@@ -384,9 +367,9 @@ class CatalogQuery:
             info.context.session, info.context.principal, page.search, page.keyset, page.limit
         )
         return build_connection(
-            [Course.from_row(record, page.keyset.as_cursor(record)) for record in records],
+            [Course.from_record(record) for record in records],
             page_size=page.page_size,
-            key_of=lambda course: course.cursor_key,
+            key_of=lambda course: page.keyset.as_cursor(course.record),
             after=after,
         )
 
@@ -398,20 +381,20 @@ class CatalogQuery:
         permission_classes=[requires(Scope.CATALOG_READ)],
     )
     async def course(self, info: Info, code: str) -> Course:
-        _check_code(code, "course")
+        _check_code(code, "course", COURSE_CODE_LENGTH)
         record = await catalog_resolvers.course_by_code(
             info.context.session, info.context.principal, code
         )
         if record is None:
             raise NotFound("course", code)
-        return Course.from_row(record)
+        return Course.from_record(record)
 
     @strawberry.field(
         description="An active training provider by its code (a provider also finds itself).",
         permission_classes=[requires(Scope.CATALOG_READ)],
     )
     async def provider(self, info: Info, code: str) -> Provider:
-        _check_code(code, "provider")
+        _check_code(code, "provider", PARTNER_CODE_LENGTH)
         record = await catalog_resolvers.provider_by_code(
             info.context.session, info.context.principal, code
         )
@@ -425,4 +408,4 @@ class CatalogQuery:
     )
     async def categories(self, info: Info) -> list[CategoryCount]:
         counts = await catalog_resolvers.category_counts(info.context.session)
-        return [CategoryCount(name=item.name, course_count=item.course_count) for item in counts]
+        return [CategoryCount.from_record(item) for item in counts]

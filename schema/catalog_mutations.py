@@ -106,7 +106,7 @@ class SchedulePayload:
 
 
 def _payload(record: CourseRecord) -> CoursePayload:
-    return CoursePayload(course=Course.from_row(record))
+    return CoursePayload(course=Course.from_record(record))
 
 
 _WRITE: list[type[BasePermission]] = [requires(Scope.CATALOG_WRITE)]
@@ -189,7 +189,7 @@ class CatalogMutation:
             ends_at=input.ends_at,
             quota=input.quota,
         )
-        return SchedulePayload(schedule=Schedule.from_row(record))
+        return SchedulePayload(schedule=Schedule.from_record(record))
 
     @strawberry.mutation(
         description="A provider moves or resizes a schedule of its course.",
@@ -209,7 +209,7 @@ class CatalogMutation:
             ends_at=input.ends_at,
             quota=input.quota,
         )
-        return SchedulePayload(schedule=Schedule.from_row(record))
+        return SchedulePayload(schedule=Schedule.from_record(record))
 
     @strawberry.mutation(
         description="Programme management approves a course IN_REVIEW: it enters the catalog.",

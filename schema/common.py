@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from core.errors import ErrorCode, GatewayError
+from schema.compiled.declare import global_id
 
 NodeType = TypeVar("NodeType")
 
@@ -20,7 +21,8 @@ DEFAULT_PAGE_SIZE = 20
 
 @strawberry.interface(description="An object with a Relay global id.")
 class Node:
-    id: strawberry.ID = strawberry.field(description="Relay global id (opaque).")
+    # Read from the record's id with the concrete type's name (schema.compiled.declare).
+    id: strawberry.ID = global_id(description="Relay global id (opaque).")
 
 
 def to_global_id(type_name: str, pk: int) -> strawberry.ID:

@@ -27,5 +27,5 @@ class Context:
     certificate_issuer: Issuer = field(kw_only=True)
     principal: Principal | None = None
     request_id: str | None = None
-    # Settings.catalog_fast_path: may schema.fast_path answer the courses query?
+    # Settings.catalog_fast_path: may the compiled read (schema/compiled) answer `courses`?
     catalog_fast_path: bool = True

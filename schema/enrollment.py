@@ -108,13 +108,13 @@ class Purchase(Node):
     async def course(self, info: Info) -> Course:
         row = await info.context.loaders.course_by_id.load(self.course_pk)
         assert row is not None
-        return Course.from_row(row)
+        return Course.from_record(row)
 
     @strawberry.field(description="The schedule bought, with its seats now.")
     async def schedule(self, info: Info) -> Schedule:
         row = await info.context.loaders.schedule_by_id.load(self.schedule_pk)
         assert row is not None
-        return Schedule.from_row(row)
+        return Schedule.from_record(row)
 
     @strawberry.field(description="Attendance recorded so far, by sequence.")
     async def attendances(self, info: Info) -> list[Attendance]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import strawberry
 
 from auth.permissions import IsAuthenticated
 from core.errors import ErrorCode, GatewayError
-from resolvers.partners import partner_by_id
+from resolvers.partners import PartnerRecord, partner_by_id
 from schema.catalog import PartnerTypeEnum
 from schema.info import Info
 
@@ -18,6 +20,16 @@ class Viewer:
     type: PartnerTypeEnum  # type: ignore[valid-type]
     client_id: str = strawberry.field(description="The OAuth client that obtained the token.")
     scopes: list[str] = strawberry.field(description="Scopes the token holds, sorted.")
+
+    @classmethod
+    def from_record(cls, record: PartnerRecord, *, client_id: str, scopes: Iterable[str]) -> Viewer:
+        return cls(
+            code=record.code,
+            name=record.name,
+            type=record.type,
+            client_id=client_id,
+            scopes=sorted(scopes),
+        )
 
 
 @strawberry.type
@@ -32,10 +44,4 @@ class PartnerQuery:
         partner = await partner_by_id(info.context.session, principal.partner_id)
         if partner is None:  # deleted while the token lived
             raise GatewayError(ErrorCode.UNAUTHENTICATED, "the token's partner is gone")
-        return Viewer(
-            code=partner.code,
-            name=partner.name,
-            type=partner.type,
-            client_id=principal.client_id,
-            scopes=sorted(principal.scopes),
-        )
+        return Viewer.from_record(partner, client_id=principal.client_id, scopes=principal.scopes)

@@ -21,9 +21,9 @@ from core.limits import DOCUMENT_MAX_TOKENS
 from schema.catalog import CatalogQuery
 from schema.catalog_mutations import CatalogMutation
 from schema.certificates import CertificateMutation, CertificateQuery
+from schema.compiled import CompiledReadExecutor
 from schema.disbursements import DisbursementMutation, DisbursementQuery
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
-from schema.fast_path import FastPathExecutor
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
 from schema.scalars import SCALAR_MAP
@@ -79,7 +79,7 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
-        execution_context_class=FastPathExecutor,
+        execution_context_class=CompiledReadExecutor,
         extensions=[
             lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
             lambda: MaxTokensLimiter(max_token_count=DOCUMENT_MAX_TOKENS),

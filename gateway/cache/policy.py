@@ -23,9 +23,9 @@ from graphql import (
 )
 
 from auth.scopes import Scope
-from core.enums import PartnerType
 from core.limits import DOCUMENT_MAX_TOKENS
 from core.principal import Principal
+from resolvers.tenancy import catalog_view
 
 # Root fields whose answers depend only on catalog rows and the caller's visibility class.
 CATALOG_ROOT_FIELDS = frozenset({"courses", "course", "provider", "categories", "__typename"})
@@ -40,16 +40,12 @@ class Operation(Enum):
 
 
 def visibility_class(principal: Principal | None) -> str | None:
-    """Callers who see the same catalog share answers; None: do not cache for this caller."""
+    """Callers who see the same catalog (``resolvers.tenancy.catalog_view``) share answers;
+    None: do not cache for this caller."""
     if principal is None or not principal.has_scope(Scope.CATALOG_READ):
         return None
-    match principal.partner_type:
-        case PartnerType.PROGRAM_MANAGEMENT:
-            return "admin"
-        case PartnerType.TRAINING_PROVIDER:
-            return f"provider:{principal.partner_id}"
-        case _:
-            return "public"
+    view = catalog_view(principal)
+    return None if view is None else str(view)
 
 
 def cache_key(body: bytes, caller: str, media_type: str) -> bytes:

@@ -1,4 +1,5 @@
-"""Data loaders of the enrollment graph: a purchase's course, schedule and attendance."""
+"""Data loaders of the enrollment graph: a purchase's attendance (its course and schedule
+come from the catalog's loaders in ``resolvers.loaders``)."""
 
 from __future__ import annotations
 
@@ -8,29 +9,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Attendance, Course, Schedule
+from core.models import Attendance
 from resolvers.batching import BatchLoader
 from resolvers.enrollment.records import AttendanceRecord
-
-
-class CourseByIdLoader(BatchLoader[int, Course | None]):
-    def __init__(self, session: AsyncSession) -> None:
-        async def load(ids: Sequence[int]) -> list[Course | None]:
-            rows = await session.scalars(select(Course).where(Course.id.in_(ids)))
-            by_id = {row.id: row for row in rows}
-            return [by_id.get(pk) for pk in ids]
-
-        super().__init__(load)
-
-
-class ScheduleByIdLoader(BatchLoader[int, Schedule | None]):
-    def __init__(self, session: AsyncSession) -> None:
-        async def load(ids: Sequence[int]) -> list[Schedule | None]:
-            rows = await session.scalars(select(Schedule).where(Schedule.id.in_(ids)))
-            by_id = {row.id: row for row in rows}
-            return [by_id.get(pk) for pk in ids]
-
-        super().__init__(load)
 
 
 class AttendancesByPurchaseIdLoader(BatchLoader[int, list[AttendanceRecord]]):

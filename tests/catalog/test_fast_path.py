@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from core.db.database import Database
-from resolvers.catalog_sql import FAST_PATH_MARK
+from resolvers.compiled_reads import COMPILED_READ_MARK as FAST_PATH_MARK
+from schema.compiled import FALLBACKS, FallbackReason
 from tests.support.catalog import (
     OTHER_PROVIDER,
     PLATFORM,
@@ -195,6 +196,12 @@ MORE_SHAPES = [
     # The same response keys selected several times: merged as graphql-core merges them.
     """{ courses(first: 3) { edges { node { code } }
          edges { cursor node { title provider { name } } node { provider { code } } } } }""",
+    # Only type names below the node, and every schedules argument left to its default.
+    """{ courses(first: 4) { edges { node { __typename provider { __typename }
+         schedules { __typename quota } } } } }""",
+    # The largest schedules page, written with a defaulted variable.
+    """query($seats: Boolean = false) { courses(first: 8, orderBy: START_DATE) { edges {
+         node { id schedules(first: 20, withSeatsLeft: $seats) { id code endsAt } } } } }""",
     # An empty page: no edges, null cursors.
     """{ courses(first: 5, filter: {search: "zzqqxxjjvv"}) {
          edges { cursor } pageInfo { hasNextPage startCursor endCursor } } }""",
@@ -372,3 +379,39 @@ async def test_one_statement_whatever_the_page_size(apps: Apps) -> None:
             catalog = [text for text in statements if "courses" in text or "schedules" in text]
             counts[name].append(len(catalog))
     assert counts == {"fast": [1, 1], "normal": [2, 2]}
+
+
+FIELD = "Query.courses"
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "reason"),
+    [
+        (WITH_REGENCY, None, FallbackReason.RESOLVER),
+        (WITH_DIRECTIVE, {"on": True}, FallbackReason.DIRECTIVE),
+        (TWO_SCHEDULE_ARGUMENTS, None, FallbackReason.ARGUMENT),
+        (SCHEDULES_OUT_OF_RANGE, {"n": 21}, FallbackReason.ARGUMENT),
+        (
+            "query($s: Boolean) { courses(first: 2) { edges { node { "
+            "schedules(withSeatsLeft: $s) { code } } } } }",
+            {"s": None},
+            FallbackReason.ARGUMENT,
+        ),
+    ],
+)
+async def test_each_fallback_is_counted_with_its_reason(
+    apps: Apps, document: str, variables: dict[str, Any] | None, reason: str
+) -> None:
+    before = FALLBACKS.count(FIELD, reason)
+    switched_off = FALLBACKS.count(FIELD, FallbackReason.DISABLED)
+    await _normal(apps, document, variables)
+    assert FALLBACKS.count(FIELD, reason) == before + 1
+    # The comparison app runs with PRAKERJA_CATALOG_FAST_PATH=false: counted as well.
+    assert FALLBACKS.count(FIELD, FallbackReason.DISABLED) == switched_off + 1
+
+
+async def test_a_compiled_answer_counts_no_fallback(apps: Apps) -> None:
+    before = {key: count for key, count in FALLBACKS.snapshot().items() if key[1] != "disabled"}
+    await _fast(apps, STANDARD, {"first": 5})
+    after = {key: count for key, count in FALLBACKS.snapshot().items() if key[1] != "disabled"}
+    assert after == before

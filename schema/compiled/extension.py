@@ -1,0 +1,100 @@
+"""``CompiledRead``: the field extension through which a root field opts in.
+
+Strawberry runs a field's permission classes outside its extensions, so by the time this
+runs the caller has passed the field's own checks, and the arguments arrive converted as
+the resolver gets them. The selection is compiled (``compiler.compile_plan``) once per
+operation, response path and variable values; when it compiles, the field's ``read``
+function fetches the rows for the plan and the plan renders the finished value. Every
+fallback (a refused plan, a read that refuses, the switch off) is counted with its reason
+(``metrics.FALLBACKS``) and the field's own resolver answers: the answer is the same, only
+slower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Final
+
+from graphql import OperationDefinitionNode
+from strawberry.extensions import FieldExtension
+from strawberry.types import Info
+from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
+from strawberry.types.nodes import SelectedField
+
+from resolvers.compiled_reads import CompiledReadRefused, ReadPlan
+from schema.compiled.compiler import CompiledPlan, Refused, compile_plan
+from schema.compiled.executor import Finished
+from schema.compiled.metrics import FALLBACKS, FallbackReason
+
+PLANS_KEPT: Final = 512  # like the parser cache: partners send the same few documents
+
+# What a read gives back: the source the field's type renders from (an instance of the
+# field's type or a record, as its declarations say) and the related lists by name and key.
+ReadResult = tuple[Any, Mapping[str, Mapping[Any, Sequence[Any]]]]
+Read = Callable[[Info, ReadPlan, dict[str, Any]], Awaitable[ReadResult]]
+
+_PlanKey = tuple[int, int, tuple[str | int, ...], str]
+# The operation is kept with its plan, so its id cannot be reused while the entry lives.
+_plans: dict[_PlanKey, tuple[OperationDefinitionNode, CompiledPlan | Refused]] = {}
+
+
+class CompiledRead(FieldExtension):
+    def __init__(self, read: Read, *, enabled: Callable[[Info], bool] | None = None) -> None:
+        super().__init__()
+        self.read = read
+        self.enabled = enabled
+
+    async def resolve_async(
+        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        where = f"{info.path.typename}.{info.field_name}"
+        if self.enabled is not None and not self.enabled(info):
+            FALLBACKS.record(where, FallbackReason.DISABLED)
+            return await next_(source, info, **kwargs)
+        plan = plan_for(info)
+        if isinstance(plan, Refused):
+            FALLBACKS.record(where, plan.reason, plan.detail)
+            return await next_(source, info, **kwargs)
+        try:
+            root, related = await self.read(info, plan.read, kwargs)
+        except CompiledReadRefused as refused:
+            FALLBACKS.record(where, refused.reason, refused.detail)
+            return await next_(source, info, **kwargs)
+        return Finished(plan.render(root, related))
+
+
+def plan_for(info: Info) -> CompiledPlan | Refused:
+    """The field's plan (or why it has none), compiled once per schema, operation,
+    response path and variable values (the arguments of related lists depend on them)."""
+    operation = info.operation
+    # The schema too: a document string parses to one shared node for every schema.
+    key = (id(info.schema), id(operation), tuple(info.path.as_list()), repr(info.variable_values))
+    found = _plans.get(key)
+    if found is not None and found[0] is operation:
+        return found[1]
+    plan: CompiledPlan | Refused
+    try:
+        plan = compile_plan(
+            info.schema,
+            _type_name(info),
+            [item for item in info.selected_fields if isinstance(item, SelectedField)],
+            info.variable_values,
+        )
+    except Refused as refused:
+        plan = refused
+    if len(_plans) >= PLANS_KEPT:
+        _plans.clear()
+    _plans[key] = (operation, plan)
+    return plan
+
+
+def _type_name(info: Info) -> str:
+    field_type = info.return_type
+    if isinstance(field_type, StrawberryOptional):
+        field_type = field_type.of_type
+    # Only an object value reaches the executor's complete_object_value, which a Finished
+    # value must pass through: a compiled root is an object type (a connection, a page).
+    definition = get_object_definition(field_type)
+    if isinstance(field_type, StrawberryList) or definition is None:
+        raise Refused(FallbackReason.UNSUPPORTED_TYPE, f"{info.field_name} is not an object")
+    return info.schema.config.name_converter.from_type(definition)
