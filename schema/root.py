@@ -26,6 +26,7 @@ from schema.enrollment import EnrollmentMutation, EnrollmentQuery
 from schema.fast_path import FastPathExecutor
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
+from schema.registration import RegistrationMutation, RegistrationQuery
 from schema.scalars import SCALAR_MAP
 from schema.transactions import in_own_savepoints
 
@@ -49,6 +50,7 @@ class Query(
     DisbursementQuery,
     ProgrammeQuery,
     PartnerQuery,
+    RegistrationQuery,
 ):
     pass
 
@@ -61,7 +63,13 @@ class Query(
         "document are unaffected by it."
     )
 )
-class Mutation(CatalogMutation, EnrollmentMutation, CertificateMutation, DisbursementMutation):
+class Mutation(
+    CatalogMutation,
+    EnrollmentMutation,
+    CertificateMutation,
+    DisbursementMutation,
+    RegistrationMutation,
+):
     pass
 
 
