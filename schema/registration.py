@@ -236,7 +236,7 @@ class RegisterParticipantsPayload:
     results: list[RegistrationItemResult] = strawberry.field(description="In input order.")
 
 
-def _registrant_pk(id: strawberry.ID) -> int:
+def registrant_pk(id: strawberry.ID) -> int:
     try:
         type_name, pk = from_global_id(id)
     except Exception:
@@ -300,7 +300,7 @@ class RegistrationQuery:
     )
     async def registrant(self, info: Info, id: strawberry.ID) -> Registrant:
         record = await registration_resolvers.registrant_by_id(
-            info.context.session, info.context.principal, _registrant_pk(id)
+            info.context.session, info.context.principal, registrant_pk(id)
         )
         if record is None:
             raise GatewayError(ErrorCode.REGISTRANT_NOT_FOUND, "no registrant has this id")

@@ -29,6 +29,7 @@ from schema.programme import ProgrammeQuery
 from schema.registration import RegistrationMutation, RegistrationQuery
 from schema.scalars import SCALAR_MAP
 from schema.transactions import in_own_savepoints
+from schema.waves import WaveMutation, WaveQuery
 
 # Limits against expensive documents; generous for every real partner query.
 MAX_QUERY_DEPTH = 10
@@ -51,6 +52,7 @@ class Query(
     ProgrammeQuery,
     PartnerQuery,
     RegistrationQuery,
+    WaveQuery,
 ):
     pass
 
@@ -69,6 +71,7 @@ class Mutation(
     CertificateMutation,
     DisbursementMutation,
     RegistrationMutation,
+    WaveMutation,
 ):
     pass
 

@@ -65,6 +65,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.installmentHistory": DISBURSEMENT_READ,
     "Query.registrants": REGISTRATION_READ,
     "Query.registrant": REGISTRATION_READ,
+    "Query.selectionExplanation": PROGRAM_ADMIN,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -88,6 +89,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.reportDisbursementResults": DISBURSEMENT_WRITE,
     "Mutation.registerParticipant": REGISTRATION_WRITE,
     "Mutation.registerParticipants": REGISTRATION_WRITE,
+    "Mutation.openWave": PROGRAM_ADMIN,
+    "Mutation.runSelection": PROGRAM_ADMIN,
 }
 
 _PLACEHOLDER_SCALARS = {
