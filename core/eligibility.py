@@ -7,8 +7,16 @@ and the seed (``gateway/seed``) draws only purchases they admit, so both read th
 from __future__ import annotations
 
 from datetime import date
+from typing import Final
 
 from core.enums import Education
+
+# The programme admits adults only: registration refuses, and selection skips, anyone younger.
+MIN_REGISTRATION_AGE: Final = 18
+# How many people one family card (KK) may register, and how many of them may become
+# recipients (the programme's rule: at most two per family, so the benefit spreads).
+FAMILY_CARD_REGISTRANTS_MAX: Final = 5
+FAMILY_CARD_RECIPIENTS_MAX: Final = 2
 
 
 def age_on(birth_date: date, day: date) -> int:

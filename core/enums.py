@@ -60,6 +60,50 @@ class RegistrationChannel(StrEnum):
     OFFLINE = "OFFLINE"
 
 
+class Sex(StrEnum):
+    MALE = "MALE"
+    FEMALE = "FEMALE"
+
+
+class EmploymentStatus(StrEnum):
+    UNEMPLOYED = "UNEMPLOYED"
+    LAID_OFF = "LAID_OFF"  # dismissed (PHK) or furloughed
+    INFORMAL = "INFORMAL"  # informal or own-account work, micro business
+    EMPLOYED = "EMPLOYED"
+    STUDENT = "STUDENT"
+
+
+class DisabilityCategory(StrEnum):
+    """The categories of Law 8/2016 on persons with disabilities (a person may have several)."""
+
+    PHYSICAL = "PHYSICAL"
+    INTELLECTUAL = "INTELLECTUAL"
+    MENTAL = "MENTAL"
+    SENSORY = "SENSORY"
+
+
+class ConsentMethod(StrEnum):
+    """How a person registered at an office consented."""
+
+    SIGNED_FORM = "SIGNED_FORM"  # a signed paper form, kept by the office under a reference
+    THUMBPRINT = "THUMBPRINT"  # a thumbprint on the form, for people who cannot sign
+    READ_ALOUD_WITNESSED = "READ_ALOUD_WITNESSED"  # read aloud to the person before a witness
+
+
+class SelectionPool(StrEnum):
+    """Which share of a wave's quota a selected person was drawn in, in drawing order."""
+
+    DISABILITY = "DISABILITY"
+    OFFLINE = "OFFLINE"
+    GENERAL = "GENERAL"
+
+
+class SelectionOutcome(StrEnum):
+    SELECTED = "SELECTED"
+    # Drawn behind as many members of the same family card as may be recipients.
+    FAMILY_CARD_LIMIT = "FAMILY_CARD_LIMIT"
+
+
 class LearningMethod(StrEnum):
     WEBINAR = "WEBINAR"
     SELF_PACED = "SELF_PACED"

@@ -129,6 +129,16 @@ def participants_visible_to(principal: Principal | None) -> ColumnElement[bool]:
     return false()
 
 
+def may_register_in(principal: Principal | None, regency_id: int) -> bool:
+    """Only a regional office registers people, and only residents of its own regency."""
+    return (
+        principal is not None
+        and principal.partner_type is PartnerType.REGIONAL_OFFICE
+        and principal.regency_id is not None
+        and principal.regency_id == regency_id
+    )
+
+
 def _public_courses() -> ColumnElement[bool]:
     provider = aliased(Partner, name="visible_provider")
     active_provider = (

@@ -26,8 +26,10 @@ from schema.disbursements import DisbursementMutation, DisbursementQuery
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
+from schema.registration import RegistrationMutation, RegistrationQuery
 from schema.scalars import SCALAR_MAP
 from schema.transactions import in_own_savepoints
+from schema.waves import WaveMutation, WaveQuery
 
 # Limits against expensive documents; generous for every real partner query.
 MAX_QUERY_DEPTH = 10
@@ -49,6 +51,8 @@ class Query(
     DisbursementQuery,
     ProgrammeQuery,
     PartnerQuery,
+    RegistrationQuery,
+    WaveQuery,
 ):
     pass
 
@@ -61,7 +65,14 @@ class Query(
         "document are unaffected by it."
     )
 )
-class Mutation(CatalogMutation, EnrollmentMutation, CertificateMutation, DisbursementMutation):
+class Mutation(
+    CatalogMutation,
+    EnrollmentMutation,
+    CertificateMutation,
+    DisbursementMutation,
+    RegistrationMutation,
+    WaveMutation,
+):
     pass
 
 

@@ -20,7 +20,13 @@ from core.models.partners import (
     UsedClientAssertion,
 )
 from core.models.platform import AuditRecord, IdempotencyRecord, OutboxMessage
-from core.models.programme import Participant, Scheme, Wave
+from core.models.programme import (
+    Participant,
+    RegistrationConsent,
+    Scheme,
+    Wave,
+    WaveSelection,
+)
 
 __all__ = [
     "Attendance",
@@ -45,10 +51,12 @@ __all__ = [
     "Province",
     "Purchase",
     "Regency",
+    "RegistrationConsent",
     "RevokedToken",
     "Schedule",
     "Scheme",
     "SigningKey",
     "UsedClientAssertion",
     "Wave",
+    "WaveSelection",
 ]

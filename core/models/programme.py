@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     CHAR,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
+    Numeric,
     SmallInteger,
     String,
+    Text,
+    text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.enums import Education, ParticipantStatus, RegistrationChannel
+from core.enums import (
+    ConsentMethod,
+    DisabilityCategory,
+    Education,
+    EmploymentStatus,
+    ParticipantStatus,
+    RegistrationChannel,
+    SelectionOutcome,
+    SelectionPool,
+    Sex,
+)
 from core.models.base import Base, BigId, CreatedAt, Rupiah, text_enum
+
+_DISABILITIES = ", ".join(f"'{category.value}'" for category in DisabilityCategory)
 
 
 class Scheme(Base):
@@ -42,7 +61,16 @@ class Scheme(Base):
 
 class Wave(Base):
     __tablename__ = "waves"
-    __table_args__ = (CheckConstraint("closes_at > opens_at", name="window"),)
+    __table_args__ = (
+        CheckConstraint("closes_at > opens_at", name="window"),
+        CheckConstraint("quota IS NULL OR quota > 0", name="quota_positive"),
+        CheckConstraint(
+            "reserved_disability_share >= 0 AND reserved_offline_share >= 0"
+            " AND reserved_disability_share + reserved_offline_share <= 1",
+            name="reserved_shares",
+        ),
+        CheckConstraint("(selected_at IS NULL) = (selection_summary IS NULL)", name="selected"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
@@ -50,12 +78,34 @@ class Wave(Base):
     opens_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[CreatedAt]
+    # Waves of the seed's history have no quota of record; a wave opened through the API has.
+    quota: Mapped[int | None] = mapped_column(Integer)
+    # Shares of the quota drawn first among people with a disability, then among offline
+    # registrants (the programme's inclusion goal, per wave).
+    reserved_disability_share: Mapped[Decimal] = mapped_column(
+        Numeric(4, 3), server_default=text("0")
+    )
+    reserved_offline_share: Mapped[Decimal] = mapped_column(Numeric(4, 3), server_default=text("0"))
+    # Drawn when the wave is opened and kept: the selection's order is a keyed hash of
+    # (this seed, participant id), so anyone holding it can replay the draw.
+    selection_seed: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    selected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Per pool: reserved, selected, and the last draw key taken (the cut-off).
+    selection_summary: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class Participant(Base):
     __tablename__ = "participants"
     __table_args__ = (
         CheckConstraint("card_number ~ '^[0-9]{16}$'", name="card_number_digits"),
+        CheckConstraint(
+            "status <> 'RECIPIENT' OR card_number IS NOT NULL", name="recipient_has_card"
+        ),
+        CheckConstraint(f"disabilities <@ ARRAY[{_DISABILITIES}]::text[]", name="disabilities"),
+        CheckConstraint(
+            "(registration_channel = 'OFFLINE') = (registered_by_partner_id IS NOT NULL)",
+            name="offline_by_office",
+        ),
         CheckConstraint("training_balance >= 0", name="balance_not_negative"),
         CheckConstraint(
             "status <> 'RECIPIENT' OR "
@@ -65,7 +115,8 @@ class Participant(Base):
     )
 
     id: Mapped[BigId]
-    card_number: Mapped[str] = mapped_column(CHAR(16), unique=True)
+    # Issued at selection (the seed's history issued one at registration).
+    card_number: Mapped[str | None] = mapped_column(CHAR(16), unique=True)
     # The national ID (NIK) is never stored: an HMAC keyed with the master key finds
     # duplicates, and a masked form (first 6 and last 2 digits) is shown to people.
     nik_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
@@ -86,3 +137,60 @@ class Participant(Base):
     registered_by_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     phone_masked: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[CreatedAt]
+    # Registration details (the seed's history predates some of them: nullable).
+    sex: Mapped[Sex | None] = mapped_column(text_enum(Sex, "sex"))
+    # The family card (KK), kept like the NIK: a keyed hash only.
+    kk_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), index=True)
+    address: Mapped[str | None] = mapped_column(String(300))
+    employment_status: Mapped[EmploymentStatus | None] = mapped_column(
+        text_enum(EmploymentStatus, "employment_status")
+    )
+    disabilities: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), server_default=text("'{}'::text[]")
+    )
+    accommodation: Mapped[str | None] = mapped_column(String(500))
+
+
+class RegistrationConsent(Base):
+    """How a person registered at an office consented, and which office user took it."""
+
+    __tablename__ = "registration_consents"
+    __table_args__ = (
+        CheckConstraint(
+            "method <> 'SIGNED_FORM' OR reference IS NOT NULL", name="signed_form_reference"
+        ),
+        CheckConstraint(
+            "method <> 'READ_ALOUD_WITNESSED' OR witness IS NOT NULL", name="witnessed"
+        ),
+    )
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    method: Mapped[ConsentMethod] = mapped_column(text_enum(ConsentMethod, "consent_method"))
+    reference: Mapped[str | None] = mapped_column(String(64))
+    witness: Mapped[str | None] = mapped_column(String(200))
+    office_user: Mapped[str] = mapped_column(String(100))
+    office_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    given_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WaveSelection(Base):
+    """Why a person considered in a wave's draw was selected, or set aside for the family
+    card limit. People drawn behind the cut-off have no row: the wave's seed and summary
+    explain them (their draw key ranks after the pool's last one)."""
+
+    __tablename__ = "wave_selections"
+    __table_args__ = (
+        CheckConstraint("(outcome = 'SELECTED') = (pool IS NOT NULL)", name="pool_iff_selected"),
+    )
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id"), primary_key=True, index=True
+    )
+    outcome: Mapped[SelectionOutcome] = mapped_column(
+        text_enum(SelectionOutcome, "selection_outcome")
+    )
+    pool: Mapped[SelectionPool | None] = mapped_column(text_enum(SelectionPool, "selection_pool"))
+    draw_key: Mapped[int] = mapped_column(BigInteger)
+    # Members of the same family card selected before (earlier waves) or drawn ahead.
+    family_ahead: Mapped[int] = mapped_column(SmallInteger)

@@ -11,10 +11,10 @@ import random
 from datetime import datetime
 from typing import Final
 
-from core.enums import ParticipantStatus, RegistrationChannel
+from core.enums import ParticipantStatus, RegistrationChannel, Sex
+from core.identity import hash_nik, mask_nik
 from gateway.seed import codes, tables, timeline
 from gateway.seed.catalog import Catalog
-from gateway.seed.identity import hash_nik, mask_nik
 from gateway.seed.journeys import ExactQuota, JourneyMaker, Outcome
 from gateway.seed.loader import RowBuffer
 from gateway.seed.partners import Partners
@@ -114,6 +114,7 @@ class Registrants:
                 self._offices[person.regency.id] if offline else None,
                 person.phone_masked,
                 registered_at,
+                (Sex.FEMALE if person.female else Sex.MALE).value,
             ),
         )
 

@@ -86,6 +86,7 @@ PARTICIPANTS: Final = Table(
         "registered_by_partner_id",
         "phone_masked",
         "created_at",
+        "sex",
     ),
 )
 PLATFORM_ACCOUNTS: Final = Table(

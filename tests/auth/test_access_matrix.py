@@ -43,6 +43,8 @@ COMPLETION_WRITE = frozenset({Scope.COMPLETION_WRITE.value})
 CERTIFICATE_READ = frozenset({Scope.CERTIFICATE_READ.value})
 DISBURSEMENT_READ = frozenset({Scope.DISBURSEMENT_READ.value})
 DISBURSEMENT_WRITE = frozenset({Scope.DISBURSEMENT_WRITE.value})
+REGISTRATION_READ = frozenset({Scope.REGISTRATION_READ.value})
+REGISTRATION_WRITE = frozenset({Scope.REGISTRATION_WRITE.value})
 
 REQUIRED: dict[str, frozenset[str]] = {
     # Query
@@ -61,6 +63,9 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.disbursementReconciliation": DISBURSEMENT_READ,
     "Query.dailyDisbursementReconciliation": DISBURSEMENT_READ,
     "Query.installmentHistory": DISBURSEMENT_READ,
+    "Query.registrants": REGISTRATION_READ,
+    "Query.registrant": REGISTRATION_READ,
+    "Query.selectionExplanation": PROGRAM_ADMIN,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -82,6 +87,10 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.createDisbursementBatches": PROGRAM_ADMIN,
     "Mutation.acknowledgeBatch": DISBURSEMENT_WRITE,
     "Mutation.reportDisbursementResults": DISBURSEMENT_WRITE,
+    "Mutation.registerParticipant": REGISTRATION_WRITE,
+    "Mutation.registerParticipants": REGISTRATION_WRITE,
+    "Mutation.openWave": PROGRAM_ADMIN,
+    "Mutation.runSelection": PROGRAM_ADMIN,
 }
 
 _PLACEHOLDER_SCALARS = {

@@ -1,0 +1,445 @@
+"""Waves and their selection: open a wave, draw its recipients, explain the draw per person.
+
+The draw is set-based and reproducible: each candidate's draw key is PostgreSQL's seeded
+64-bit hash of its id, ``hashint8extended(id, seed)``, with the seed drawn when the wave is
+opened and kept on it. Lower keys are drawn first. Anyone holding the seed and the
+candidates replays the same selection; one statement (one transaction) applies all of it.
+
+Order of the draw: within a family card, members are ranked by (disability, offline, key)
+and only as many as the card may still have recipients stay in the draw (the others are
+recorded as ``FAMILY_CARD_LIMIT``); then the reserved disability share, the reserved offline
+share among those not yet drawn, and the rest of the quota among everyone left.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Date, DateTime, Integer, bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.audit import Actor, record_audit
+from core.db.session import execute_core
+from core.eligibility import FAMILY_CARD_RECIPIENTS_MAX, MIN_REGISTRATION_AGE
+from core.enums import (
+    OutboxStatus,
+    ParticipantStatus,
+    RegistrationChannel,
+    SelectionOutcome,
+    SelectionPool,
+)
+from core.errors import ErrorCode, GatewayError
+from core.models import OutboxMessage, Participant, Scheme, Wave, WaveSelection
+from resolvers.registration.records import (
+    ExplanationRecord,
+    PoolRecord,
+    SelectionRecord,
+    WaveRecord,
+)
+from resolvers.registration.register import OFFICE_CHANNEL, SMS_CHANNEL
+
+SELECTED_TEMPLATE = "wave_selected"
+
+
+def _wave_record(wave: Wave, scheme_code: str, selected: int) -> WaveRecord:
+    return WaveRecord(
+        id=wave.id,
+        number=wave.number,
+        scheme_code=scheme_code,
+        quota=wave.quota,
+        reserved_disability_share=float(wave.reserved_disability_share),
+        reserved_offline_share=float(wave.reserved_offline_share),
+        opens_at=wave.opens_at,
+        closes_at=wave.closes_at,
+        selection_seed=wave.selection_seed,
+        selected_at=wave.selected_at,
+        selected=selected,
+    )
+
+
+async def open_wave(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    scheme_code: str,
+    quota: int,
+    reserved_disability_share: float,
+    reserved_offline_share: float,
+    opens_at: datetime,
+    closes_at: datetime,
+) -> WaveRecord:
+    if quota <= 0:
+        raise GatewayError(ErrorCode.BAD_USER_INPUT, "quota must be positive", field="quota")
+    disability = Decimal(str(round(reserved_disability_share, 3)))
+    offline = Decimal(str(round(reserved_offline_share, 3)))
+    if disability < 0 or offline < 0 or disability + offline > 1:
+        raise GatewayError(
+            ErrorCode.BAD_USER_INPUT,
+            "reserved shares are between 0 and 1 and add up to at most 1",
+            field="reservedDisabilityShare",
+        )
+    if opens_at.tzinfo is None or closes_at.tzinfo is None or closes_at <= opens_at:
+        raise GatewayError(
+            ErrorCode.INVALID_DATE_RANGE,
+            "opensAt and closesAt need time zones, and closesAt must be after opensAt",
+            field="closesAt",
+        )
+    scheme = (await session.execute(select(Scheme).where(Scheme.code == scheme_code))).scalar()
+    if scheme is None:
+        raise GatewayError(ErrorCode.SCHEME_NOT_FOUND, f"no scheme {scheme_code!r}", field="scheme")
+    # Wave numbers follow one another: one opening at a time.
+    await execute_core(session, text("LOCK TABLE waves IN SHARE ROW EXCLUSIVE MODE"))
+    number = (await session.scalar(select(Wave.number).order_by(Wave.number.desc()).limit(1))) or 0
+    wave = Wave(
+        number=number + 1,
+        scheme_id=scheme.id,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        quota=quota,
+        reserved_disability_share=disability,
+        reserved_offline_share=offline,
+        selection_seed=secrets.randbits(63),
+    )
+    session.add(wave)
+    await session.flush()
+    await record_audit(
+        session,
+        actor=actor,
+        action="wave.opened",
+        entity_type="wave",
+        entity_id=wave.id,
+        after={
+            "number": wave.number,
+            "scheme": scheme_code,
+            "quota": quota,
+            "reservedDisabilityShare": str(disability),
+            "reservedOfflineShare": str(offline),
+            "selectionSeed": str(wave.selection_seed),
+        },
+    )
+    return _wave_record(wave, scheme.code, 0)
+
+
+async def _wave(session: AsyncSession, number: int, *, lock: bool = False) -> tuple[Wave, Scheme]:
+    statement = select(Wave, Scheme).join(Scheme, Scheme.id == Wave.scheme_id)
+    statement = statement.where(Wave.number == number)
+    if lock:
+        statement = statement.with_for_update(of=Wave)
+    row = (await session.execute(statement)).first()
+    if row is None:
+        raise GatewayError(ErrorCode.WAVE_NOT_FOUND, f"no wave number {number}", field="wave")
+    return row[0], row[1]
+
+
+def adult_born_by(day: date) -> date:
+    """The latest birth date of someone ``MIN_REGISTRATION_AGE`` or older on ``day``."""
+    try:
+        return day.replace(year=day.year - MIN_REGISTRATION_AGE)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - MIN_REGISTRATION_AGE, day=28)
+
+
+# Candidates: registered, not yet in a wave, registered before the wave closed, adults when it
+# opens. The whole draw and every write, in one statement: never half-applied.
+_SELECT = text(
+    """
+    WITH candidate AS MATERIALIZED (
+        SELECT p.id, p.kk_hash, cardinality(p.disabilities) > 0 AS disabled,
+               p.registration_channel = :offline AS offline,
+               hashint8extended(p.id, :seed) AS draw_key
+          FROM participants p
+         WHERE p.status = :registered AND p.wave_id IS NULL
+           AND p.created_at < :closes_at AND p.birth_date <= :adult_born_by
+    ), family AS (
+        SELECT r.kk_hash, count(*) AS taken
+          FROM participants r
+         WHERE r.status = :recipient AND r.kk_hash IS NOT NULL
+         GROUP BY r.kk_hash
+    ), ranked AS MATERIALIZED (
+        SELECT c.*,
+               CASE WHEN c.kk_hash IS NULL THEN 0
+                    ELSE coalesce(f.taken, 0) + row_number() OVER (
+                        PARTITION BY c.kk_hash
+                        ORDER BY c.disabled DESC, c.offline DESC, c.draw_key) - 1
+               END AS family_ahead
+          FROM candidate c LEFT JOIN family f ON f.kk_hash = c.kk_hash
+    ), eligible AS MATERIALIZED (
+        SELECT * FROM ranked WHERE family_ahead < :family_max
+    ), d AS MATERIALIZED (
+        SELECT id, draw_key, family_ahead FROM eligible WHERE disabled
+         ORDER BY draw_key LIMIT :disability_quota
+    ), o AS MATERIALIZED (
+        SELECT e.id, e.draw_key, e.family_ahead FROM eligible e
+         WHERE e.offline AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = e.id)
+         ORDER BY e.draw_key LIMIT :offline_quota
+    ), g AS MATERIALIZED (
+        SELECT e.id, e.draw_key, e.family_ahead FROM eligible e
+         WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = e.id)
+           AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = e.id)
+         ORDER BY e.draw_key
+         LIMIT greatest(0, :quota - (SELECT count(*) FROM d) - (SELECT count(*) FROM o))
+    ), picked AS MATERIALIZED (
+        SELECT id, draw_key, family_ahead, :pool_disability AS pool FROM d
+        UNION ALL SELECT id, draw_key, family_ahead, :pool_offline FROM o
+        UNION ALL SELECT id, draw_key, family_ahead, :pool_general FROM g
+    ), recorded AS (
+        INSERT INTO wave_selections (wave_id, participant_id, outcome, pool, draw_key,
+                                     family_ahead)
+        SELECT :wave_id, id, :selected, pool, draw_key, family_ahead FROM picked
+        UNION ALL
+        SELECT :wave_id, id, :family_limit, NULL, draw_key, family_ahead
+          FROM ranked WHERE family_ahead >= :family_max
+    ), made AS (
+        UPDATE participants p
+           SET status = :recipient, wave_id = :wave_id, training_balance = :balance,
+               first_purchase_deadline = :deadline,
+               card_number = coalesce(p.card_number, prakerja_card_number(p.id))
+          FROM picked WHERE p.id = picked.id
+        RETURNING p.id, p.phone_masked, p.registered_by_partner_id
+    ), told AS (
+        INSERT INTO notification_outbox (channel, participant_id, template, payload, status,
+                                         attempts)
+        SELECT CASE WHEN made.phone_masked IS NOT NULL OR made.registered_by_partner_id IS NULL
+                    THEN :sms ELSE :office END,
+               made.id, :template,
+               jsonb_build_object('waveNumber', :wave_number,
+                                  'to', CASE WHEN made.phone_masked IS NOT NULL
+                                               OR made.registered_by_partner_id IS NULL
+                                             THEN jsonb_build_object('participant', made.id)
+                                             ELSE jsonb_build_object(
+                                                 'officeId', made.registered_by_partner_id)
+                                        END),
+               :pending, 0
+          FROM made
+    )
+    SELECT (SELECT count(*) FROM candidate) AS considered,
+           (SELECT count(*) FROM ranked WHERE family_ahead >= :family_max) AS family_limited,
+           (SELECT count(*) FROM d) AS disability_selected,
+           (SELECT max(draw_key) FROM d) AS disability_cutoff,
+           (SELECT count(*) FROM o) AS offline_selected,
+           (SELECT max(draw_key) FROM o) AS offline_cutoff,
+           (SELECT count(*) FROM g) AS general_selected,
+           (SELECT max(draw_key) FROM g) AS general_cutoff
+    """
+).bindparams(
+    bindparam(
+        "offline",
+        RegistrationChannel.OFFLINE,
+        type_=Participant.__table__.c.registration_channel.type,
+    ),
+    bindparam(
+        "registered", ParticipantStatus.REGISTERED, type_=Participant.__table__.c.status.type
+    ),
+    bindparam("recipient", ParticipantStatus.RECIPIENT, type_=Participant.__table__.c.status.type),
+    bindparam("selected", SelectionOutcome.SELECTED, type_=WaveSelection.__table__.c.outcome.type),
+    bindparam(
+        "family_limit",
+        SelectionOutcome.FAMILY_CARD_LIMIT,
+        type_=WaveSelection.__table__.c.outcome.type,
+    ),
+    bindparam(
+        "pool_disability", SelectionPool.DISABILITY, type_=WaveSelection.__table__.c.pool.type
+    ),
+    bindparam("pool_offline", SelectionPool.OFFLINE, type_=WaveSelection.__table__.c.pool.type),
+    bindparam("pool_general", SelectionPool.GENERAL, type_=WaveSelection.__table__.c.pool.type),
+    bindparam("pending", OutboxStatus.PENDING, type_=OutboxMessage.__table__.c.status.type),
+    bindparam("sms", SMS_CHANNEL),
+    bindparam("office", OFFICE_CHANNEL),
+    bindparam("template", SELECTED_TEMPLATE),
+    bindparam("seed", type_=BigInteger),
+    bindparam("wave_number", type_=Integer),
+    bindparam("wave_id", type_=Integer),
+    bindparam("quota", type_=Integer),
+    bindparam("disability_quota", type_=Integer),
+    bindparam("offline_quota", type_=Integer),
+    bindparam("balance", type_=BigInteger),
+    bindparam("deadline", type_=DateTime(timezone=True)),
+    bindparam("closes_at", type_=DateTime(timezone=True)),
+    bindparam("adult_born_by", type_=Date),
+    bindparam("family_max", FAMILY_CARD_RECIPIENTS_MAX, type_=Integer),
+)
+
+
+async def run_selection(
+    session: AsyncSession, actor: Actor, *, wave_number: int, quota: int | None, now: datetime
+) -> SelectionRecord:
+    wave, scheme = await _wave(session, wave_number, lock=True)
+    if wave.selected_at is not None:
+        raise GatewayError(
+            ErrorCode.WAVE_ALREADY_SELECTED, f"wave {wave_number} was selected already"
+        )
+    quota = quota if quota is not None else wave.quota
+    if quota is None or quota <= 0:
+        raise GatewayError(ErrorCode.BAD_USER_INPUT, "quota must be positive", field="quota")
+    disability_quota = math.ceil(quota * wave.reserved_disability_share)
+    offline_quota = min(quota - disability_quota, math.ceil(quota * wave.reserved_offline_share))
+    row = (
+        await execute_core(
+            session,
+            _SELECT,
+            {
+                "seed": wave.selection_seed,
+                "closes_at": wave.closes_at,
+                "adult_born_by": adult_born_by(wave.opens_at.date()),
+                "disability_quota": disability_quota,
+                "offline_quota": offline_quota,
+                "quota": quota,
+                "wave_id": wave.id,
+                "wave_number": wave.number,
+                "balance": scheme.training_balance,
+                "deadline": max(wave.opens_at, now) + timedelta(days=scheme.purchase_deadline_days),
+            },
+        )
+    ).one()
+    pools = (
+        PoolRecord(
+            pool=SelectionPool.DISABILITY,
+            reserved=disability_quota,
+            selected=row.disability_selected,
+            cutoff_key=row.disability_cutoff,
+        ),
+        PoolRecord(
+            pool=SelectionPool.OFFLINE,
+            reserved=offline_quota,
+            selected=row.offline_selected,
+            cutoff_key=row.offline_cutoff,
+        ),
+        PoolRecord(
+            pool=SelectionPool.GENERAL,
+            reserved=quota - disability_quota - offline_quota,
+            selected=row.general_selected,
+            cutoff_key=row.general_cutoff,
+        ),
+    )
+    selected = sum(pool.selected for pool in pools)
+    summary: dict[str, Any] = {
+        "quota": quota,
+        "considered": row.considered,
+        "familyCardLimited": row.family_limited,
+        "pools": {
+            pool.pool.value: {
+                "reserved": pool.reserved,
+                "selected": pool.selected,
+                "cutoffKey": None if pool.cutoff_key is None else str(pool.cutoff_key),
+            }
+            for pool in pools
+        },
+    }
+    wave.quota = quota
+    wave.selected_at = now
+    wave.selection_summary = summary
+    await session.flush()
+    await record_audit(
+        session,
+        actor=actor,
+        action="wave.selected",
+        entity_type="wave",
+        entity_id=wave.id,
+        after={**summary, "selected": selected, "selectionSeed": str(wave.selection_seed)},
+    )
+    return SelectionRecord(
+        wave=_wave_record(wave, scheme.code, selected),
+        considered=row.considered,
+        selected=selected,
+        family_card_limited=row.family_limited,
+        pools=pools,
+    )
+
+
+async def wave_by_number(session: AsyncSession, number: int) -> WaveRecord:
+    wave, scheme = await _wave(session, number)
+    selected = await session.scalar(
+        select(func.count()).where(
+            WaveSelection.wave_id == wave.id, WaveSelection.outcome == SelectionOutcome.SELECTED
+        )
+    )
+    return _wave_record(wave, scheme.code, selected or 0)
+
+
+async def selection_explanation(
+    session: AsyncSession, *, wave_number: int, participant_id: int
+) -> ExplanationRecord:
+    """Why a person was or was not selected in a wave, from its records and its seed."""
+    wave, _ = await _wave(session, wave_number)
+    if wave.selected_at is None or wave.selection_summary is None:
+        raise GatewayError(ErrorCode.WAVE_NOT_FOUND, f"wave {wave_number} has not been selected")
+    person = (
+        await session.execute(
+            select(
+                Participant.id,
+                Participant.created_at,
+                Participant.birth_date,
+                Participant.wave_id,
+                func.hashint8extended(
+                    Participant.id, bindparam("seed", wave.selection_seed, type_=BigInteger)
+                ).label("draw_key"),
+            ).where(Participant.id == participant_id)
+        )
+    ).first()
+    if person is None:
+        raise GatewayError(ErrorCode.REGISTRANT_NOT_FOUND, "no registrant has this id")
+    recorded = (
+        await session.execute(
+            select(WaveSelection).where(
+                WaveSelection.wave_id == wave.id, WaveSelection.participant_id == participant_id
+            )
+        )
+    ).scalar()
+    pools = wave.selection_summary["pools"]
+    general_cutoff = pools[SelectionPool.GENERAL.value]["cutoffKey"]
+    cutoff = None if general_cutoff is None else int(general_cutoff)
+    base = {
+        "wave_number": wave.number,
+        "registrant_id": person.id,
+        "draw_key": person.draw_key,
+    }
+    if recorded is not None:
+        if recorded.outcome is SelectionOutcome.SELECTED:
+            assert recorded.pool is not None
+            pool_cutoff = pools[recorded.pool.value]["cutoffKey"]
+            return ExplanationRecord(
+                **base,
+                outcome=recorded.outcome,
+                pool=recorded.pool,
+                family_ahead=recorded.family_ahead,
+                cutoff_key=None if pool_cutoff is None else int(pool_cutoff),
+                reason=(
+                    f"selected in the {recorded.pool.value.lower()} pool: the draw key ranks "
+                    f"within the pool's {pools[recorded.pool.value]['selected']} places"
+                ),
+            )
+        return ExplanationRecord(
+            **base,
+            outcome=recorded.outcome,
+            pool=None,
+            family_ahead=recorded.family_ahead,
+            cutoff_key=cutoff,
+            reason=(
+                f"not drawn: {recorded.family_ahead} members of the same family card were "
+                f"recipients or drew ahead, and a card has at most {FAMILY_CARD_RECIPIENTS_MAX}"
+            ),
+        )
+    if person.created_at >= wave.closes_at:
+        reason = "not considered: registered after the wave closed"
+    elif person.birth_date > adult_born_by(wave.opens_at.date()):
+        reason = f"not considered: younger than {MIN_REGISTRATION_AGE} when the wave opened"
+    elif person.wave_id is not None and person.wave_id != wave.id:
+        reason = "not considered: selected in another wave"
+    else:
+        reason = "considered, not drawn: the draw key ranks after every pool's last place"
+    return ExplanationRecord(
+        **base, outcome=None, pool=None, family_ahead=None, cutoff_key=cutoff, reason=reason
+    )
+
+
+async def participant_by_card(session: AsyncSession, card_number: str) -> int:
+    participant_id = await session.scalar(
+        select(Participant.id).where(Participant.card_number == card_number)
+    )
+    if participant_id is None:
+        raise GatewayError(ErrorCode.PARTICIPANT_NOT_FOUND, "no participant holds this card number")
+    return int(participant_id)

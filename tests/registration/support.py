@@ -1,0 +1,72 @@
+"""Registration forms and calls shared by the registration tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from tests.conftest import Tokens
+
+OFFICE = "DISNAKER-1101"  # Kabupaten Simeulue
+OFFICE_REGENCY = "1101"
+OTHER_OFFICE = "DISNAKER-3171"  # Kota Jakarta Selatan
+OTHER_REGENCY = "3171"
+
+REGISTRANT_FIELDS = """
+    id nikMasked fullName birthDate sex disabilities accommodation regencyCode channel
+    status cardNumber phoneMasked
+"""
+
+REGISTER = f"""
+mutation($input: RegisterParticipantInput!) {{
+  registerParticipant(input: $input) {{ {REGISTRANT_FIELDS} }}
+}}
+"""
+
+REGISTER_MANY = f"""
+mutation($items: [RegisterParticipantInput!]!) {{
+  registerParticipants(items: $items) {{
+    results {{ registrant {{ {REGISTRANT_FIELDS} }} errors {{ code message field }} }}
+  }}
+}}
+"""
+
+
+def nik(
+    regency: str, born: date, *, female: bool = False, serial: int = 1, district: int = 1
+) -> str:
+    day = born.day + (40 if female else 0)
+    return f"{regency}{district:02d}{day:02d}{born:%m}{born.year % 100:02d}{serial:04d}"
+
+
+def form(
+    serial: int = 1,
+    *,
+    regency: str = OFFICE_REGENCY,
+    born: date = date(1990, 6, 15),
+    female: bool = False,
+    kk: str | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "nik": nik(regency, born, female=female, serial=serial),
+        "kk": kk or f"{regency}01{serial:010d}",
+        "fullName": f"Orang Uji {serial}",
+        "birthDate": born.isoformat(),
+        "sex": "FEMALE" if female else "MALE",
+        "address": "Jalan Merdeka 1, Sinabang",
+        "regencyCode": regency,
+        "education": "SMA",
+        "employmentStatus": "UNEMPLOYED",
+        "consent": {"method": "THUMBPRINT", "officeUser": "petugas-1"},
+    }
+    values.update(overrides)
+    return values
+
+
+async def register(tokens: Tokens, values: dict[str, Any], office: str = OFFICE) -> dict[str, Any]:
+    return await tokens.graphql(office, REGISTER, {"input": values})
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [error["extensions"]["code"] for error in body.get("errors") or []]
