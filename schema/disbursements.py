@@ -463,7 +463,7 @@ class DisbursementMutation:
     )
     async def acknowledge_batch(
         self, info: Info, code: str, item_count: int, control_sum: Rupiah
-    ) -> DisbursementBatch:
+    ) -> DisbursementBatch | None:
         record = await batch_resolvers.acknowledge_batch(
             info.context.session,
             actor_of(info),
@@ -481,7 +481,7 @@ class DisbursementMutation:
     )
     async def report_disbursement_results(
         self, info: Info, code: str, results: list[DisbursementResultInput]
-    ) -> ReportDisbursementResultsPayload:
+    ) -> ReportDisbursementResultsPayload | None:
         actor = actor_of(info)
         outcomes = await result_resolvers.report_results(
             info.context.session,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import Tokens
-from tests.registration.support import (
+from tests.support.gateway import Tokens
+from tests.support.registration import (
     OFFICE,
     OFFICE_REGENCY,
     OTHER_OFFICE,

@@ -9,8 +9,8 @@ from sqlalchemy import text
 
 from core.db.database import Database
 from core.eligibility import FAMILY_CARD_REGISTRANTS_MAX
-from tests.conftest import Tokens
-from tests.registration.support import (
+from tests.support.gateway import Tokens
+from tests.support.registration import (
     OFFICE,
     OTHER_OFFICE,
     OTHER_REGENCY,

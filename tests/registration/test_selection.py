@@ -9,8 +9,8 @@ from sqlalchemy import text
 from core.db.database import Database
 from core.eligibility import FAMILY_CARD_RECIPIENTS_MAX
 from gateway.seed import codes
-from tests.conftest import Tokens
-from tests.registration.support import form, register
+from tests.support.gateway import Tokens
+from tests.support.registration import form, register
 
 OPEN = """
 mutation($input: OpenWaveInput!) { openWave(input: $input) { number selectionSeed quota } }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from tests.conftest import Tokens
+from tests.support.gateway import Tokens
 
 OFFICE = "DISNAKER-1101"  # Kabupaten Simeulue
 OFFICE_REGENCY = "1101"
