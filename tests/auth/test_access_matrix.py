@@ -61,6 +61,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.disbursementReconciliation": DISBURSEMENT_READ,
     "Query.dailyDisbursementReconciliation": DISBURSEMENT_READ,
     "Query.installmentHistory": DISBURSEMENT_READ,
+    "Query.paymentAccounts": DISBURSEMENT_READ,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -82,6 +83,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.createDisbursementBatches": PROGRAM_ADMIN,
     "Mutation.acknowledgeBatch": DISBURSEMENT_WRITE,
     "Mutation.reportDisbursementResults": DISBURSEMENT_WRITE,
+    "Mutation.registerPaymentAccount": DISBURSEMENT_WRITE,
 }
 
 _PLACEHOLDER_SCALARS = {
