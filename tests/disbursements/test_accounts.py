@@ -40,7 +40,9 @@ mutation Register($input: RegisterPaymentAccountInput!) {
 """
 ACCOUNTS = """
 query Accounts($card: String!) {
-  paymentAccounts(cardNumber: $card) { id paymentPartnerCode maskedAccountNumber verified isPrimary }
+  paymentAccounts(cardNumber: $card) {
+    id paymentPartnerCode maskedAccountNumber verified isPrimary
+  }
 }
 """
 NAME = "SITI NURHALIZA"
@@ -157,7 +159,7 @@ async def test_only_a_verified_account_is_paid_and_its_number_shows_only_to_its_
             await scalar(
                 database, "SELECT id FROM payment_accounts WHERE account_number = '0123456789012'"
             )
-        ),  # fmt: skip
+        ),
     )
     assert actions.split(",") == [
         "payment_account.name_mismatch",
