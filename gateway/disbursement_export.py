@@ -2,8 +2,8 @@
 
 The same bearer token, scope and tenancy as GraphQL: 401 without a valid token, 403 without
 ``disbursement:read``, 404 for a batch that is not the caller's. The rows come from a
-server-side cursor in a session of their own, a chunk at a time, so memory stays flat
-whatever the batch's size.
+database in keyset chunks, in a session of their own, a chunk at a time, so memory stays
+flat whatever the batch's size.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from core.models import (
     DisbursementItem,
     Participant,
     Partner,
+    PaymentAccount,
     Purchase,
 )
 from core.principal import Principal
@@ -246,3 +247,23 @@ def own_courses(principal: Principal) -> ColumnElement[bool]:
     if not manages_courses(principal):
         return false()
     return Course.provider_id == principal.partner_id
+
+
+def payment_accounts_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """A payment partner sees only the accounts registered at itself (a clause over
+    ``PaymentAccount``); programme management sees every one."""
+    if principal is None:
+        return false()
+    if principal.partner_type is PartnerType.PROGRAM_MANAGEMENT:
+        return true()
+    if principal.partner_type is PartnerType.PAYMENT_PARTNER:
+        return PaymentAccount.payment_partner_id == principal.partner_id
+    return false()
+
+
+def payment_partner_registering(principal: Principal | None) -> int | None:
+    """The partner an account is registered at: only a payment partner registers accounts,
+    and only at itself."""
+    if principal is None or principal.partner_type is not PartnerType.PAYMENT_PARTNER:
+        return None
+    return principal.partner_id

@@ -120,8 +120,9 @@ class DisbursementItem(Base):
         CheckConstraint("length(end_to_end_id) <= 35", name="end_to_end_id_length"),
         CheckConstraint("status <> 'FAILED' OR reason_code IS NOT NULL", name="failed_has_reason"),
         # Nothing is ever paid twice: at most one live (pending, sent, paid or unknown) item
-        # per installment. Migration 0006 also refuses, by trigger, every status change
-        # outside the item's state machine, and any item paying an unverified account.
+        # per installment. Migration 0006 (0008 at set speed) also refuses, by trigger, every
+        # status change outside the item's state machine, and any item paying an unverified
+        # account.
         Index(
             "uq_disbursement_items_live_installment",
             "installment_id",
@@ -130,6 +131,12 @@ class DisbursementItem(Base):
         ),
         Index("ix_disbursement_items_batch_id", "batch_id", "id"),
         Index("ix_disbursement_items_installment_id", "installment_id"),
+        # A batch's open items (migration 0008): whether a batch is complete, without a count.
+        Index(
+            "ix_disbursement_items_open",
+            "batch_id",
+            postgresql_where=text("status IN ('SENT', 'UNKNOWN')"),
+        ),
     )
 
     id: Mapped[BigId]

@@ -130,6 +130,22 @@ class InstallmentHistory:
     items: tuple[ItemHistory, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
+class PaymentAccountRecord:
+    """A participant's account at one payment partner; its number only ever masked."""
+
+    id: int
+    card_number: str
+    payment_partner_code: str
+    kind: PaymentAccountKind
+    masked_account_number: str
+    holder_name: str
+    name_matched: bool
+    verified_at: datetime | None
+    is_primary: bool
+    created_at: datetime
+
+
 BATCH_PARTNER = aliased(Partner, name="batch_partner")
 
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import exists, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor, record_audit
@@ -153,7 +152,10 @@ async def report_results(
     results: Sequence[ReportedResult],
     *,
     now: datetime,
+    with_items: bool = True,
 ) -> list[ResultOutcomeRecord]:
+    """Each result's outcome in input order; ``with_items=False`` leaves out the items as
+    they now are (a caller that does not show them saves reading 1,000 of them)."""
     if not 1 <= len(results) <= MAX_RESULTS_PER_CALL:
         raise GatewayError(
             ErrorCode.TOO_MANY_RESULTS,
@@ -234,23 +236,18 @@ async def report_results(
                 )
             )
 
+    # Every decision above was taken on rows locked for this transaction and mirrors the
+    # database's rules (0006's state machine, one live item per installment, one report per
+    # item and status), so the database refuses none of these writes: a refusal would be a
+    # bug, and it refuses the whole call (its savepoint) rather than half of it.
     if accepted:
-        try:
-            async with session.begin_nested():
-                await _write(session, actor, accepted)
-        except IntegrityError:
-            for one in accepted:
-                try:
-                    async with session.begin_nested():
-                        await _write(session, actor, [one])
-                except IntegrityError:
-                    del outcomes[one.position]
-                    errors[one.position] = _error(
-                        ErrorCode.RESULT_CONFLICT,
-                        "the database refused this result (the installment is paid or in "
-                        "another open item); reconcile it with the programme",
-                    )
-    await _settle_batch(session, batch.id, now=now)
+        await _write(session, actor, accepted)
+    await _settle_batch(
+        session,
+        batch.id,
+        applied=any(outcome is ReportOutcome.APPLIED for outcome in outcomes.values()),
+        now=now,
+    )
     await record_audit(
         session,
         action="disbursement_results.reported",
@@ -265,10 +262,14 @@ async def report_results(
         },
     )
 
-    shown = await items_by_id(
-        session,
-        actor.principal,
-        [items[results[position].end_to_end_id].id for position in outcomes],
+    shown = (
+        await items_by_id(
+            session,
+            actor.principal,
+            [items[results[position].end_to_end_id].id for position in outcomes],
+        )
+        if with_items
+        else {}
     )
     answers = []
     for position, result in enumerate(results):
@@ -277,7 +278,7 @@ async def report_results(
                 ResultOutcomeRecord(
                     end_to_end_id=result.end_to_end_id,
                     outcome=outcomes[position],
-                    item=shown[items[result.end_to_end_id].id],
+                    item=shown.get(items[result.end_to_end_id].id),
                     errors=(),
                 )
             )
@@ -369,32 +370,54 @@ async def _write(session: AsyncSession, actor: Actor, accepted: Sequence[_Accept
     )
 
 
-async def _settle_batch(session: AsyncSession, batch_id: int, *, now: datetime) -> None:
-    """Locks the batch, then sets its status from its items as committed so far."""
-    await session.execute(
-        select(DisbursementBatch.id).where(DisbursementBatch.id == batch_id).with_for_update()
+async def _settle_batch(
+    session: AsyncSession, batch_id: int, *, applied: bool, now: datetime
+) -> None:
+    """Locks the batch, then sets its status from its items as committed so far: COMPLETED
+    once no item is open, PARTIAL once any has a result. Both are told without counting
+    the batch: whether an open item is left comes from the partial index of open items
+    (migration 0008), and a batch has a result once this call applied one or its status
+    already says so (every call that applies one settles before it commits)."""
+    current = await session.scalar(
+        select(DisbursementBatch.status).where(DisbursementBatch.id == batch_id).with_for_update()
     )
-    counts = (
-        await session.execute(
-            select(
-                func.count().filter(DisbursementItem.status.in_(OPEN_ITEM_STATUSES)).label("open"),
-                func.count()
-                .filter(DisbursementItem.status != DisbursementItemStatus.SENT)
-                .label("reported"),
-            ).where(DisbursementItem.batch_id == batch_id)
+    open_left = await session.scalar(
+        select(
+            exists().where(
+                DisbursementItem.batch_id == batch_id,
+                # Inlined (from the enum) so the planner matches the partial index.
+                DisbursementItem.status.in_(
+                    [literal(status.value, literal_execute=True) for status in OPEN_ITEM_STATUSES]
+                ),
+            )
         )
-    ).one()
-    if counts.open == 0:
+    )
+    if not open_left:
         status = BatchStatus.COMPLETED
-    elif counts.reported > 0:
+    elif applied or current != BatchStatus.ACKNOWLEDGED or await _any_reported(session, batch_id):
         status = BatchStatus.PARTIAL
     else:
         status = BatchStatus.ACKNOWLEDGED
-    await session.execute(
-        update(DisbursementBatch)
-        .where(DisbursementBatch.id == batch_id, DisbursementBatch.status != status)
-        .values(
-            status=status,
-            completed_at=now if status is BatchStatus.COMPLETED else None,
+    if status != current:
+        await session.execute(
+            update(DisbursementBatch)
+            .where(DisbursementBatch.id == batch_id)
+            .values(
+                status=status,
+                completed_at=now if status is BatchStatus.COMPLETED else None,
+            )
+        )
+
+
+async def _any_reported(session: AsyncSession, batch_id: int) -> bool:
+    """Asked only of an ACKNOWLEDGED batch by a call that applied nothing."""
+    return bool(
+        await session.scalar(
+            select(
+                exists().where(
+                    DisbursementItem.batch_id == batch_id,
+                    DisbursementItem.status != DisbursementItemStatus.SENT,
+                )
+            )
         )
     )

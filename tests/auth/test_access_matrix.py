@@ -66,6 +66,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.registrants": REGISTRATION_READ,
     "Query.registrant": REGISTRATION_READ,
     "Query.selectionExplanation": PROGRAM_ADMIN,
+    "Query.paymentAccounts": DISBURSEMENT_READ,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -91,6 +92,7 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.registerParticipants": REGISTRATION_WRITE,
     "Mutation.openWave": PROGRAM_ADMIN,
     "Mutation.runSelection": PROGRAM_ADMIN,
+    "Mutation.registerPaymentAccount": DISBURSEMENT_WRITE,
 }
 
 _PLACEHOLDER_SCALARS = {
