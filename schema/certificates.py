@@ -26,8 +26,9 @@ from schema.common import (
     Connection,
     Node,
     build_connection,
+    check_code,
     check_page_size,
-    decode_cursor,
+    id_after,
     to_global_id,
 )
 from schema.errors import ErrorCodeEnum
@@ -40,8 +41,7 @@ CertificateStatusEnum = strawberry.enum(
     ),
 )
 
-_NUMBER = re.compile(r"^[A-Z0-9-]{6,40}$")
-_COURSE_CODE = re.compile(rf"^[A-Za-z0-9._/-]{{1,{COURSE_CODE_LENGTH}}}$")
+_NUMBER = re.compile(r"^[A-Z0-9-]{6,40}\Z")
 
 
 def _now() -> datetime:
@@ -206,13 +206,9 @@ class CertificateQuery:
         issued_to: datetime | None = None,
     ) -> Connection[Certificate]:
         page_size = check_page_size(first)
-        after_id: int | None = None
-        if after is not None:
-            (after_id,) = decode_cursor(after, length=1)
-            if not isinstance(after_id, int):
-                raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
-        if course_code is not None and not _COURSE_CODE.match(course_code):
-            raise BadInput("courseCode is malformed", field="courseCode")
+        after_id = id_after(after)
+        if course_code is not None:
+            check_code(course_code, "courseCode", COURSE_CODE_LENGTH)
         if issued_from and issued_to and issued_from >= issued_to:
             raise GatewayError(ErrorCode.INVALID_DATE_RANGE, "issuedFrom must be before issuedTo")
         records = await queries.certificates_page(

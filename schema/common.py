@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from core.errors import ErrorCode, GatewayError
+from core.errors import BadInput, ErrorCode, GatewayError
 from schema.compiled.declare import global_id
 
 NodeType = TypeVar("NodeType")
@@ -77,6 +78,42 @@ def decode_cursor(cursor: str, *, length: int) -> list[Any]:
     if not all(isinstance(part, str | int | float) and not isinstance(part, bool) for part in key):
         raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
     return key
+
+
+# The characters of every code a partner sends (course, schedule, invoice, redeem...).
+_CODE_CHARACTERS = re.compile(r"[A-Za-z0-9._/-]+")
+
+
+def check_code(value: str, field: str, longest: int) -> str:
+    """A code the programme or the partner chose: refused before any SQL when it could not
+    match a row (its column holds ``longest`` characters, ``core.limits``)."""
+    if not (len(value) <= longest and _CODE_CHARACTERS.fullmatch(value)):
+        raise BadInput(f"{field} must be 1 to {longest} letters, digits or ._/-", field=field)
+    return value
+
+
+_CARD_NUMBER = re.compile(r"[0-9]{16}")
+
+
+def check_card_number(value: str) -> str:
+    """A Prakerja card number: exactly 16 digits (and nothing after them)."""
+    if not _CARD_NUMBER.fullmatch(value):
+        raise BadInput("cardNumber is 16 digits", field="cardNumber")
+    return value
+
+
+# Ids are PostgreSQL bigints: a cursor naming a larger number names no row.
+_LARGEST_ID = 2**63 - 1
+
+
+def id_after(after: str | None) -> int | None:
+    """Where a page keyed by id alone starts: after this id, or from the start (``None``)."""
+    if after is None:
+        return None
+    (after_id,) = decode_cursor(after, length=1)
+    if not isinstance(after_id, int) or not 0 <= after_id <= _LARGEST_ID:
+        raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
+    return after_id
 
 
 def check_page_size(first: int | None, *, maximum: int = MAX_PAGE_SIZE) -> int:

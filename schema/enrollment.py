@@ -10,7 +10,7 @@ import strawberry
 from auth.permissions import requires
 from auth.scopes import Scope
 from core.enums import PurchaseStatus
-from core.errors import BadInput, ErrorCode, GatewayError
+from core.errors import BadInput
 from core.limits import COURSE_CODE_LENGTH, PARTNER_REFERENCE_LENGTH, PROGRAMME_CODE_LENGTH
 from resolvers import enrollment as enrollment_resolvers
 from resolvers.enrollment.records import AttendanceRecord, PurchaseRecord
@@ -19,8 +19,10 @@ from schema.common import (
     Connection,
     Node,
     build_connection,
+    check_card_number,
+    check_code,
     check_page_size,
-    decode_cursor,
+    id_after,
     to_global_id,
 )
 from schema.info import Info, actor_of
@@ -35,21 +37,11 @@ PurchaseStatusEnum = strawberry.enum(
     ),
 )
 
-_CARD_NUMBER = re.compile(r"^[0-9]{16}$")
-_OTP = re.compile(r"^[0-9]{6}$")
-_CODE_CHARACTERS = re.compile(r"^[A-Za-z0-9._/-]+$")
+_OTP = re.compile(r"^[0-9]{6}\Z")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _check_code(value: str, field: str, longest: int) -> str:
-    """A code the programme or the partner chose: refused before any SQL when it could not
-    match a row (its column holds ``longest`` characters)."""
-    if not (len(value) <= longest and _CODE_CHARACTERS.match(value)):
-        raise BadInput(f"{field} must be 1 to {longest} letters, digits or ._/-", field=field)
-    return value
 
 
 @strawberry.type(description="One attendance record: 1 redemption, 2-10 sessions, 999 post-test.")
@@ -176,7 +168,7 @@ class EnrollmentQuery:
         permission_classes=[requires(Scope.ENROLLMENT_READ)],
     )
     async def purchase(self, info: Info, invoice_code: str) -> Purchase:
-        _check_code(invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH)
+        check_code(invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH)
         row = await enrollment_resolvers.purchase_by_invoice(
             info.context.session, actor_of(info), invoice_code
         )
@@ -197,13 +189,9 @@ class EnrollmentQuery:
         course_code: str | None = None,
     ) -> Connection[Purchase]:
         page_size = check_page_size(first)
-        after_id: int | None = None
-        if after is not None:
-            (after_id,) = decode_cursor(after, length=1)
-            if not isinstance(after_id, int):
-                raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
+        after_id = id_after(after)
         if course_code is not None:
-            _check_code(course_code, "courseCode", COURSE_CODE_LENGTH)
+            check_code(course_code, "courseCode", COURSE_CODE_LENGTH)
         rows = await enrollment_resolvers.enrollments_page(
             info.context.session,
             actor_of(info),
@@ -231,8 +219,7 @@ class EnrollmentMutation:
     async def start_purchase(
         self, info: Info, input: StartPurchaseInput
     ) -> StartPurchasePayload | None:
-        if not _CARD_NUMBER.match(input.card_number):
-            raise BadInput("cardNumber is 16 digits", field="cardNumber")
+        check_card_number(input.card_number)
         if input.amount <= 0:
             raise BadInput("amount must be positive", field="amount")
         if input.invoice_url is not None and (
@@ -241,12 +228,12 @@ class EnrollmentMutation:
             raise BadInput("invoiceUrl must be an https URL of at most 500 characters")
         request = enrollment_resolvers.PurchaseRequest(
             card_number=input.card_number,
-            course_code=_check_code(input.course_code, "courseCode", COURSE_CODE_LENGTH),
-            schedule_code=_check_code(input.schedule_code, "scheduleCode", PROGRAMME_CODE_LENGTH),
-            platform_user_id=_check_code(
+            course_code=check_code(input.course_code, "courseCode", COURSE_CODE_LENGTH),
+            schedule_code=check_code(input.schedule_code, "scheduleCode", PROGRAMME_CODE_LENGTH),
+            platform_user_id=check_code(
                 input.platform_user_id, "platformUserId", PARTNER_REFERENCE_LENGTH
             ),
-            invoice_code=_check_code(input.invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH),
+            invoice_code=check_code(input.invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH),
             invoice_url=input.invoice_url,
             amount=input.amount,
         )
@@ -290,8 +277,8 @@ class EnrollmentMutation:
         row = await enrollment_resolvers.void_purchase(
             info.context.session,
             actor_of(info),
-            _check_code(input.invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH),
-            _check_code(input.transaction_code, "transactionCode", PROGRAMME_CODE_LENGTH),
+            check_code(input.invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH),
+            check_code(input.transaction_code, "transactionCode", PROGRAMME_CODE_LENGTH),
             now=_now(),
         )
         return Purchase.from_record(row)
@@ -310,7 +297,7 @@ class EnrollmentMutation:
         row = await enrollment_resolvers.record_attendance(
             info.context.session,
             actor_of(info),
-            _check_code(input.redeem_code, "redeemCode", PROGRAMME_CODE_LENGTH),
+            check_code(input.redeem_code, "redeemCode", PROGRAMME_CODE_LENGTH),
             input.sequence,
             input.score,
             now=_now(),

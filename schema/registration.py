@@ -33,8 +33,8 @@ from schema.common import (
     Node,
     build_connection,
     check_page_size,
-    decode_cursor,
     from_global_id,
+    id_after,
     to_global_id,
 )
 from schema.errors import UserError
@@ -268,11 +268,7 @@ class RegistrationQuery:
         registered_before: datetime | None = None,
     ) -> Connection[Registrant]:
         page_size = check_page_size(first)
-        after_id: int | None = None
-        if after is not None:
-            (after_id,) = decode_cursor(after, length=1)
-            if not isinstance(after_id, int):
-                raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
+        after_id = id_after(after)
         records = await registration_resolvers.registrants_page(
             info.context.session,
             info.context.principal,

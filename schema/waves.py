@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 
 import strawberry
@@ -18,6 +17,7 @@ from resolvers.registration.records import (
     SelectionRecord,
     WaveRecord,
 )
+from schema.common import check_card_number
 from schema.info import Info, actor_of
 from schema.registration import registrant_pk
 
@@ -29,7 +29,6 @@ SelectionOutcomeEnum = strawberry.enum(
     SelectionOutcome,
     description="SELECTED; FAMILY_CARD_LIMIT: the family card had its recipients already.",
 )
-_CARD_NUMBER = re.compile(r"^[0-9]{16}$")
 
 
 @strawberry.type(description="A wave of selection, with its scheme, quota and reserved shares.")
@@ -153,8 +152,7 @@ class WaveQuery:
         if (card_number is None) == (registrant_id is None):
             raise BadInput("give exactly one of cardNumber and registrantId")
         if card_number is not None:
-            if not _CARD_NUMBER.match(card_number):
-                raise BadInput("cardNumber is 16 digits", field="cardNumber")
+            check_card_number(card_number)
             participant_id = await wave_resolvers.participant_by_card(session, card_number)
         else:
             assert registrant_id is not None

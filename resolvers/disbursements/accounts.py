@@ -71,7 +71,7 @@ async def verify_payment_account(
 
 # Bank account numbers and e-wallet numbers (a phone number) are digits; 34 is IBAN's
 # length, the column's size.
-_ACCOUNT_NUMBER: Final = re.compile(r"^[0-9]{6,34}$")
+_ACCOUNT_NUMBER: Final = re.compile(r"^[0-9]{6,34}\Z")
 _HOLDER_NAME_LENGTH: Final = 200
 
 

@@ -117,8 +117,8 @@ def _decide(
     )
 
 
-_REASON_CODE: Final = re.compile(r"^[A-Z0-9_]{1,16}$")
-_REFERENCE: Final = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
+_REASON_CODE: Final = re.compile(r"^[A-Z0-9_]{1,16}\Z")
+_REFERENCE: Final = re.compile(r"^[\x21-\x7e]{1,64}\Z")  # printable ASCII, no spaces
 
 
 def _check(result: ReportedResult) -> tuple[UserErrorRecord] | None:

@@ -37,8 +37,8 @@ from resolvers.registration.records import (
 from resolvers.tenancy import may_register_in
 
 MAX_ITEMS: Final = 200
-_DIGITS16 = re.compile(r"^[0-9]{16}$")
-_PHONE = re.compile(r"^(\+62|0)8[0-9]{7,12}$")
+_DIGITS16 = re.compile(r"^[0-9]{16}\Z")
+_PHONE = re.compile(r"^(\+62|0)8[0-9]{7,12}\Z")
 NAME_LENGTH: Final = 200
 ADDRESS_LENGTH: Final = 300
 ACCOMMODATION_LENGTH: Final = 500
