@@ -22,12 +22,23 @@ from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
+from gateway.metrics import MetricsMiddleware, instrument_pool, start_metrics_listener
 from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from resolvers.certificates.credentials import Issuer
 from resolvers.certificates.keys import CredentialKeys
 from schema.root import schema
 
 log = logging.getLogger(__name__)
+
+
+def create_app_from_environment() -> Starlette:
+    """The factory each worker process of ``serve --workers N`` calls."""
+    from core.settings import load_settings
+    from gateway.observability import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level.value, settings.log_format)
+    return create_app(settings)
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
@@ -55,9 +66,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             app.state.catalog_cache = cache
         listener = ChangeListener(db.url, subscribers)
         await listener.start()
+        instrument_pool(db.engine)
+        metrics_listener = None
+        if settings.metrics_port:
+            metrics_listener = await start_metrics_listener(
+                settings.host, settings.metrics_port, app.state
+            )
         try:
             yield
         finally:
+            if metrics_listener is not None:
+                metrics_listener.close()
             await listener.stop()
             if database is None:
                 await db.dispose()
@@ -87,6 +106,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         app.state.database = database
         app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware)
+    # Outside the body limit, inside the request id: a refused body is still counted.
+    app.add_middleware(MetricsMiddleware, token=settings.metrics_token)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -48,17 +49,41 @@ def database_url(settings: Settings) -> Iterator[str]:
         embedded.stop()
 
 
-def _serve(settings: Settings, url: str) -> None:
+def _serve(settings: Settings, url: str, workers: int | None = None) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.metrics import cleanup_multiprocess_directory, prepare_multiprocess_directory
 
-    app = create_app(settings.model_copy(update={"database_url": url}))
-    # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal; with the
-    # default handler that kills the process before our clean-up (the embedded server's
-    # stop) runs. Turned into SystemExit, the signal unwinds through every ``finally``.
+    workers = workers or settings.workers
+    # uvicorn shuts down gracefully on SIGTERM (stops accepting, lets in-flight requests
+    # finish within the deadline, runs the lifespan's shutdown, which closes the pool) and
+    # then re-raises the signal; with the default handler that kills the process before our
+    # clean-up (the embedded server's stop) runs. As SystemExit it unwinds every ``finally``.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
+    }
+    if workers == 1:
+        prepare_multiprocess_directory(settings, workers=1)
+        app = create_app(settings.model_copy(update={"database_url": url}))
+        uvicorn.run(app, **common)
+        return
+    # Worker processes are spawned afresh and read their settings from the environment:
+    # hand them this process's database (the embedded one included) and demo mode.
+    os.environ[ENV_PREFIX + "DATABASE_URL"] = url
+    os.environ[ENV_PREFIX + "DEMO"] = "true" if settings.demo else "false"
+    prepare_multiprocess_directory(settings, workers=workers)
+    try:
+        uvicorn.run(
+            "gateway.app:create_app_from_environment", factory=True, workers=workers, **common
+        )
+    finally:
+        cleanup_multiprocess_directory()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -66,8 +91,16 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.demo and not settings.master_key:
+        # A generated key differs per instance: a second instance could not decrypt the
+        # first one's signing keys and every token request failed with a plain 500.
+        raise CommandError(
+            "PRAKERJA_MASTER_KEY is not set: outside demo mode the gateway will not generate "
+            "one (every instance must share it). Set PRAKERJA_MASTER_KEY to a long random "
+            "secret, the same on every instance, or run `prakerja-gateway demo`"
+        )
     with database_url(settings) as url:
-        _serve(settings, url)
+        _serve(settings, url, args.workers)
     return 0
 
 
@@ -294,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="worker processes (default: PRAKERJA_WORKERS, else 1)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
