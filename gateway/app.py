@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -41,8 +42,18 @@ def create_app_from_environment() -> Starlette:
     return create_app(settings)
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
-    """Builds the app; the database is made in the lifespan unless one is handed in (tests)."""
+def create_app(
+    settings: Settings, *, database: Database | None = None, tracer_provider: Any = None
+) -> Starlette:
+    """Builds the app; the database is made in the lifespan unless one is handed in (tests).
+
+    With ``otel_enabled``, requests and SQL are traced to ``tracer_provider`` (tests hand in
+    one with an in-memory exporter), else to one made from the environment.
+    """
+    if settings.otel_enabled and tracer_provider is None:
+        from gateway.tracing import make_tracer_provider
+
+        tracer_provider = make_tracer_provider()
     graphql = GatewayGraphQL(schema, graphiql=settings.demo)
 
     @contextlib.asynccontextmanager
@@ -67,6 +78,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         listener = ChangeListener(db.url, subscribers)
         await listener.start()
         instrument_pool(db.engine)
+        if tracer_provider is not None:
+            from gateway.tracing import instrument_engine
+
+            instrument_engine(db.engine, tracer_provider)
         metrics_listener = None
         if settings.metrics_port:
             metrics_listener = await start_metrics_listener(
@@ -110,4 +125,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     app.add_middleware(MetricsMiddleware, token=settings.metrics_token)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)
+    if tracer_provider is not None:
+        from gateway.tracing import instrument_engine, tracing_middleware
+
+        # Outermost: the server span covers everything, the traceparent is read first.
+        app.add_middleware(lambda inner: tracing_middleware(inner, tracer_provider))
+        if database is not None:
+            instrument_engine(database.engine, tracer_provider)
     return app

@@ -235,6 +235,9 @@ class MetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # Known now (the body was read), for the tracing span that ends with the answer.
+                state = scope.setdefault("state", {})
+                state["operation"] = self._operation(scope, bytes(request_body))
             elif message["type"] == "http.response.body" and len(response_body) < (
                 MAX_CAPTURED_BODY
             ):
@@ -251,7 +254,7 @@ class MetricsMiddleware:
     ) -> None:
         principal = scope.get("state", {}).get("principal")
         partner_type = principal.partner_type.value if principal is not None else "none"
-        operation = self._operation(scope, request)
+        operation = scope.get("state", {}).get("operation") or self._operation(scope, request)
         codes = _error_codes(response) if b'"errors":' in response else []
         outcome = _outcome(status, bool(codes))
         REQUESTS.labels(operation, partner_type, outcome).inc()
