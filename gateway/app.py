@@ -21,6 +21,7 @@ from gateway.certificates import TokenBuckets
 from gateway.certificates import routes as certificate_routes
 from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
+from gateway.explorer import ExplorerMiddleware
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
 from gateway.metrics import MetricsMiddleware, instrument_pool, start_metrics_listener
@@ -54,7 +55,8 @@ def create_app(
         from gateway.tracing import make_tracer_provider
 
         tracer_provider = make_tracer_provider()
-    graphql = GatewayGraphQL(schema, graphiql=settings.demo)
+    # GraphiQL's page loads from a CDN; demo mode serves our offline explorer instead.
+    graphql = GatewayGraphQL(schema, graphiql=False)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -121,6 +123,8 @@ def create_app(
         app.state.database = database
         app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware)
+    if settings.demo:
+        app.add_middleware(ExplorerMiddleware)
     # Outside the body limit, inside the request id: a refused body is still counted.
     app.add_middleware(MetricsMiddleware, token=settings.metrics_token)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
