@@ -1,5 +1,6 @@
-# The gateway image. It installs exactly what the README installs (`pip install .`, the same
-# pyproject.toml), so it is correct by construction even where no Docker engine runs to build it.
+# The gateway image. It installs the package the README installs, from the same pyproject.toml,
+# as a wheel (`pip install .`) where the README installs it editable (`pip install -e .`).
+# Migrations run separately: `prakerja-gateway migrate` as a Job or init container (README).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,5 +26,5 @@ USER prakerja
 EXPOSE 8000
 # Production points the gateway at its PostgreSQL: PRAKERJA_DATABASE_URL is expected.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status == 200 else 1)"
+    CMD python -c "import os,sys,urllib.request; port = os.environ.get('PRAKERJA_PORT', '8000'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/readyz', timeout=4).status == 200 else 1)"
 CMD ["prakerja-gateway", "serve"]

@@ -10,12 +10,25 @@ import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "PRAKERJA_"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+# Listening on every address says nothing about where partners reach us; on this machine
+# they reach us at the loopback address.
+_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}  # noqa: S104
+
+
+def derived_base_url(host: str, port: object) -> str:
+    """``http://HOST:PORT`` of the listener, for when no public base URL is configured."""
+    host = _ANY_ADDRESS.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 class LogFormat(StrEnum):
@@ -41,13 +54,16 @@ class Settings(BaseSettings):
         default=Path(".prakerja"),
         description="Where the embedded PostgreSQL keeps its cluster and the gateway its state.",
     )
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    host: str = DEFAULT_HOST
+    port: Annotated[int, Field(ge=1, le=65535)] = DEFAULT_PORT
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.JSON
     public_base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="The URL partners reach the gateway at; the OAuth issuer and token audience.",
+        default="",
+        description=(
+            "The URL partners reach the gateway at; the OAuth issuer and token audience. "
+            "Unset, it follows host and port (http://HOST:PORT)."
+        ),
     )
     demo: bool = Field(default=False, description="Serve GraphiQL and demo helpers.")
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
@@ -80,6 +96,36 @@ class Settings(BaseSettings):
             "(in-process token bucket, bursts up to a quarter of it)."
         ),
     )
+
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1, description="Worker processes serving requests (serve --workers overrides)."
+    )
+    shutdown_timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        default=30,
+        description="On SIGTERM: how long in-flight requests may take before they are cut.",
+    )
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=0,
+        description="Port of the Prometheus /metrics listener; 0 means none on its own port.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token that opens GET /metrics on the main port; unset, no route.",
+    )
+    otel_enabled: bool = Field(
+        default=False,
+        description="OpenTelemetry tracing of requests and SQL (needs the 'otel' extra).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _public_base_url_follows_host_and_port(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("public_base_url"):
+            data = dict(data)
+            data["public_base_url"] = derived_base_url(
+                str(data.get("host") or DEFAULT_HOST), data.get("port") or DEFAULT_PORT
+            )
+        return data
 
     @field_validator("database_url")
     @classmethod

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -20,8 +21,10 @@ from gateway.certificates import TokenBuckets
 from gateway.certificates import routes as certificate_routes
 from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
+from gateway.explorer import ExplorerMiddleware
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
+from gateway.metrics import MetricsMiddleware, instrument_pool, start_metrics_listener
 from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from resolvers.certificates.credentials import Issuer
 from resolvers.certificates.keys import CredentialKeys
@@ -30,9 +33,30 @@ from schema.root import schema
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
-    """Builds the app; the database is made in the lifespan unless one is handed in (tests)."""
-    graphql = GatewayGraphQL(schema, graphiql=settings.demo)
+def create_app_from_environment() -> Starlette:
+    """The factory each worker process of ``serve --workers N`` calls."""
+    from core.settings import load_settings
+    from gateway.observability import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level.value, settings.log_format)
+    return create_app(settings)
+
+
+def create_app(
+    settings: Settings, *, database: Database | None = None, tracer_provider: Any = None
+) -> Starlette:
+    """Builds the app; the database is made in the lifespan unless one is handed in (tests).
+
+    With ``otel_enabled``, requests and SQL are traced to ``tracer_provider`` (tests hand in
+    one with an in-memory exporter), else to one made from the environment.
+    """
+    if settings.otel_enabled and tracer_provider is None:
+        from gateway.tracing import make_tracer_provider
+
+        tracer_provider = make_tracer_provider()
+    # GraphiQL's page loads from a CDN; demo mode serves our offline explorer instead.
+    graphql = GatewayGraphQL(schema, graphiql=False)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -55,9 +79,21 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             app.state.catalog_cache = cache
         listener = ChangeListener(db.url, subscribers)
         await listener.start()
+        instrument_pool(db.engine)
+        if tracer_provider is not None:
+            from gateway.tracing import instrument_engine
+
+            instrument_engine(db.engine, tracer_provider)
+        metrics_listener = None
+        if settings.metrics_port:
+            metrics_listener = await start_metrics_listener(
+                settings.host, settings.metrics_port, app.state
+            )
         try:
             yield
         finally:
+            if metrics_listener is not None:
+                metrics_listener.close()
             await listener.stop()
             if database is None:
                 await db.dispose()
@@ -87,6 +123,17 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         app.state.database = database
         app.state.settings = settings
     app.add_middleware(BodySizeLimitMiddleware)
+    if settings.demo:
+        app.add_middleware(ExplorerMiddleware)
+    # Outside the body limit, inside the request id: a refused body is still counted.
+    app.add_middleware(MetricsMiddleware, token=settings.metrics_token)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)
+    if tracer_provider is not None:
+        from gateway.tracing import instrument_engine, tracing_middleware
+
+        # Outermost: the server span covers everything, the traceparent is read first.
+        app.add_middleware(lambda inner: tracing_middleware(inner, tracer_provider))
+        if database is not None:
+            instrument_engine(database.engine, tracer_provider)
     return app

@@ -5,21 +5,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
+import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import asyncpg
 
 from core.db import migrate
 from core.db.reset import reset_database
-from core.settings import Settings, SettingsError, load_settings
-from gateway.demo_wave import DemoSale, DemoWave, example_sale, open_demo_wave
+from core.settings import ENV_PREFIX, Settings, SettingsError, load_settings
+from gateway.demo_runtime import RunningDemo, port_in_use, record_path, recorded, running_demo
+from gateway.demo_wave import example_sale, open_demo_wave
 from gateway.embedded import EmbeddedPostgres
-from gateway.identity_cli import add_identity_commands, print_demo_clients
+from gateway.identity_cli import add_identity_commands, print_demo_clients, walkthrough_clients
 from gateway.maintenance import prune_expired
 from gateway.observability import configure_logging
-from gateway.outbox import latest_messages
+from gateway.outbox import NoOtp, latest_messages, latest_otp
+from gateway.progress import Progress
+from gateway.walkthrough import WalkthroughFailed, print_purchase_commands, run_walkthrough
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why and what to do instead."""
 
 
 @contextlib.contextmanager
@@ -36,17 +49,41 @@ def database_url(settings: Settings) -> Iterator[str]:
         embedded.stop()
 
 
-def _serve(settings: Settings, url: str) -> None:
+def _serve(settings: Settings, url: str, workers: int | None = None) -> None:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.metrics import cleanup_multiprocess_directory, prepare_multiprocess_directory
 
-    app = create_app(settings.model_copy(update={"database_url": url}))
-    # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal; with the
-    # default handler that kills the process before our clean-up (the embedded server's
-    # stop) runs. Turned into SystemExit, the signal unwinds through every ``finally``.
+    workers = workers or settings.workers
+    # uvicorn shuts down gracefully on SIGTERM (stops accepting, lets in-flight requests
+    # finish within the deadline, runs the lifespan's shutdown, which closes the pool) and
+    # then re-raises the signal; with the default handler that kills the process before our
+    # clean-up (the embedded server's stop) runs. As SystemExit it unwinds every ``finally``.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_seconds,
+    }
+    if workers == 1:
+        prepare_multiprocess_directory(settings, workers=1)
+        app = create_app(settings.model_copy(update={"database_url": url}))
+        uvicorn.run(app, **common)
+        return
+    # Worker processes are spawned afresh and read their settings from the environment:
+    # hand them this process's database (the embedded one included) and demo mode.
+    os.environ[ENV_PREFIX + "DATABASE_URL"] = url
+    os.environ[ENV_PREFIX + "DEMO"] = "true" if settings.demo else "false"
+    prepare_multiprocess_directory(settings, workers=workers)
+    try:
+        uvicorn.run(
+            "gateway.app:create_app_from_environment", factory=True, workers=workers, **common
+        )
+    finally:
+        cleanup_multiprocess_directory()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -54,8 +91,16 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.demo and not settings.master_key:
+        # A generated key differs per instance: a second instance could not decrypt the
+        # first one's signing keys and every token request failed with a plain 500.
+        raise CommandError(
+            "PRAKERJA_MASTER_KEY is not set: outside demo mode the gateway will not generate "
+            "one (every instance must share it). Set PRAKERJA_MASTER_KEY to a long random "
+            "secret, the same on every instance, or run `prakerja-gateway demo`"
+        )
     with database_url(settings) as url:
-        _serve(settings, url)
+        _serve(settings, url, args.workers)
     return 0
 
 
@@ -64,9 +109,20 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
         if args.revision.startswith("-") or args.downgrade:
             migrate.downgrade(url, args.revision)
         else:
-            migrate.upgrade(url, args.revision)
+            _migrate_with_progress(url, args.revision)
     print(f"database at {args.revision}")
     return 0
+
+
+def _migrate_with_progress(url: str, revision: str) -> None:
+    """Applies pending migrations one at a time, so long ones show where they are."""
+    steps = migrate.pending_revisions(url, revision)
+    if not steps:
+        return
+    with Progress("migrating", len(steps)) as progress:
+        for step in steps:
+            migrate.upgrade(url, step)
+            progress.advance()
 
 
 def _seed(url: str, participants: int, force: bool) -> int:
@@ -77,7 +133,10 @@ def _seed(url: str, participants: int, force: bool) -> int:
             print("the database already has data; use --force to replace it", file=sys.stderr)
             return 2
         asyncio.run(reset_database(url))
-    report = asyncio.run(seed_database(url, participants=participants))
+    with Progress("seeding participants", participants) as progress:
+        report = asyncio.run(
+            seed_database(url, participants=participants, on_progress=progress.advance)
+        )
     for table, count in sorted(report.counts.items()):
         print(f"{table:28} {count:>10,}")
     print(f"seeded in {report.seconds:.1f} s")
@@ -92,36 +151,82 @@ def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     settings = settings.model_copy(update={"demo": True})
+    if args.walkthrough:
+        return _walkthrough(settings)
+    # Before anything touches the database or the credentials: a second demo on the same
+    # port would otherwise print new secrets, fail to bind, and invalidate the first one's.
+    _refuse_busy_port(settings)
     with database_url(settings) as url:
-        migrate.upgrade(url)
+        _migrate_with_progress(url, "head")
         from gateway.seed import database_is_empty
 
         if asyncio.run(database_is_empty(url)):
             print("seeding the demo programme (first start only)...")
             _seed(url, args.participants, force=False)
         wave = asyncio.run(open_demo_wave(url, datetime.now(UTC)))
-        base = f"http://{settings.host}:{settings.port}"
-        print(f"\nPrakerja gateway (demo) at {base}/graphql  (GraphiQL in a browser)")
-        print_demo_clients(settings, url, settings.public_base_url)
-        _print_walkthrough(asyncio.run(example_sale(url, wave.number)), wave)
-        _serve(settings, url)
+        base = settings.public_base_url
+        print(f"\nPrakerja gateway (demo) at {base}/graphql  (the explorer in a browser)")
+        print_demo_clients(settings, url, base)
+        sale = asyncio.run(example_sale(url, wave.number))
+        print(f"Wave {wave.number} is open today.")
+        print_purchase_commands(base, sale, _own_command("outbox"))
+        running = RunningDemo(
+            pid=os.getpid(),
+            data_dir=str(settings.data_dir.resolve()),
+            database_url=url,
+            base_url=base,
+        )
+        with recorded(running):
+            _serve(settings, url)
     return 0
 
 
-def _print_walkthrough(sale: DemoSale, wave: DemoWave) -> None:
-    print(f"Wave {wave.number} is open today. Walk a purchase through (see README, 'Demo'):")
-    print(
-        f'  1. as DP-001: startPurchase(input: {{cardNumber: "{sale.card_number}", '
-        f'courseCode: "{sale.course_code}", scheduleCode: "{sale.schedule_code}", '
-        f'platformUserId: "demo-{sale.card_number}", '
-        f'invoiceCode: "INV-DEMO-{sale.card_number[-6:]}", amount: "{sale.price}"}})'
+def _refuse_busy_port(settings: Settings) -> None:
+    if not port_in_use(settings.host, settings.port):
+        return
+    running = running_demo()
+    hint = (
+        f"a demo is already running (process {running.pid}, data in {running.data_dir}); "
+        "its printed credentials stay valid"
+        if running is not None
+        else "something else listens there"
     )
-    print("  2. read the OTP:  prakerja-gateway outbox   (in another terminal)")
-    print("  3. as DP-001: authorizePurchase(input: {paymentToken: ..., otp: ...})")
-    print(
-        f"  4. as {sale.provider_code} (its credentials above): recordAttendance(input: "
-        "{redeemCode: ..., sequence: 1}), then 2, 3, ... and 999 with a score\n"
+    raise CommandError(
+        f"port {settings.port} on {settings.host} is in use: {hint}. Nothing was changed. "
+        "Stop it, or choose another port: PRAKERJA_PORT=8001 prakerja-gateway demo"
     )
+
+
+def _walkthrough(settings: Settings) -> int:
+    """Runs a purchase through against the running demo, showing each request and answer."""
+    running = running_demo()
+    if running is None:
+        raise CommandError(
+            f"no running demo found (looked for {record_path()}): start "
+            "`prakerja-gateway demo` in another terminal, then run this again"
+        )
+    url = running.database_url
+    wave = asyncio.run(open_demo_wave(url, datetime.now(UTC)))
+    sale = asyncio.run(example_sale(url, wave.number))
+    clients = walkthrough_clients(settings, url, ("DP-001", sale.provider_code))
+    credentials = {
+        client.partner_type: (client.client_id, client.client_secret) for client in clients
+    }
+    print(f"Walking a purchase through the demo at {running.base_url}")
+    try:
+        run_walkthrough(running.base_url, sale, credentials, lambda: asyncio.run(latest_otp(url)))
+    except WalkthroughFailed as failed:
+        raise CommandError(str(failed)) from None
+    print("\nDone: started, authorized, redeemed, attended, post-tested.")
+    return 0
+
+
+def _own_command(subcommand: str) -> str:
+    """How to call this program from any directory (the venv's bin is often not on PATH)."""
+    program = Path(sys.argv[0])
+    if program.name == "prakerja-gateway":
+        return f"{shlex.quote(str(program.resolve()))} {subcommand}"
+    return f"{shlex.quote(sys.executable)} -m gateway.cli {subcommand}"
 
 
 def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
@@ -135,11 +240,52 @@ def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
     """The demo's phone: prints the newest notifications (OTPs included)."""
-    with database_url(settings) as url:
-        for message in asyncio.run(latest_messages(url, limit=args.limit)):
-            payload = " ".join(f"{key}={value}" for key, value in sorted(message.payload.items()))
-            print(f"#{message.id} {message.created_at:%H:%M:%S} {message.template}: {payload}")
+    with _outbox_database(settings) as url:
+        try:
+            if args.otp:
+                print(asyncio.run(latest_otp(url)))
+                return 0
+            messages = asyncio.run(latest_messages(url, limit=args.limit))
+        except NoOtp:
+            raise CommandError(
+                "no one-time password in the outbox yet: start a purchase first"
+            ) from None
+        except asyncpg.UndefinedTableError:
+            raise CommandError(
+                "that database has no notification outbox: it was never migrated. "
+                "`prakerja-gateway demo` (or `migrate`) sets it up"
+            ) from None
+    for message in messages:
+        payload = " ".join(f"{key}={value}" for key, value in sorted(message.payload.items()))
+        print(f"#{message.id} {message.created_at:%H:%M:%S} {message.template}: {payload}")
+    if not messages:
+        print("the outbox is empty")
     return 0
+
+
+@contextlib.contextmanager
+def _outbox_database(settings: Settings) -> Iterator[str]:
+    """The configured database, else the running demo's, else this directory's own cluster.
+
+    Never a new one: an empty cluster made here would only hide where the demo's data is.
+    """
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    running = running_demo()
+    pgdata = settings.data_dir.resolve() / "pgdata"
+    data_dir_chosen = ENV_PREFIX + "DATA_DIR" in os.environ
+    if running is not None and (not data_dir_chosen or running.data_dir == str(pgdata.parent)):
+        yield running.database_url
+        return
+    if not pgdata.exists():
+        raise CommandError(
+            f"no demo database found: no cluster at {pgdata} and no running demo recorded at "
+            f"{record_path()}. Start `prakerja-gateway demo` first, or point this command "
+            "at its data: PRAKERJA_DATA_DIR=/path/to/.prakerja (or PRAKERJA_DATABASE_URL)"
+        )
+    with database_url(settings) as url:
+        yield url
 
 
 def cmd_batches_create(settings: Settings, args: argparse.Namespace) -> int:
@@ -173,9 +319,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="embedded database, demo data, GraphiQL, serve")
     demo.add_argument("--participants", type=int, default=10_000)
+    demo.add_argument(
+        "--walkthrough",
+        action="store_true",
+        help="run a purchase through the running demo, showing each request and answer",
+    )
     demo.set_defaults(handler=cmd_demo)
 
     serve = commands.add_parser("serve", help="serve the API")
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="worker processes (default: PRAKERJA_WORKERS, else 1)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     migrate_cmd = commands.add_parser("migrate", help="apply database migrations")
@@ -195,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     outbox = commands.add_parser("outbox", help="show the newest notifications (demo)")
     outbox.add_argument("--limit", type=_positive_int, default=10)
+    outbox.add_argument("--otp", action="store_true", help="print only the newest OTP")
     outbox.set_defaults(handler=cmd_outbox)
 
     batches = commands.add_parser("batches", help="disbursement batches")
@@ -238,7 +396,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level.value, settings.log_format)
     handler = args.handler
-    return int(handler(settings, args))
+    try:
+        return int(handler(settings, args))
+    except CommandError as refused:
+        print(f"prakerja-gateway {args.command}: {refused}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as failure:
+        # No command answers with a traceback: say what failed; the log keeps the trace.
+        logging.getLogger(__name__).debug("command failed", exc_info=True)
+        print(
+            f"prakerja-gateway {args.command} failed: {type(failure).__name__}: {failure}\n"
+            "(PRAKERJA_LOG_LEVEL=DEBUG shows the trace)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

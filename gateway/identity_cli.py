@@ -31,9 +31,11 @@ from core.db.database import Database
 from core.enums import ClientStatus, PartnerStatus, PartnerType
 from core.models import OAuthClient, Partner
 from core.settings import Settings
+from gateway.walkthrough import token_variable
 
 T = TypeVar("T")
 DEMO_CLIENT_NAME = "demo client"
+WALKTHROUGH_CLIENT_NAME = "demo walkthrough client"
 DEMO_PARTNERS = ("DP-001", "LP-0001", "PP-001", "DISNAKER-*", "PMO")
 
 
@@ -242,12 +244,18 @@ class DemoClient:
     scopes: tuple[str, ...]
 
 
-async def _demo_clients(session: AsyncSession, settings: Settings) -> list[DemoClient]:
+async def _demo_clients(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    name: str = DEMO_CLIENT_NAME,
+    partners: tuple[str, ...] = DEMO_PARTNERS,
+) -> list[DemoClient]:
     """One client per partner type, with every scope of its type and a fresh secret."""
     await ensure_signing_keys(session, settings.resolved_master_key())
     origin = operator_origin()
     made = []
-    for wanted in DEMO_PARTNERS:
+    for wanted in partners:
         query = select(Partner).order_by(Partner.code).limit(1)
         if wanted.endswith("*"):
             query = query.where(Partner.code.like(wanted[:-1] + "%"))
@@ -260,13 +268,13 @@ async def _demo_clients(session: AsyncSession, settings: Settings) -> list[DemoC
         existing = await session.scalar(
             select(OAuthClient).where(
                 OAuthClient.partner_id == partner.id,
-                OAuthClient.name == DEMO_CLIENT_NAME,
+                OAuthClient.name == name,
                 OAuthClient.status == ClientStatus.ACTIVE,
             )
         )
         if existing is None:
             credentials = await admin.create_client(
-                session, origin, partner_code=partner.code, scopes=scopes, name=DEMO_CLIENT_NAME
+                session, origin, partner_code=partner.code, scopes=scopes, name=name
             )
             client_id, secret = credentials.client_id, credentials.client_secret
             assert secret is not None
@@ -289,6 +297,20 @@ DEMO_QUERIES: dict[PartnerType, str] = {
 }
 
 
+def walkthrough_clients(
+    settings: Settings, url: str, partners: tuple[str, ...]
+) -> list[DemoClient]:
+    """Clients of their own for ``demo --walkthrough``: the demo's printed secrets stay valid."""
+    return asyncio.run(
+        _in_transaction(
+            url,
+            lambda session: _demo_clients(
+                session, settings, name=WALKTHROUGH_CLIENT_NAME, partners=partners
+            ),
+        )
+    )
+
+
 def print_demo_clients(settings: Settings, url: str, base: str) -> None:
     clients = asyncio.run(_in_transaction(url, lambda session: _demo_clients(session, settings)))
     print("\nDemo credentials (new secrets on every start; shown only here):")
@@ -301,12 +323,14 @@ def print_demo_clients(settings: Settings, url: str, base: str) -> None:
         print(f"    client_secret: {demo.client_secret}")
         print(f"    scopes:        {' '.join(demo.scopes)}")
         print(
-            f"    TOKEN=$(curl -s -u {basic} -d grant_type=client_credentials "
+            f"    {token_variable(demo.partner_type)}=$(curl -s -u {basic}"
+            " -d grant_type=client_credentials "
             f"{base}/oauth/token | python3 -c 'import json,sys; "
             'print(json.load(sys.stdin)["access_token"])\')'
         )
         print(
-            f'    curl -s {base}/graphql -H "Authorization: Bearer $TOKEN" '
+            f"    curl -s {base}/graphql"
+            f' -H "Authorization: Bearer ${token_variable(demo.partner_type)}" '
             f"-H 'Content-Type: application/json' -d {body}"
         )
     print()

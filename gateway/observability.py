@@ -36,10 +36,20 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
+    """One line: the message, then every ``extra=`` field as key=value (method, path, ...)."""
+
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
-        request_id = request_id_var.get()
-        return f"{line} request_id={request_id}" if request_id else line
+        fields = [
+            f"{key}={value}"
+            for key, value in record.__dict__.items()
+            if key not in _STANDARD_ATTRS and not key.startswith("_")
+        ]
+        if (request_id := request_id_var.get()) is not None:
+            fields.append(f"request_id={request_id}")
+        if (client_id := client_id_var.get()) is not None:
+            fields.append(f"client_id={client_id}")
+        return " ".join([line, *fields]) if fields else line
 
 
 def configure_logging(level: str, fmt: LogFormat) -> None:

@@ -82,6 +82,25 @@ async def latest_messages(url: str, *, limit: int = 10) -> Sequence[Message]:
     return [_message(row) for row in rows]
 
 
+class NoOtp(LookupError):
+    """The outbox holds no one-time password yet."""
+
+
+async def latest_otp(url: str) -> str:
+    """The newest message's one-time password (``outbox --otp``, the demo walkthrough)."""
+    connection = await asyncpg.connect(url)
+    try:
+        otp = await connection.fetchval(
+            "SELECT payload->>'otp' FROM notification_outbox"
+            " WHERE payload ? 'otp' ORDER BY id DESC LIMIT 1"
+        )
+    finally:
+        await connection.close()
+    if otp is None:
+        raise NoOtp
+    return str(otp)
+
+
 def _message(row: asyncpg.Record) -> Message:
     import json
 

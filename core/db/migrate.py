@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -24,6 +25,32 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Runs in its own event loop: call it from synchronous code or a worker thread."""
     command.upgrade(alembic_config(url), revision)
+
+
+def pending_revisions(url: str, revision: str = "head") -> list[str]:
+    """The revisions an upgrade to ``revision`` would apply, oldest first."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from core.db.urls import async_url
+
+    async def _current() -> str | None:
+        engine = create_async_engine(async_url(url))
+        try:
+            async with engine.connect() as connection:
+                return await current_revision(connection)
+        finally:
+            await engine.dispose()
+
+    current = asyncio.run(_current())
+    script = ScriptDirectory.from_config(alembic_config(url))
+    try:
+        steps = [rev.revision for rev in script.iterate_revisions(revision, current)]
+    except CommandError:
+        # A relative or unusual target: one step, and alembic says what it makes of it.
+        return [revision]
+    return list(reversed(steps))
 
 
 def downgrade(url: str, revision: str = "base") -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -60,6 +61,7 @@ async def seed_database(
     participants: int = 10_000,
     random_seed: int = 2020,
     master_key: bytes = b"demo-master-key",
+    on_progress: Callable[[int], None] | None = None,
 ) -> SeedReport:
     """Builds the demo programme; the same arguments always give the same rows.
 
@@ -75,7 +77,14 @@ async def seed_database(
             if not await _is_empty(connection):
                 raise RuntimeError("the database already holds partners or participants")
             loader = Loader(connection, tables.ALL_TABLES)
-            await _seed(loader, connection, random.Random(random_seed), participants, master_key)
+            await _seed(
+                loader,
+                connection,
+                random.Random(random_seed),
+                participants,
+                master_key,
+                on_progress or (lambda done: None),
+            )
             await loader.advance_id_sequences(tables.ALL_TABLES)
         # Fresh statistics, so the first queries after a large seed get sensible plans.
         await connection.execute("ANALYZE")
@@ -85,7 +94,12 @@ async def seed_database(
 
 
 async def _seed(
-    loader: Loader, connection: Any, rng: random.Random, participants: int, master_key: bytes
+    loader: Loader,
+    connection: Any,
+    rng: random.Random,
+    participants: int,
+    master_key: bytes,
+    on_progress: Callable[[int], None],
 ) -> None:
     buffer = RowBuffer(tables.ALL_TABLES)
     regencies = add_geography(buffer)
@@ -95,7 +109,7 @@ async def _seed(
     await buffer.flush(loader)
 
     registrants = Registrants(rng, participants, master_key, regencies, waves, partners, catalog)
-    await _copy_registrants(loader, registrants)
+    await _copy_registrants(loader, registrants, on_progress)
 
     # Seats sold above were counted in memory; the schedules were written before the sales.
     await connection.execute(
@@ -109,7 +123,9 @@ async def _seed(
     await buffer.flush(loader)
 
 
-async def _copy_registrants(loader: Loader, registrants: Registrants) -> None:
+async def _copy_registrants(
+    loader: Loader, registrants: Registrants, on_progress: Callable[[int], None]
+) -> None:
     """Makes and copies the participants chunk by chunk.
 
     The next chunk is made in a worker thread while the previous one is being copied, so
@@ -128,6 +144,7 @@ async def _copy_registrants(loader: Loader, registrants: Registrants) -> None:
                     asyncio.to_thread(registrants.chunk, *bounds[position + 1])
                 )
             await chunk.flush(loader)
+            on_progress(stop - start)
     finally:
         if making is not None:  # a copy failed: let the worker finish before unwinding
             await asyncio.gather(making, return_exceptions=True)

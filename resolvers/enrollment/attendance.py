@@ -47,8 +47,17 @@ async def record_attendance(
         raise GatewayError(
             ErrorCode.INVALID_SEQUENCE, "sequence is 1 to 10, or 999 for the post-test"
         )
-    if (sequence == POST_TEST_SEQUENCE) != (score is not None):
-        raise GatewayError(ErrorCode.INVALID_SCORE, "a score goes with the post-test (999) only")
+    if sequence == POST_TEST_SEQUENCE and score is None:
+        raise GatewayError(
+            ErrorCode.INVALID_SCORE,
+            "the score is missing: the post-test (sequence 999) needs a score from 0 to 100",
+        )
+    if sequence != POST_TEST_SEQUENCE and score is not None:
+        raise GatewayError(
+            ErrorCode.INVALID_SCORE,
+            f"unexpected score for sequence {sequence}: a score goes with the post-test (999)"
+            " only; leave it out",
+        )
     if score is not None and not 0 <= score <= 100:
         raise GatewayError(ErrorCode.INVALID_SCORE, "score is 0 to 100")
 
@@ -83,11 +92,17 @@ async def record_attendance(
             )
         purchase.redeemed_at = now
     else:
+        if REDEMPTION_SEQUENCE not in recorded:
+            raise GatewayError(
+                ErrorCode.SEQUENCE_OUT_OF_ORDER,
+                f"the redemption (sequence {REDEMPTION_SEQUENCE}) is missing: the code must be"
+                f" redeemed before sequence {sequence}",
+            )
         previous = REDEMPTION_SEQUENCE if sequence == POST_TEST_SEQUENCE else sequence - 1
         if previous not in recorded:
             raise GatewayError(
                 ErrorCode.SEQUENCE_OUT_OF_ORDER,
-                f"sequence {previous} must be recorded first",
+                f"sequence {previous} must be recorded first (it is missing)",
             )
     attendance = Attendance(
         purchase_id=purchase.id,

@@ -172,3 +172,22 @@ async def test_enrollments_show_a_provider_its_students_and_a_platform_its_sales
     stranger = "LP-0002" if sale.provider_code != "LP-0002" else "LP-0003"
     none = await tokens.graphql(stranger, ENROLLMENTS, {"first": 100, "course": sale.course_code})
     assert none["data"]["enrollments"]["edges"] == []
+
+
+def _message(answer: dict[str, Any]) -> str:
+    return str(answer["errors"][0]["message"])
+
+
+async def test_refusals_say_what_is_missing(tokens: Tokens, database: Database) -> None:
+    sale, bought = await _bought(tokens, database)
+    code = bought["redeemCode"]
+    provider = sale.provider_code
+    # Sequence 3 before the redemption: the redemption is what is missing, not sequence 2.
+    early = _message(await _attend(tokens, provider, code, 3))
+    assert "redemption (sequence 1) is missing" in early
+    assert "errors" not in await _attend(tokens, provider, code, 1)
+    assert "sequence 2 must be recorded first" in _message(await _attend(tokens, provider, code, 3))
+    assert "score is missing" in _message(await _attend(tokens, provider, code, 999))
+    assert "unexpected score for sequence 2" in _message(
+        await _attend(tokens, provider, code, 2, score=50)
+    )

@@ -11,10 +11,15 @@ from pathlib import Path
 
 import asyncpg
 import psutil
+import pytest
 
 from core.db import migrate
 from gateway.embedded import EmbeddedPostgres
 from tests.support.processes import postgres_processes
+
+# Each test here starts a PostgreSQL server or a gateway process of its own: one worker
+# runs them one after another, so two never race for the CPU within pg_ctl's start timeout.
+pytestmark = pytest.mark.xdist_group("own_servers")
 
 
 async def _select_one(url: str) -> int:

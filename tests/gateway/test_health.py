@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
+import os
+import shlex
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import httpx
 
 from core.db import migrate
@@ -44,3 +52,36 @@ async def test_request_id_is_taken_from_the_caller_or_made(client: httpx.AsyncCl
     assert len(made.headers["x-request-id"]) == 32
     hostile = await client.get("/healthz", headers={"X-Request-ID": "a\tb" * 50})
     assert hostile.headers["x-request-id"] != "a\tb" * 50
+
+
+def test_docker_healthcheck_follows_the_port(repo_root: Path) -> None:
+    line = next(
+        line.strip()
+        for line in (repo_root / "Dockerfile").read_text().splitlines()
+        if line.strip().startswith("CMD python -c")
+    )
+    check = shlex.split(line.removeprefix("CMD "))
+
+    class Ready(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/readyz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.HTTPServer(("127.0.0.1", 0), Ready) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        port = str(server.server_address[1])
+        try:
+            done = subprocess.run(
+                [sys.executable, *check[1:]],
+                env={**os.environ, "PRAKERJA_PORT": port},
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+        finally:
+            server.shutdown()
+    assert done.returncode == 0, done.stderr

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from auth.admin import create_client
+from auth.audit import Origin
+from core.db import migrate
+from core.db.database import Database
+from tests.support.databases import DatabaseFactory
+from tests.support.gateway import TEST_MASTER_KEY
 from tests.support.processes import postgres_processes
+
+# Each test here starts a PostgreSQL server or a gateway process of its own: one worker
+# runs them one after another, so two never race for the CPU within pg_ctl's start timeout.
+pytestmark = pytest.mark.xdist_group("own_servers")
+
+CATALOG = "query Catalog { courses(first: 2) { edges { node { code } } } }"
 
 
 def _free_port() -> int:
@@ -64,3 +79,122 @@ def test_serve_on_the_embedded_database_stops_it_on_a_signal(
         server.send_signal(stop_signal)
         _, errors = server.communicate(timeout=60)
     assert postgres_processes(tmp_path / "pgdata") == [], errors.decode()[-2000:]
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+@pytest.fixture
+async def committed_database(databases: DatabaseFactory) -> AsyncIterator[Database]:
+    """A database of its own whose writes another process sees (not the rolled-back one)."""
+    from gateway.seed import seed_database
+
+    url = await databases.create("serve")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await seed_database(url, participants=50)
+    database = Database.connect(url, pool_size=1)
+    yield database
+    await database.dispose()
+
+
+async def test_workers_share_metrics_and_sigterm_finishes_an_accepted_request(
+    committed_database: Database, tmp_path: Path
+) -> None:
+    database = committed_database
+    async with database.sessionmaker() as session:
+        credentials = await create_client(
+            session,
+            Origin(operator="tests"),
+            partner_code="DP-001",
+            scopes=["catalog:read"],
+            name="serve test",
+        )
+        await session.commit()
+    port, metrics_port = _free_port(), _free_port()
+    environment = {
+        **os.environ,
+        "PRAKERJA_DATABASE_URL": database.url,
+        "PRAKERJA_DATA_DIR": str(tmp_path),
+        "PRAKERJA_PORT": str(port),
+        "PRAKERJA_METRICS_PORT": str(metrics_port),
+        "PRAKERJA_MASTER_KEY": TEST_MASTER_KEY,
+        "PRAKERJA_LOG_LEVEL": "WARNING",
+        "PRAKERJA_SHUTDOWN_TIMEOUT_SECONDS": "20",
+    }
+    environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--workers", "2"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert _wait_for(f"{base}/healthz", within=60).status_code == 200
+        issued = httpx.post(
+            f"{base}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(credentials.client_id, credentials.client_secret or ""),
+            timeout=10,
+        )
+        assert issued.status_code == 200, issued.text
+        token = issued.json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(6):
+            with httpx.Client(timeout=10) as fresh:  # new connections spread over the workers
+                answer = fresh.post(f"{base}/graphql", json={"query": CATALOG}, headers=headers)
+            assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+        scraped = _wait_for(f"http://127.0.0.1:{metrics_port}/metrics", within=10).text
+        labels = {"operation": "Catalog", "partner_type": "PLATFORM", "outcome": "ok"}
+        assert _sample(scraped, "prakerja_requests_total", **labels) == 6
+
+        # An accepted request still arriving when SIGTERM comes is answered in full.
+        body = json.dumps({"query": CATALOG}).encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as slow:
+            slow.sendall(
+                b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+                + f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body[:10]
+            )
+            time.sleep(0.5)
+            server.send_signal(signal.SIGTERM)
+            time.sleep(1.5)
+            slow.sendall(body[10:])
+            response = b""
+            while chunk := slow.recv(65536):
+                response += chunk
+        head, _, payload = response.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), response[:500]
+        assert b'"courses"' in payload
+        # And then the gateway stops, accepting nothing new.
+        server.wait(timeout=30)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"{base}/healthz", timeout=2)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)  # the workers too
+        _, errors = server.communicate(timeout=30)
+    assert server.returncode == 0, errors.decode()[-3000:]
+
+
+def test_serve_refuses_to_start_without_a_master_key(tmp_path: Path) -> None:
+    environment = {**os.environ, "PRAKERJA_DATA_DIR": str(tmp_path)}
+    environment.pop("PRAKERJA_MASTER_KEY", None)
+    environment.pop("PRAKERJA_DEMO", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "PRAKERJA_MASTER_KEY" in done.stderr
+    assert not (tmp_path / "pgdata").exists()

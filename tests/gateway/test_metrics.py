@@ -1,0 +1,86 @@
+"""Prometheus metrics: behind a token on the main port, counting what was asked and answered."""
+
+from __future__ import annotations
+
+import re
+
+from core.db.database import Database
+from tests.support.gateway import Tokens, make_client
+
+CATALOG = "query Catalog { courses(first: 2) { edges { node { code } } } }"
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    total = 0.0
+    for line in text.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        if all(f'{key}="{value}"' in line for key, value in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+async def test_metrics_count_requests_by_operation_partner_and_outcome(
+    database: Database,
+) -> None:
+    async with make_client(database, metrics_token="scrape-me") as http:
+        tokens = Tokens(http, database)
+        refused = await http.get("/metrics")
+        assert refused.status_code == 401
+        before = (await http.get("/metrics", headers={"Authorization": "Bearer scrape-me"})).text
+        for _ in range(3):
+            answer = await tokens.graphql("DP-001", CATALOG)
+            assert "errors" not in answer
+        missing = await tokens.graphql(
+            "DP-001", 'query Lookup { purchase(invoiceCode: "nope") { status } }'
+        )
+        assert missing.get("errors") or missing["data"]["purchase"] is None
+        unauthenticated = await http.post("/graphql", json={"query": "query Anon { __typename }"})
+        assert unauthenticated.status_code == 401
+        scraped = await http.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert scraped.status_code == 200
+    text = scraped.text
+    labels = {"operation": "Catalog", "partner_type": "PLATFORM", "outcome": "ok"}
+    assert (
+        _sample(text, "prakerja_requests_total", **labels)
+        - _sample(before, "prakerja_requests_total", **labels)
+        == 3
+    )
+    assert _sample(text, "prakerja_request_duration_seconds_count", **labels) >= 3
+    assert (
+        _sample(
+            text,
+            "prakerja_requests_total",
+            partner_type="none",
+            outcome="unauthorized",
+        )
+        >= 1
+    )
+    assert re.search(r"^prakerja_outbox_backlog \d", text, re.M)
+    assert re.search(r"^prakerja_outbox_oldest_age_seconds \d", text, re.M)
+    assert "prakerja_db_pool_in_use" in text
+    assert "# TYPE prakerja_cache_lookups_total counter" in text
+
+
+async def test_graphql_errors_are_counted_by_code(tokens: Tokens, database: Database) -> None:
+    async with make_client(database, metrics_token="scrape-me") as http:
+        tokens = Tokens(http, database)
+        headers = {"Authorization": "Bearer scrape-me"}
+        before = _sample(
+            (await http.get("/metrics", headers=headers)).text,
+            "prakerja_graphql_errors_total",
+            code="FORBIDDEN",
+        )
+        answer = await tokens.graphql("PP-001", CATALOG)
+        assert answer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        after = _sample(
+            (await http.get("/metrics", headers=headers)).text,
+            "prakerja_graphql_errors_total",
+            code="FORBIDDEN",
+        )
+    assert after - before == 1
+
+
+async def test_no_metrics_route_without_a_token(client: object) -> None:
+    response = await client.get("/metrics")  # type: ignore[attr-defined]
+    assert response.status_code == 404
