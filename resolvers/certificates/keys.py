@@ -8,12 +8,15 @@ key is ES256 (P-256), with its RFC 7638 thumbprint as kid; rotating retires the 
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 from joserfc.jwk import ECKey
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +26,7 @@ from core.models import CredentialKey
 from core.sealed import open_jwk, seal_jwk
 
 ALGORITHM = "ES256"
+JWT_TYPE = "vc+jwt"
 _CURVE = "P-256"
 _PURPOSE = b"prakerja-gateway/credential-keys/v1"
 # One constant lock id: two requests never both make the first key, nor rotate at once.
@@ -60,6 +64,20 @@ class CredentialKeys:
 class SigningKey:
     kid: str
     key: ECKey
+
+    @cached_property
+    def private(self) -> EllipticCurvePrivateKey:
+        private = self.key.private_key
+        if private is None:
+            raise ValueError(f"credential key {self.kid} has no private half")
+        return private
+
+    @cached_property
+    def header_segment(self) -> bytes:
+        """The base64url JWS protected header every credential this key signs carries."""
+        header = {"alg": ALGORITHM, "typ": JWT_TYPE, "cty": "vc", "kid": self.kid}
+        encoded = json.dumps(header, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(encoded).rstrip(b"=")
 
 
 def _new_key(master_key: bytes) -> CredentialKey:
