@@ -1,16 +1,22 @@
 """submitCompletions in 500-item calls, one worker, end to end through the ASGI app.
 
     .venv/bin/python -m bench.completions \\
-        --database-url postgresql://postgres@127.0.0.1:5432/postgres [--calls 6]
+        --database-url postgresql://postgres@127.0.0.1:5432/postgres \\
+        [--participants 3000] [--statements] [--profile]
 
-A scratch database (migrated, seeded with 3,000 participants, dropped at the end) gets
-``calls`` x 500 purchases of one provider's course, redeemed and post-tested (written
+A scratch database (migrated, seeded with ``participants``, dropped at the end) gets a
+purchase of one provider's course for each participant, redeemed and post-tested (written
 directly in SQL: this measures completions, not purchases). One app (the same one
 ``prakerja-gateway serve`` runs, in this process: one worker) answers ``submitCompletions``
-over httpx's ASGI transport, one call after another. Reports completions/s (first call,
-which also makes the credential key, excluded), the signing cost per certificate (the
-same ES256 signing, timed alone), and the time of ``GET /certificates/{number}`` (JWT and
-HTML) and ``POST /certificates/verify``.
+over httpx's ASGI transport, 500 items a call with an Idempotency-Key, one call after
+another. The machine is shared, so besides completions/s of wall time it reports the CPU
+time per completion of the worker (this process) and of PostgreSQL (the database's client
+backends, read from /proc: run it on the database's machine); the first call, which also
+makes the credential key, is not counted. ``--statements`` sums SQL wall time per
+statement, ``--profile`` runs cProfile over the counted calls. Then the CPU cost of issuing
+one credential alone (the signature; what submitCompletions does per item; the long way;
+joserfc), and the time of ``GET /certificates/{number}`` (JWT and HTML) and
+``POST /certificates/verify``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -78,7 +85,7 @@ class _BackendClock:
         """CPU seconds since the last call (the first call only starts the clock)."""
         pids = await self.connection.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid()"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )
         total = 0.0
         for (pid,) in pids:
@@ -227,10 +234,35 @@ def _signing_costs() -> None:
     )
 
 
+@dataclass(frozen=True)
+class _Call:
+    wall: float
+    worker_cpu: float
+    database_cpu: float
+
+
+def _report(calls: list[_Call]) -> None:
+    if not calls:
+        return
+    done = ITEMS * len(calls)
+    wall = sum(c.wall for c in calls)
+    print(
+        "  per call "
+        f"{[round(c.wall * 1000) for c in calls]} ms wall, "
+        f"{[round(c.worker_cpu * 1000) for c in calls]} ms worker CPU, "
+        f"{[round(c.database_cpu * 1000) for c in calls]} ms PostgreSQL CPU\n"
+        f"    {done / wall:,.0f} completions/s wall; per completion "
+        f"{sum(c.worker_cpu for c in calls) / done * 1e6:.0f} us worker CPU + "
+        f"{sum(c.database_cpu for c in calls) / done * 1e6:.0f} us PostgreSQL CPU"
+    )
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--calls", type=int, default=6)
+    parser.add_argument(
+        "--participants", type=int, default=3_000, help="a call of 500 for each 500 (+1)"
+    )
     parser.add_argument(
         "--statements", action="store_true", help="wall time per SQL statement (all calls)"
     )
@@ -245,8 +277,8 @@ async def main() -> None:
     url = with_database(args.database_url, name)
     try:
         await asyncio.to_thread(migrate.upgrade, url)
-        await seed_database(url, participants=3_000)
-        provider, codes = await _prepare(url, args.calls * ITEMS)
+        await seed_database(url, participants=args.participants)
+        provider, codes = await _prepare(url, args.participants)
         database = Database.connect(url, pool_size=4)
         async with database.sessionmaker() as session:
             credentials = await create_client(
@@ -270,7 +302,8 @@ async def main() -> None:
             ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             completed_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
-            durations, cpu, database_cpu, numbers = [], [], [], []
+            calls: list[_Call] = []
+            numbers: list[str] = []
             profiler = cProfile.Profile() if args.profile else None
             backends = _BackendClock(await asyncpg.connect(url))
             await backends.spent()
@@ -286,36 +319,20 @@ async def main() -> None:
                     # as partners are told to: a retry must not complete anything twice
                     headers={**headers, "Idempotency-Key": f"bench-{uuid.uuid4()}"},
                 )
-                durations.append(time.perf_counter() - started)
-                cpu.append(time.process_time() - started_cpu)
-                database_cpu.append(await backends.spent())
+                wall, cpu = time.perf_counter() - started, time.process_time() - started_cpu
+                calls.append(_Call(wall, cpu, await backends.spent()))
                 if profiler is not None:
                     profiler.disable()
                 results = response.json()["data"]["submitCompletions"]["results"]
                 assert all(r["certificate"] for r in results), results[:2]
                 numbers += [r["certificate"]["number"] for r in results]
-            measured, measured_cpu = durations[1:] or durations, cpu[1:] or cpu
-            rate = ITEMS * len(measured) / sum(measured)
-            print(
-                f"submitCompletions: {len(durations)} calls of {ITEMS}; per call "
-                f"{[round(d * 1000) for d in durations]} ms; {rate:,.0f} completions/s "
-                "(first call excluded)"
-            )
-            # This process is the worker (and httpx's client side); the machine may be busy,
-            # so its CPU time per completion is the figure to compare.
-            per_cpu = sum(measured_cpu) / (ITEMS * len(measured)) * 1e6
-            print(
-                f"worker CPU per call {[round(c * 1000) for c in cpu]} ms; {per_cpu:.0f} us "
-                f"per completion ({1e6 / per_cpu:,.0f} completions per CPU-second)"
-            )
-            per_db = sum(database_cpu[1:] or database_cpu) / (ITEMS * len(measured)) * 1e6
-            print(
-                f"PostgreSQL CPU per call {[round(c * 1000) for c in database_cpu]} ms; "
-                f"{per_db:.0f} us per completion"
-            )
+            print(f"submitCompletions, {len(calls)} calls of {ITEMS} (the first, a warm-up, not")
+            print("counted); the worker's CPU includes httpx's client side, PostgreSQL's is its")
+            print("client backends' (autovacuum not counted):")
+            _report(calls[1:])
             await backends.connection.close()
             if statements is not None:
-                statements.report(calls=len(durations))
+                statements.report(calls=len(calls))
             if profiler is not None:
                 for order in ("tottime", "cumulative"):
                     report = io.StringIO()
