@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 
@@ -199,3 +199,44 @@ async def _commit(database: Database, participant: int) -> None:
             {"p": participant},
         )
         await session.commit()
+
+
+ALL_FIELDS = """
+  id number status statusReason issuedAt revokedAt suspendedAt completedAt score evidenceUrl
+  courseCode courseTitle courseHours learningMethod providerCode providerName platformCode
+  redeemCode invoiceCode url credential
+"""
+
+
+async def test_the_submitted_certificate_is_the_one_the_api_reads_back(
+    tokens: Tokens, database: Database
+) -> None:
+    """submitCompletions answers from what it wrote, without reading it back: every field
+    must be what a later read of the certificate answers."""
+    sale, (code,) = await trained(tokens, database)
+    completed = datetime.now(UTC).astimezone(timezone(timedelta(hours=7)))
+    submitted = await tokens.graphql(
+        sale.provider_code,
+        "mutation S($input: SubmitCompletionsInput!) { submitCompletions(input: $input) {"
+        f" results {{ certificate {{ {ALL_FIELDS} }} }} }} }}",
+        {
+            "input": {
+                "items": [
+                    item(
+                        code,
+                        completedAt=completed.isoformat(),
+                        evidenceUrl="https://lp.example/evidence/42",
+                    )
+                ]
+            }
+        },
+    )
+    (result,) = submitted["data"]["submitCompletions"]["results"]
+    certificate = result["certificate"]
+    read = await tokens.graphql(
+        sale.provider_code,
+        f"query C($number: String!) {{ certificate(number: $number) {{ {ALL_FIELDS} }} }}",
+        {"number": certificate["number"]},
+    )
+    assert read["data"]["certificate"] == certificate
+    assert datetime.fromisoformat(certificate["completedAt"]) == completed
