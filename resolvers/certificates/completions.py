@@ -2,10 +2,12 @@
 
 Speed without giving up the per-item rule. Every item is checked against one read of all
 the call's redeem codes (purchase, course, provider, redemption, post-test, earlier
-completion, scheme); the valid ones are signed with the one active key, loaded once, and
-written by one statement (completions, certificates and their audit records together)
-inside one savepoint. That statement cannot refuse an item: an earlier or racing
-completion of a purchase is skipped by ``ON CONFLICT`` and answered ``ALREADY_COMPLETED``.
+completion, scheme); the valid ones are signed with the one active key, loaded once (each
+course's credential is serialized once, as a template the items fill), and written by one
+statement (completions, certificates and their audit records together) inside one
+savepoint, whose returned ids complete the records the call answers with. That statement
+cannot refuse an item: an earlier or racing completion of a purchase is skipped by
+``ON CONFLICT`` and answered ``ALREADY_COMPLETED``.
 Should it fail anyway (two requests drew the same status-list entry), its savepoint rolls
 back and the items are written again one by one, each in a savepoint of its own with a
 fresh entry, so one item's failure never undoes another's success.
