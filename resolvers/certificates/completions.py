@@ -16,6 +16,7 @@ fresh entry, so one item's failure never undoes another's success.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -305,7 +306,7 @@ async def submit_completions(
     issued: dict[int, CertificateRecord] = {}
     firsts: list[FirstCompletion] = []
     if valid:
-        signer = _Signer(issuer, await signing_key(session, issuer.keys), now)
+        signer = _Signer(issuer, await signing_key(session, issuer.keys), now, valid)
         entries = await status_list.allocate(session, len(valid))
         started = time.perf_counter()
         for candidate, entry in zip(valid, entries, strict=True):
@@ -369,24 +370,28 @@ class _Signer:
     """Numbers, status entries and signed credentials for one call's valid items.
 
     The credentials of one course in one call differ only in number, subject hash and
-    status entry, so each course's document is built and serialized once, as a template.
+    status entry, so each course's document is built and serialized once, as a template
+    (for a course with one item in the call, making the template would cost more).
     """
 
-    def __init__(self, issuer: Issuer, key: SigningKey, now: datetime) -> None:
+    def __init__(self, issuer: Issuer, key: SigningKey, now: datetime, valid: list[_Valid]) -> None:
         self.issuer, self.key, self.now = issuer, key, now
         self._templates: dict[tuple[int, int], CredentialTemplate | None] = {}
+        self._items_per_course = Counter(candidate.row.course_id for candidate in valid)
 
     def sign(self, candidate: _Valid, entry: status_list.StatusEntry) -> None:
         row = candidate.row
         candidate.entry = entry
         candidate.number = new_certificate_number(self.now.year)
         template_key = (row.course_id, entry.status_list)
-        if template_key not in self._templates:
+        if self._items_per_course[row.course_id] < 2:
+            self._templates[template_key] = None
+        elif template_key not in self._templates:
             self._templates[template_key] = CredentialTemplate.of(
                 self.issuer, _course_facts(row), self.now, entry.status_list
             )
         template = self._templates[template_key]
-        if template is None:  # a course text the template cannot hold: the long way
+        if template is None:  # one item, or a course text the template cannot hold
             document = build_credential(
                 self.issuer,
                 number=candidate.number,
