@@ -22,7 +22,7 @@ import json
 import re
 import time
 from collections import OrderedDict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import segno
@@ -31,7 +31,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from core.db.database import Database
-from core.enums import CertificateStatus, StatusPurpose
+from core.enums import CertificateStatus, LearningMethod, StatusPurpose
 from core.errors import ErrorCode
 from resolvers.certificates import keys, queries, status_list
 from resolvers.certificates.credentials import MEDIA_TYPE, Issuer
@@ -142,7 +142,7 @@ async def certificate(request: Request) -> Response:
     vary = {"Vary": "Accept", "Cache-Control": "no-cache"}
     match preferred(request.headers.get("accept", "")):
         case "text/html":
-            return HTMLResponse(_page(issuer, record), headers=vary)
+            return HTMLResponse(_page(issuer, record, datetime.now(UTC)), headers=vary)
         case media if media == MEDIA_TYPE:
             return Response(record.credential_jwt, media_type=MEDIA_TYPE, headers=vary)
         case _:
@@ -177,58 +177,168 @@ def _summary(issuer: Issuer, record: CertificateRecord) -> dict[str, Any]:
     }
 
 
+# Dates on the page are the programme's: Western Indonesia Time (no DST, a fixed offset).
+WIB = timezone(timedelta(hours=7), "WIB")
+_MONTHS_EN = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_MONTHS_ID = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
+_MONTHS = (_MONTHS_EN, _MONTHS_ID)
 _STATUS_TEXT = {
-    CertificateStatus.VALID: ("Valid", "Berlaku"),
-    CertificateStatus.SUSPENDED: ("Suspended", "Ditangguhkan"),
-    CertificateStatus.REVOKED: ("Revoked", "Dicabut"),
+    CertificateStatus.VALID: ("\u2713 Valid", "Berlaku"),
+    CertificateStatus.SUSPENDED: ("\u26a0 Suspended", "Ditangguhkan"),
+    CertificateStatus.REVOKED: ("\u2717 Revoked", "Dicabut"),
 }
+_METHOD_TEXT = {
+    LearningMethod.WEBINAR: "webinar",
+    LearningMethod.SELF_PACED: "self-paced / mandiri",
+    LearningMethod.OFFLINE: "in person / luring",
+}
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto;
+       padding: 0 1rem; line-height: 1.5; color: #111; background: #fff; }
+header p { margin: 0; font-size: 1.1rem; color: #333; }
+h1 { font-size: 1.8rem; line-height: 1.25; margin: .25rem 0 1.25rem; }
+.status { padding: .75rem 1.25rem; border: 3px solid; border-radius: 6px; }
+.status p { margin: .25rem 0; }
+.status .state { font-size: 1.5rem; font-weight: bold; }
+.VALID { color: #0a5c1f; background: #e9f6ed; }
+.SUSPENDED { color: #5c3900; background: #fff4df; }
+.REVOKED { color: #7a0000; background: #fdecec; }
+.details { display: flex; flex-wrap: wrap; gap: 1rem 2.5rem; align-items: flex-start;
+           margin-top: 1.5rem; }
+dl { flex: 1 1 22rem; margin: 0; }
+dt { font-weight: bold; } dd { margin: 0 0 .8rem 0; }
+figure { flex: 0 0 auto; margin: 0; text-align: center; }
+figure svg { display: block; margin: 0 auto; }
+figcaption { font-size: .9rem; color: #333; max-width: 14rem; }
+.url { overflow-wrap: anywhere; }
+footer { margin-top: 2rem; border-top: 1px solid #bbb; padding-top: .75rem;
+         font-size: .9rem; color: #333; }
+a { color: #0645ad; }
+@media print { body { margin: 0 auto; } a { color: #111; } }
+"""
 
 
-def _page(issuer: Issuer, record: CertificateRecord) -> str:
-    url = issuer.certificate_url(record.number)
-    qr = segno.make(url, error="m").svg_inline(
-        scale=4, dark="#000", light="#fff", title=f"QR code of {url}"
-    )
-    english, bahasa = _STATUS_TEXT[record.status]
-    when = record.issued_at.astimezone(UTC).strftime("%d %B %Y")
-    reason = ""
-    if record.status is not CertificateStatus.VALID and record.status_reason:
-        reason = f"<p><strong>Reason / Alasan:</strong> {html.escape(record.status_reason)}</p>"
+def _date(moment: datetime) -> str:
+    """The day in Western Indonesia Time, in English and in Indonesian."""
+    day = moment.astimezone(WIB)
+    english, bahasa = (f"{day.day} {months[day.month - 1]} {day.year}" for months in _MONTHS)
+    return english if english == bahasa else f"{english} / {bahasa}"
+
+
+def _status_section(record: CertificateRecord, now: datetime) -> str:
     e = html.escape
+    english, bahasa = _STATUS_TEXT[record.status]
+    lines = [f'<p class="state">{english} / {bahasa}</p>']
+    checked = f"{_date(now)}, {now.astimezone(WIB):%H:%M} WIB"
+    reason = e(record.status_reason or "not given / tidak disebutkan")
+    match record.status:
+        case CertificateStatus.VALID:
+            lines.append(
+                "<p>The programme confirms this certificate. / Program Kartu Prakerja "
+                "mengonfirmasi sertifikat ini.</p>"
+            )
+        case CertificateStatus.REVOKED:
+            assert record.revoked_at is not None
+            lines += [
+                f"<p><strong>Revoked on / Dicabut pada:</strong> {_date(record.revoked_at)}</p>",
+                f"<p><strong>Reason / Alasan:</strong> {reason}</p>",
+                "<p>It is no longer proof of a completed training. / Sertifikat ini tidak "
+                "berlaku lagi sebagai bukti pelatihan.</p>",
+            ]
+        case CertificateStatus.SUSPENDED:
+            assert record.suspended_at is not None
+            lines += [
+                "<p><strong>Suspended on / Ditangguhkan pada:</strong> "
+                f"{_date(record.suspended_at)}</p>",
+                f"<p><strong>Reason / Alasan:</strong> {reason}</p>",
+                "<p>Under review: do not rely on it until it is reinstated. / Sedang ditinjau: "
+                "jangan dijadikan acuan sampai dipulihkan.</p>",
+            ]
+    lines.append(f"<p>Status as of / Status per: {checked}</p>")
+    return "\n".join(lines)
+
+
+def _page(issuer: Issuer, record: CertificateRecord, now: datetime) -> str:
+    url = issuer.certificate_url(record.number)
+    # A quiet zone of four modules and modules of 5 px: scannable from a screen or a print.
+    qr = segno.make(url, error="m").svg_inline(
+        scale=5, border=4, dark="#000", light="#fff", title=f"QR code of {url}"
+    )
+    e = html.escape
+    hours = record.course_hours
+    method = _METHOD_TEXT.get(record.learning_method, record.learning_method.value.lower())
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Certificate {e(record.number)}: {e(record.course_title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 42rem; margin: 2rem auto;
-       padding: 0 1rem; line-height: 1.5; color: #111; background: #fff; }}
-.status {{ font-size: 1.4rem; font-weight: bold; padding: .5rem 1rem; border: 3px solid; }}
-.VALID {{ color: #0a5c1f; }} .SUSPENDED {{ color: #7a4b00; }} .REVOKED {{ color: #a00000; }}
-dt {{ font-weight: bold; }} dd {{ margin: 0 0 .75rem 0; }}
-</style>
+<style>{_STYLE}</style>
 </head>
 <body>
 <main>
-<h1>Kartu Prakerja certificate / Sertifikat Prakerja</h1>
-<p class="status {record.status.value}" role="status">Status: {english} / {bahasa}</p>
-{reason}
+<header>
+<p>Kartu Prakerja</p>
+<h1>Certificate of completed training<br><span lang="id">Sertifikat pelatihan</span></h1>
+</header>
+<section class="status {record.status.value}" role="status" aria-label="Status">
+{_status_section(record, now)}
+</section>
+<div class="details">
 <dl>
-<dt>Course / Pelatihan</dt><dd>{e(record.course_title)} ({e(record.course_code)}),
- {record.course_hours} hours, {e(record.learning_method.value.replace("_", " ").lower())}</dd>
+<dt>Course / Pelatihan</dt><dd>{e(record.course_title)}<br>
+{e(record.course_code)} &middot; {hours} hours / {hours} jam &middot; {e(method)}</dd>
 <dt>Training provider / Lembaga pelatihan</dt><dd>{e(record.provider_name)}</dd>
-<dt>Issued / Diterbitkan</dt><dd><time datetime="{record.issued_at.isoformat()}">{when}</time></dd>
+<dt>Completed / Selesai</dt><dd><time datetime="{record.completed_at.isoformat()}">{
+        _date(record.completed_at)
+    }</time></dd>
+<dt>Issued / Diterbitkan</dt><dd><time datetime="{record.issued_at.isoformat()}">{
+        _date(record.issued_at)
+    }</time></dd>
 <dt>Certificate number / Nomor sertifikat</dt><dd>{e(record.number)}</dd>
 <dt>Issuer / Penerbit</dt><dd>{e(issuer.profile()["name"])}</dd>
 </dl>
 <figure>
 {qr}
-<figcaption>This page: <a href="{e(url)}">{e(url)}</a></figcaption>
+<figcaption>Scan to open this page and see the current status. / Pindai untuk membuka
+halaman ini dan melihat status terkini.</figcaption>
 </figure>
-<p>The certificate is a W3C verifiable credential. Verify it with the keys at
-<a href="{e(issuer.jwks_url)}">{e(issuer.jwks_url)}</a>
-or by <code>POST /certificates/verify</code>.</p>
+</div>
+<p class="url">This page / Halaman ini: <a href="{e(url)}">{e(url)}</a></p>
+<p>The holder's name is not shown: the certificate names the participant only by a salted
+hash of their Kartu Prakerja card number. / Nama pemegang tidak ditampilkan: sertifikat hanya
+memuat hash kartu Prakerja pesertanya.</p>
+<footer>
+For software: the certificate is a W3C verifiable credential (Open Badges 3.0), signed with
+the keys at <a href="{e(issuer.jwks_url)}">{e(issuer.jwks_url)}</a>; check it offline with
+those keys and the status lists, or by <code>POST /certificates/verify</code>.
+</footer>
 </main>
 </body>
 </html>

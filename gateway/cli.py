@@ -1,4 +1,5 @@
-"""The ``prakerja-gateway`` command: demo, serve, migrate, seed, identity admin, export-schema."""
+"""The ``prakerja-gateway`` command: demo, serve, migrate, seed, identity admin, certificate
+keys, export-schema."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import migrate
 from core.db.reset import reset_database
@@ -23,7 +25,13 @@ from core.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from gateway.demo_runtime import RunningDemo, port_in_use, record_path, recorded, running_demo
 from gateway.demo_wave import example_sale, open_demo_wave
 from gateway.embedded import EmbeddedPostgres
-from gateway.identity_cli import add_identity_commands, print_demo_clients, walkthrough_clients
+from gateway.identity_cli import (
+    add_identity_commands,
+    operator_origin,
+    print_demo_clients,
+    run_admin,
+    walkthrough_clients,
+)
 from gateway.maintenance import prune_expired
 from gateway.observability import configure_logging
 from gateway.outbox import NoOtp, latest_messages, latest_otp
@@ -300,6 +308,32 @@ def cmd_batches_create(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_certificates_rotate_key(settings: Settings, args: argparse.Namespace) -> int:
+    """Retires the key that signs certificates and makes a new one (audited)."""
+    from resolvers.certificates import keys
+
+    origin = operator_origin()
+    operator = origin.operator or "unknown"
+
+    async def work(session: AsyncSession) -> keys.KeyRotation:
+        return await keys.rotate(
+            session,
+            settings.resolved_master_key(),
+            operator=operator,
+            request_id=origin.request_id,
+        )
+
+    with database_url(settings) as url:
+        rotation = run_admin(url, work)
+    print(f"certificates are signed with {rotation.activated} from now on")
+    if rotation.retired is not None:
+        print(
+            f"retired {rotation.retired}: it signs nothing more and stays in "
+            "/certificates/jwks.json, so what it signed still verifies"
+        )
+    return 0
+
+
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from schema.root import schema
 
@@ -361,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
         "create", help="make a batch per payment partner from the due installments"
     )
     batches_create.set_defaults(handler=cmd_batches_create)
+
+    certificates = commands.add_parser("certificates", help="certificate credentials")
+    certificate_commands = certificates.add_subparsers(dest="certificates_command", required=True)
+    rotate_key = certificate_commands.add_parser(
+        "rotate-key", help="retire the key that signs certificates and make a new one"
+    )
+    rotate_key.set_defaults(handler=cmd_certificates_rotate_key)
 
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")

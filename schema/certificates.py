@@ -4,9 +4,12 @@ programme management revokes, suspends and reinstates them."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import UTC, datetime, timezone
+from typing import Any
 
 import strawberry
+from strawberry.types.arguments import InputContext
 
 from auth.permissions import requires
 from auth.scopes import Scope
@@ -129,6 +132,38 @@ class CompletionInput:
 @strawberry.input
 class SubmitCompletionsInput:
     items: list[CompletionInput] = strawberry.field(description="1 to 500 completions.")
+
+
+def _submit_completions_input(
+    cls: type[SubmitCompletionsInput], value: Mapping[str, Any], _context: InputContext
+) -> SubmitCompletionsInput:
+    """The input built straight from graphql-core's coerced value (already validated against
+    the schema: every item has its redeemCode and completedAt, parsed by their scalars).
+
+    Why: strawberry converts an input value field by field, resolving each field's type and
+    GraphQL name again for every item; for 500 items that took longer than signing their
+    certificates. The time zone becomes a ``datetime.timezone`` of the same offset, which
+    compares in C where dateutil's calls back into Python (the same instant, the same
+    local time)."""
+    return cls(
+        items=[
+            CompletionInput(
+                redeem_code=item["redeemCode"],
+                completed_at=_fixed_offset(item["completedAt"]),
+                evidence_url=item.get("evidenceUrl"),
+            )
+            for item in value["items"]
+        ]
+    )
+
+
+def _fixed_offset(moment: datetime) -> datetime:
+    offset = moment.utcoffset()
+    return moment if offset is None else moment.replace(tzinfo=timezone(offset))
+
+
+# strawberry's documented hook for a type that builds its own value from the input value.
+SubmitCompletionsInput.__strawberry_definition__.from_input = _submit_completions_input  # type: ignore[attr-defined]
 
 
 @strawberry.type(description="Why an item produced no certificate.")

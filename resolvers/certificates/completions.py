@@ -2,10 +2,12 @@
 
 Speed without giving up the per-item rule. Every item is checked against one read of all
 the call's redeem codes (purchase, course, provider, redemption, post-test, earlier
-completion, scheme); the valid ones are signed with the one active key, loaded once, and
-written by one statement (completions, certificates and their audit records together)
-inside one savepoint. That statement cannot refuse an item: an earlier or racing
-completion of a purchase is skipped by ``ON CONFLICT`` and answered ``ALREADY_COMPLETED``.
+completion, scheme); the valid ones are signed with the one active key, loaded once (each
+course's credential is serialized once, as a template the items fill), and written by one
+statement (completions, certificates and their audit records together) inside one
+savepoint, whose returned ids complete the records the call answers with. That statement
+cannot refuse an item: an earlier or racing completion of a purchase is skipped by
+``ON CONFLICT`` and answered ``ALREADY_COMPLETED``.
 Should it fail anyway (two requests drew the same status-list entry), its savepoint rolls
 back and the items are written again one by one, each in a savepoint of its own with a
 fresh entry, so one item's failure never undoes another's success.
@@ -14,8 +16,9 @@ fresh entry, so one item's failure never undoes another's success.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -40,10 +43,13 @@ from core.models import Certificate
 from resolvers.certificates import status_list
 from resolvers.certificates.credentials import (
     CourseFacts,
+    CredentialTemplate,
     Issuer,
     build_credential,
+    identity_hash,
     new_certificate_number,
     sign,
+    sign_payload,
 )
 from resolvers.certificates.installments import (
     FirstCompletion,
@@ -52,7 +58,12 @@ from resolvers.certificates.installments import (
 )
 from resolvers.certificates.keys import SigningKey, signing_key
 from resolvers.certificates.queries import records_by_number
-from resolvers.certificates.records import CompletionItem, ItemError, ItemResult
+from resolvers.certificates.records import (
+    CertificateRecord,
+    CompletionItem,
+    ItemError,
+    ItemResult,
+)
 from resolvers.enrollment import POST_TEST_SEQUENCE, REDEMPTION_SEQUENCE
 from resolvers.tenancy import may_complete
 
@@ -79,7 +90,7 @@ _READ = text(
            pr.code AS provider_code, pr.name AS provider_name, s.starts_at,
            redemption.attended_at AS redeemed_attended_at,
            post.attended_at AS post_test_at, post.score,
-           part.card_number,
+           part.card_number, p.invoice_code, platform.code AS platform_code,
            sch.incentive_amount, sch.incentive_count, sch.survey_incentive_amount,
            sch.survey_count,
            cert.number AS existing_number
@@ -87,6 +98,7 @@ _READ = text(
       LEFT JOIN purchases p ON p.redeem_code = i.code
       LEFT JOIN courses c ON c.id = p.course_id
       LEFT JOIN partners pr ON pr.id = c.provider_id
+      LEFT JOIN partners platform ON platform.id = p.platform_id
       LEFT JOIN schedules s ON s.id = p.schedule_id
       LEFT JOIN attendances redemption
              ON redemption.purchase_id = p.id AND redemption.sequence = :redemption
@@ -131,7 +143,7 @@ _WRITE = text(
                CAST(:detail AS jsonb) || jsonb_build_object('number', changed.number)
           FROM changed
     )
-    SELECT number FROM changed
+    SELECT id, number FROM changed
     """
 ).bindparams(
     bindparam("purchase_ids", type_=ARRAY(BigInteger)),
@@ -291,20 +303,22 @@ async def submit_completions(
             else:
                 valid.append(_Valid(position, items[position], row))
 
-    issued: dict[int, str] = {}
+    issued: dict[int, CertificateRecord] = {}
     firsts: list[FirstCompletion] = []
     if valid:
-        key = await signing_key(session, issuer.keys)
+        signer = _Signer(issuer, await signing_key(session, issuer.keys), now, valid)
         entries = await status_list.allocate(session, len(valid))
         started = time.perf_counter()
         for candidate, entry in zip(valid, entries, strict=True):
-            _sign(issuer, key, candidate, entry, now)
+            signer.sign(candidate, entry)
         timings.signing_seconds += time.perf_counter() - started
         timings.signed += len(valid)
-        written = await _write_all(session, actor, issuer, key, valid, now)
+        written = await _write_all(session, actor, signer, valid)
         for candidate in valid:
             if candidate.number in written:
-                issued[candidate.position] = candidate.number
+                issued[candidate.position] = _issued_record(
+                    candidate, written[candidate.number], now
+                )
                 row = candidate.row
                 if row.incentive_amount is not None:
                     firsts.append(
@@ -329,20 +343,22 @@ async def submit_completions(
             for candidate in lost:
                 existing[candidate.position] = by_purchase[candidate.row.purchase_id]
         if firsts:
-            await create_first_installments(session, actor, firsts, list(issued.values()))
+            await create_first_installments(
+                session, actor, firsts, [record.number for record in issued.values()]
+            )
 
-    records = await records_by_number(session, [*issued.values(), *existing.values()])
+    earlier = await records_by_number(session, list(existing.values()))
     results: list[ItemResult] = []
     for position, item in enumerate(items):
         if position in issued:
-            results.append(ItemResult(item.redeem_code, records[issued[position]], ()))
+            results.append(ItemResult(item.redeem_code, issued[position], ()))
         elif position in existing:
-            earlier = records[existing[position]]
+            certificate = earlier[existing[position]]
             error = ItemError(
                 ErrorCode.ALREADY_COMPLETED,
-                f"this training was completed before: certificate {earlier.number}",
+                f"this training was completed before: certificate {certificate.number}",
                 "redeemCode",
-                earlier,
+                certificate,
             )
             results.append(ItemResult(item.redeem_code, None, (error,)))
         else:
@@ -350,17 +366,52 @@ async def submit_completions(
     return results
 
 
-def _sign(
-    issuer: Issuer,
-    key: SigningKey,
-    candidate: _Valid,
-    entry: status_list.StatusEntry,
-    now: datetime,
-) -> None:
-    row = candidate.row
-    candidate.entry = entry
-    candidate.number = new_certificate_number(now.year)
-    course = CourseFacts(
+class _Signer:
+    """Numbers, status entries and signed credentials for one call's valid items.
+
+    The credentials of one course in one call differ only in number, subject hash and
+    status entry, so each course's document is built and serialized once, as a template
+    (for a course with one item in the call, making the template would cost more).
+    """
+
+    def __init__(self, issuer: Issuer, key: SigningKey, now: datetime, valid: list[_Valid]) -> None:
+        self.issuer, self.key, self.now = issuer, key, now
+        self._templates: dict[tuple[int, int], CredentialTemplate | None] = {}
+        self._items_per_course = Counter(candidate.row.course_id for candidate in valid)
+
+    def sign(self, candidate: _Valid, entry: status_list.StatusEntry) -> None:
+        row = candidate.row
+        candidate.entry = entry
+        candidate.number = new_certificate_number(self.now.year)
+        template_key = (row.course_id, entry.status_list)
+        if self._items_per_course[row.course_id] < 2:
+            self._templates[template_key] = None
+        elif template_key not in self._templates:
+            self._templates[template_key] = CredentialTemplate.of(
+                self.issuer, _course_facts(row), self.now, entry.status_list
+            )
+        template = self._templates[template_key]
+        if template is None:  # one item, or a course text the template cannot hold
+            document = build_credential(
+                self.issuer,
+                number=candidate.number,
+                card_number=row.card_number,
+                course=_course_facts(row),
+                issued_at=self.now,
+                status_list=entry.status_list,
+                status_index=entry.status_index,
+            )
+            candidate.jwt = sign(self.key, document)
+            return
+        digest, salt = identity_hash(row.card_number)
+        payload = template.render(
+            number=candidate.number, digest=digest, salt=salt, index=str(entry.status_index)
+        )
+        candidate.jwt = sign_payload(self.key, payload)
+
+
+def _course_facts(row: Any) -> CourseFacts:
+    return CourseFacts(
         code=row.course_code,
         title=row.course_title,
         description=row.course_description,
@@ -369,16 +420,39 @@ def _sign(
         provider_code=row.provider_code,
         provider_name=row.provider_name,
     )
-    document = build_credential(
-        issuer,
+
+
+def _issued_record(candidate: _Valid, certificate_id: int, now: datetime) -> CertificateRecord:
+    """The record of a certificate this call wrote, from what the call read and wrote: the
+    same values ``queries.records_by_number`` would read back (times in UTC, as the
+    database answers them), without a statement for them."""
+    row, entry = candidate.row, candidate.entry
+    assert entry is not None
+    return CertificateRecord(
+        id=certificate_id,
         number=candidate.number,
-        card_number=row.card_number,
-        course=course,
-        issued_at=now,
+        status=CertificateStatus.VALID,
+        status_reason=None,
+        issued_at=now.astimezone(UTC),
+        revoked_at=None,
+        suspended_at=None,
+        completed_at=candidate.item.completed_at.astimezone(UTC),
+        score=row.score,
+        evidence_url=candidate.item.evidence_url,
+        course_code=row.course_code,
+        course_title=row.course_title,
+        course_description=row.course_description,
+        course_hours=row.hours,
+        learning_method=LearningMethod(row.learning_method),
+        provider_code=row.provider_code,
+        provider_name=row.provider_name,
+        platform_code=row.platform_code,
+        redeem_code=row.code,
+        invoice_code=row.invoice_code,
         status_list=entry.status_list,
         status_index=entry.status_index,
+        credential_jwt=candidate.jwt,
     )
-    candidate.jwt = sign(key, document)
 
 
 def _parameters(actor: Actor, batch: list[_Valid], now: datetime) -> dict[str, Any]:
@@ -407,27 +481,23 @@ def _parameters(actor: Actor, batch: list[_Valid], now: datetime) -> dict[str, A
 
 
 async def _write_all(
-    session: AsyncSession,
-    actor: Actor,
-    issuer: Issuer,
-    key: SigningKey,
-    valid: list[_Valid],
-    now: datetime,
-) -> set[str]:
-    """Writes every valid item; returns the numbers of the certificates written."""
+    session: AsyncSession, actor: Actor, signer: _Signer, valid: list[_Valid]
+) -> dict[str, int]:
+    """Writes every valid item; returns the ids of the certificates written by number."""
+    now = signer.now
     try:
         async with session.begin_nested():
             rows = await execute_core(session, _WRITE, _parameters(actor, valid, now))
-            return {row.number for row in rows}
+            return {row.number: row.id for row in rows}
     except IntegrityError:
         pass
-    written: set[str] = set()
+    written: dict[str, int] = {}
     for candidate in valid:
         for _attempt in range(3):
             try:
                 async with session.begin_nested():
                     rows = await execute_core(session, _WRITE, _parameters(actor, [candidate], now))
-                    written |= {row.number for row in rows}
+                    written |= {row.number: row.id for row in rows}
                 break
             except IntegrityError as exc:
                 if "uq_certificates_status_entry" not in str(exc.orig) and (
@@ -435,5 +505,5 @@ async def _write_all(
                 ):
                     raise
                 (entry,) = await status_list.allocate(session, 1)
-                _sign(issuer, key, candidate, entry, now)
+                signer.sign(candidate, entry)
     return written

@@ -8,21 +8,26 @@ key is ES256 (P-256), with its RFC 7638 thumbprint as kid; rotating retires the 
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 from joserfc.jwk import ECKey
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.audit import record_audit
 from core.enums import CredentialKeyStatus
 from core.models import CredentialKey
 from core.sealed import open_jwk, seal_jwk
 
 ALGORITHM = "ES256"
+JWT_TYPE = "vc+jwt"
 _CURVE = "P-256"
 _PURPOSE = b"prakerja-gateway/credential-keys/v1"
 # One constant lock id: two requests never both make the first key, nor rotate at once.
@@ -61,6 +66,20 @@ class SigningKey:
     kid: str
     key: ECKey
 
+    @cached_property
+    def private(self) -> EllipticCurvePrivateKey:
+        private = self.key.private_key
+        if private is None:
+            raise ValueError(f"credential key {self.kid} has no private half")
+        return private
+
+    @cached_property
+    def header_segment(self) -> bytes:
+        """The base64url JWS protected header every credential this key signs carries."""
+        header = {"alg": ALGORITHM, "typ": JWT_TYPE, "cty": "vc", "kid": self.kid}
+        encoded = json.dumps(header, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(encoded).rstrip(b"=")
+
 
 def _new_key(master_key: bytes) -> CredentialKey:
     key = ECKey.generate_key(_CURVE, private=True)
@@ -94,18 +113,40 @@ async def signing_key(session: AsyncSession, keys: CredentialKeys) -> SigningKey
     return SigningKey(kid=row.kid, key=keys.private(row.kid, row.private_jwk_encrypted))
 
 
-async def rotate(session: AsyncSession, master_key: bytes) -> str:
-    """Retires the active key and makes a new one; returns the new kid."""
+@dataclass(frozen=True, slots=True)
+class KeyRotation:
+    retired: str | None  # None when there was no key yet
+    activated: str
+
+
+async def rotate(
+    session: AsyncSession, master_key: bytes, *, operator: str, request_id: str | None = None
+) -> KeyRotation:
+    """Retires the active key and makes a new one that signs from the commit on; audited.
+
+    The retired key signs nothing more, but its public half stays in the JWKS, so every
+    certificate it signed still verifies (and its kid says which key to use)."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _KEYS_LOCK_ID})
-    await session.execute(
+    retired = await session.scalar(
         update(CredentialKey)
         .where(CredentialKey.status == CredentialKeyStatus.ACTIVE)
         .values(status=CredentialKeyStatus.RETIRED, retired_at=datetime.now(UTC))
+        .returning(CredentialKey.kid)
     )
     made = _new_key(master_key)
     session.add(made)
     await session.flush()
-    return made.kid
+    await record_audit(
+        session,
+        action="certificate.key_rotated",
+        request_id=request_id,
+        entity_type="credential_key",
+        entity_id=made.kid,
+        before={"active": retired},
+        after={"active": made.kid, "retired": retired},
+        detail={"operator": operator},
+    )
+    return KeyRotation(retired=retired, activated=made.kid)
 
 
 async def published_jwks(session: AsyncSession) -> dict[str, Any]:

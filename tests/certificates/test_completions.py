@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 
@@ -199,3 +199,45 @@ async def _commit(database: Database, participant: int) -> None:
             {"p": participant},
         )
         await session.commit()
+
+
+ALL_FIELDS = """
+  id number status statusReason issuedAt revokedAt suspendedAt completedAt score evidenceUrl
+  courseCode courseTitle courseHours learningMethod providerCode providerName platformCode
+  redeemCode invoiceCode url credential
+"""
+
+
+async def test_the_submitted_certificates_are_the_ones_the_api_reads_back_and_verify(
+    tokens: Tokens, database: Database, client: httpx.AsyncClient
+) -> None:
+    """submitCompletions answers from what it wrote, without reading it back, and signs the
+    items of one course from one template: every field must be what a later read of the
+    certificate answers, and every credential must verify."""
+    sale, codes = await trained(tokens, database, count=2)
+    completed = datetime.now(UTC).astimezone(timezone(timedelta(hours=7)))
+    items = [
+        item(code, completedAt=completed.isoformat(), evidenceUrl=f"https://lp.example/e/{code}")
+        for code in codes
+    ]
+    submitted = await tokens.graphql(
+        sale.provider_code,
+        "mutation S($input: SubmitCompletionsInput!) { submitCompletions(input: $input) {"
+        f" results {{ certificate {{ {ALL_FIELDS} }} }} }} }}",
+        {"input": {"items": items}},
+    )
+    results = submitted["data"]["submitCompletions"]["results"]
+    assert len(results) == 2
+    for result in results:
+        certificate = result["certificate"]
+        read = await tokens.graphql(
+            sale.provider_code,
+            f"query C($number: String!) {{ certificate(number: $number) {{ {ALL_FIELDS} }} }}",
+            {"number": certificate["number"]},
+        )
+        assert read["data"]["certificate"] == certificate
+        assert datetime.fromisoformat(certificate["completedAt"]) == completed
+        verified = await client.post(
+            "/certificates/verify", json={"credential": certificate["credential"]}
+        )
+        assert verified.json()["valid"] is True, verified.json()

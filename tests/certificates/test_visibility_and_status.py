@@ -4,14 +4,17 @@ verify route and the offline example script); why a credential does not verify."
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from core.db.database import Database
+from gateway.certificates import _date
 from tests.support.certificates import (
     CERTIFICATE,
     REINSTATE,
@@ -183,3 +186,20 @@ async def test_anonymous_routes_are_rate_limited(database: Database) -> None:
     async with make_client(database, public_rate_per_minute=8) as http:
         statuses = [(await http.get("/certificates/jwks.json")).status_code for _ in range(4)]
     assert statuses[:2] == [200, 200] and statuses[-1] == 429
+
+
+async def test_the_public_page_says_when_and_why_a_certificate_was_revoked(
+    tokens: Tokens, database: Database, client: httpx.AsyncClient
+) -> None:
+    _, number = await _issued(tokens, database)
+    html = {"accept": "text/html"}
+    page = (await client.get(f"/certificates/{number}", headers=html)).text
+    assert "Valid / Berlaku" in page and "Completed / Selesai" in page
+    assert re.search(rf"<title>QR code of https?://\S+/certificates/{number}</title>", page)
+    reason = "the provider withdrew the completion"
+    body = await tokens.graphql("PMO", REVOKE, {"number": number, "reason": reason})
+    revoked_at = body["data"]["revokeCertificate"]["revokedAt"]
+    page = (await client.get(f"/certificates/{number}", headers=html)).text
+    assert "Revoked / Dicabut" in page and "Valid / Berlaku" not in page
+    day = _date(datetime.fromisoformat(revoked_at))
+    assert f"Revoked on / Dicabut pada:</strong> {day}" in page and reason in page
