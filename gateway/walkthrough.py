@@ -121,6 +121,11 @@ def curl_command(base_url: str, step: Step) -> str:
 
 
 def print_purchase_commands(base_url: str, sale: DemoSale, outbox_command: str) -> None:
+    # The quickstarts in docs/quickstarts read the same example from these variables.
+    print(
+        f"The example sale: export CARD_NUMBER={sale.card_number} "
+        f"COURSE_CODE={sale.course_code} SCHEDULE_CODE={sale.schedule_code}\n"
+    )
     print("Walk a purchase through, in a shell where the TOKEN commands above have run:")
     print("(or let `prakerja-gateway demo --walkthrough` run these against this demo)\n")
     steps = purchase_steps(sale)
