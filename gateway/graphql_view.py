@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -24,8 +24,10 @@ from core.errors import ErrorCode
 from gateway import idempotency
 from gateway.cache import http as catalog_cache
 from gateway.errors import present_error
+from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
 from schema.context import Context
+from schema.documents import is_mutation
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +55,26 @@ class GatewayGraphQL(GraphQL[Context, None]):
         cached = await catalog_cache.lookup(request, _media_type(request))
         if cached is not None and cached.hit is not None:
             return catalog_cache.hit_response(cached.hit)
-        if request.method == "GET" and idempotency.is_mutation(dict(request.query_params)):
-            # GraphQL over HTTP: a mutation over GET is 405, and nothing runs.
-            refusal = _refusal(
-                ErrorCode.METHOD_NOT_ALLOWED, "mutations are accepted over POST only", status=405
-            )
-            refusal.headers["allow"] = "POST"
-            return refusal
+        graphql_request: GraphQLRequest | None = None
+        if not is_ide_page_request(request):
+            try:
+                graphql_request = await read_graphql_request(request)
+            except MalformedRequest as exc:
+                return _refusal(exc.code, exc.message, status=exc.status)
+            request.state.graphql_request = graphql_request
+            if request.method == "GET" and is_mutation(
+                graphql_request.document, graphql_request.operation_name
+            ):
+                # GraphQL over HTTP: a mutation over GET is 405, and nothing runs.
+                refusal = _refusal(
+                    ErrorCode.METHOD_NOT_ALLOWED,
+                    "mutations are accepted over POST only",
+                    status=405,
+                )
+                refusal.headers["allow"] = "POST"
+                return refusal
         try:
-            claim = await _idempotency_claim(request)
+            claim = _idempotency_claim(request, graphql_request)
         except idempotency.InvalidIdempotencyKey as exc:
             return _refusal(ErrorCode.IDEMPOTENCY_KEY_INVALID, str(exc), status=400)
         async with database.sessionmaker() as session:
@@ -94,8 +107,20 @@ class GatewayGraphQL(GraphQL[Context, None]):
             if record_id is not None and answer is not None:
                 await idempotency.complete(session, record_id, response.status_code, answer)
             await session.commit()
-        catalog_cache.remember(cached, request, response)
+        catalog_cache.remember(cached, request, response, graphql_request)
         return response
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        # Read and checked once in ``run`` (gateway/request_body.py); strawberry reuses it
+        # instead of decoding the body again (the adapter wraps the Starlette request).
+        read: GraphQLRequest = request._request.state.graphql_request
+        return GraphQLRequestData(
+            query=read.query,
+            variables=read.variables,
+            operation_name=read.operation_name,
+            extensions=read.extensions,
+            protocol="http",
+        )
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         session = request.state.session
@@ -144,21 +169,23 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return response
 
 
-async def _idempotency_claim(request: Request) -> idempotency.Claim | None:
+def _idempotency_claim(
+    request: Request, graphql_request: GraphQLRequest | None
+) -> idempotency.Claim | None:
     """The claim a mutation with an ``Idempotency-Key`` makes, or None when it makes none."""
     header = request.headers.get(idempotency.IDEMPOTENCY_HEADER)
     principal = getattr(request.state, "principal", None)
     if header is None or principal is None or request.method != "POST":
         return None
     key = idempotency.check_key(header)
-    try:
-        payload = await request.json()
-    except ValueError:
-        return None  # strawberry answers the malformed body itself
-    if not isinstance(payload, dict) or not idempotency.is_mutation(payload):
+    if graphql_request is None or not is_mutation(
+        graphql_request.document, graphql_request.operation_name
+    ):
         return None
     return idempotency.Claim(
-        client_id=principal.client_id, key=key, request_hash=idempotency.request_hash(payload)
+        client_id=principal.client_id,
+        key=key,
+        request_hash=idempotency.request_hash(graphql_request.payload()),
     )
 
 

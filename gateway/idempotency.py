@@ -23,11 +23,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from core.limits import DOCUMENT_MAX_TOKENS
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED_HEADER = "idempotent-replayed"
@@ -68,24 +65,6 @@ def request_hash(payload: dict[str, Any]) -> bytes:
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).digest()
-
-
-def is_mutation(payload: dict[str, Any]) -> bool:
-    """True when the operation the payload selects is a mutation (False if unparseable)."""
-    query = payload.get("query")
-    if not isinstance(query, str):
-        return False
-    try:
-        document = parse(query, max_tokens=DOCUMENT_MAX_TOKENS)
-    except GraphQLError:
-        return False  # strawberry answers the syntax error itself
-    wanted = payload.get("operationName")
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    for operation in operations:
-        name = operation.name.value if operation.name else None
-        if wanted is None or name == wanted:
-            return operation.operation is OperationType.MUTATION
-    return False
 
 
 def check_key(value: str) -> str:
