@@ -22,7 +22,11 @@ from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
-from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from gateway.middleware import (
+    BodySizeLimitMiddleware,
+    ErrorEnvelopeMiddleware,
+    RequestIdMiddleware,
+)
 from resolvers.certificates.credentials import Issuer
 from resolvers.certificates.keys import CredentialKeys
 from schema.root import schema
@@ -86,6 +90,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         # Tests hand a database in and may skip the lifespan; state must exist regardless.
         app.state.database = database
         app.state.settings = settings
+    app.add_middleware(ErrorEnvelopeMiddleware)
     app.add_middleware(BodySizeLimitMiddleware)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)

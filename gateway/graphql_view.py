@@ -7,6 +7,7 @@ has already undone its own writes; an exception that escapes the operation rolls
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -23,7 +24,7 @@ from core.db.database import Database
 from core.errors import ErrorCode
 from gateway import idempotency
 from gateway.cache import http as catalog_cache
-from gateway.errors import present_error
+from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
 from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
 from schema.context import Context
@@ -99,8 +100,19 @@ class GatewayGraphQL(GraphQL[Context, None]):
             except BaseException:
                 await session.rollback()
                 raise
-            response = self._negotiate(request, response)
             answer: dict[str, Any] | None = getattr(request.state, "answer", None)
+            unavailable = _unavailable_error_id(answer)
+            if unavailable is not None:
+                # The database went away mid-request: nothing is kept (not even the
+                # idempotency claim), and the caller is told to come back.
+                with contextlib.suppress(Exception):
+                    await session.rollback()
+                return JSONResponse(
+                    unavailable_body(unavailable),
+                    status_code=503,
+                    headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+                )
+            response = self._negotiate(request, response)
             # Nothing to undo here: every mutation field ran in a savepoint of its own and
             # rolled back its own writes when it was refused (schema/transactions.py). The
             # answer, refusals included, is kept with the key so a retry gets the same one.
@@ -187,6 +199,14 @@ def _idempotency_claim(
         key=key,
         request_hash=idempotency.request_hash(graphql_request.payload()),
     )
+
+
+def _unavailable_error_id(answer: dict[str, Any] | None) -> str | None:
+    for error in (answer or {}).get("errors") or ():
+        extensions = error.get("extensions") or {}
+        if extensions.get("code") == ErrorCode.SERVICE_UNAVAILABLE:
+            return str(extensions.get("errorId"))
+    return None
 
 
 def _refusal(code: ErrorCode, message: str, *, status: int) -> JSONResponse:
