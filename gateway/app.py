@@ -27,6 +27,7 @@ from gateway.middleware import (
     ErrorEnvelopeMiddleware,
     RequestIdMiddleware,
 )
+from gateway.rate_limit import Limiter, make_limiter
 from resolvers.certificates.credentials import Issuer
 from resolvers.certificates.keys import CredentialKeys
 from schema.root import schema
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             db = Database.connect(url, pool_size=settings.db_pool_size)
         app.state.database = db
         app.state.settings = settings
+        app.state.rate_limiter = _limiter(settings, db, shared=embedded is None)
         # One LISTEN connection for the process: the principal cache always, the catalog
         # response cache when it is on. Both stay dark (serve nothing) until it listens.
         subscribers: dict[str, Subscriber] = {IDENTITY_CHANNEL: app.state.auth}
@@ -90,8 +92,20 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         # Tests hand a database in and may skip the lifespan; state must exist regardless.
         app.state.database = database
         app.state.settings = settings
-    app.add_middleware(ErrorEnvelopeMiddleware)
+        app.state.rate_limiter = _limiter(settings, database, shared=True)
     app.add_middleware(BodySizeLimitMiddleware)
+    # Outside the body limit, which answers its own 413; inside the request id.
+    app.add_middleware(ErrorEnvelopeMiddleware)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _limiter(settings: Settings, database: Database, *, shared: bool) -> Limiter:
+    """Shared through PostgreSQL, except for the embedded demo's single process."""
+    return make_limiter(
+        database.sessionmaker,
+        shared=shared,
+        capacity=settings.rate_limit_points,
+        rate=settings.rate_limit_points_per_second,
+    )

@@ -25,9 +25,11 @@ from core.errors import ErrorCode
 from gateway import idempotency
 from gateway.cache import http as catalog_cache
 from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
+from gateway.rate_limit import Limiter
 from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
 from schema.context import Context
+from schema.cost import MAX_QUERY_COST, document_cost
 from schema.documents import is_mutation
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,40 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 )
                 refusal.headers["allow"] = "POST"
                 return refusal
+        rate_headers: dict[str, str] = {}
+        if graphql_request is not None and graphql_request.document is not None:
+            cost = document_cost(
+                self.schema._schema,  # type: ignore[attr-defined]
+                graphql_request.document,
+                graphql_request.operation_name,
+                graphql_request.variables,
+            )
+            if cost is not None:
+                request.state.cost = cost
+                if cost > MAX_QUERY_COST:
+                    return _refusal(
+                        ErrorCode.QUERY_TOO_COSTLY,
+                        f"this document costs {cost} points, above the limit of "
+                        f"{MAX_QUERY_COST}: ask for smaller pages or fewer fields",
+                        status=400,
+                        cost=cost,
+                        limit=MAX_QUERY_COST,
+                    )
+                principal = request.state.principal
+                limiter: Limiter = request.app.state.rate_limiter
+                decision = await limiter.spend(f"client:{principal.client_id}", cost)
+                rate_headers = decision.headers()
+                if not decision.allowed:
+                    refusal = _refusal(
+                        ErrorCode.RATE_LIMITED,
+                        f"this client's query-cost budget is spent: {cost} points are needed,"
+                        f" {decision.remaining} left; retry after {decision.retry_after} s",
+                        status=429,
+                        cost=cost,
+                        retryAfter=decision.retry_after,
+                    )
+                    refusal.headers.update(rate_headers)
+                    return refusal
         try:
             claim = _idempotency_claim(request, graphql_request)
         except idempotency.InvalidIdempotencyKey as exc:
@@ -120,6 +156,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 await idempotency.complete(session, record_id, response.status_code, answer)
             await session.commit()
         catalog_cache.remember(cached, request, response, graphql_request)
+        response.headers.update(rate_headers)
         return response
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData:
@@ -166,8 +203,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if result.errors:
             response["errors"] = [present_error(error) for error in result.errors]
         request.state.request_error = request_error
-        if result.extensions:
-            response["extensions"] = result.extensions
+        extensions = dict(result.extensions or {})
+        cost = getattr(request.state, "cost", None)
+        if cost is not None:
+            extensions["cost"] = {"requested": cost, "limit": MAX_QUERY_COST}
+        if extensions:
+            response["extensions"] = extensions
         request.state.answer = response
         return response  # type: ignore[return-value]
 
@@ -209,8 +250,9 @@ def _unavailable_error_id(answer: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _refusal(code: ErrorCode, message: str, *, status: int) -> JSONResponse:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+def _refusal(code: ErrorCode, message: str, *, status: int, **extra: Any) -> JSONResponse:
+    error = {"message": message, "extensions": {"code": code, **extra}}
+    body = {"data": None, "errors": [error]}
     return JSONResponse(body, status_code=status)
 
 

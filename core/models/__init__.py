@@ -19,12 +19,19 @@ from core.models.partners import (
     SigningKey,
     UsedClientAssertion,
 )
-from core.models.platform import AuditRecord, IdempotencyRecord, OutboxMessage
+from core.models.platform import (
+    AuditRecord,
+    AuthFailure,
+    IdempotencyRecord,
+    OutboxMessage,
+    RateLimitBucket,
+)
 from core.models.programme import Participant, Scheme, Wave
 
 __all__ = [
     "Attendance",
     "AuditRecord",
+    "AuthFailure",
     "Base",
     "Certificate",
     "Completion",
@@ -44,6 +51,7 @@ __all__ = [
     "PlatformAccount",
     "Province",
     "Purchase",
+    "RateLimitBucket",
     "Regency",
     "RevokedToken",
     "Schedule",
