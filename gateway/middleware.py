@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.db.errors import is_unavailable
 from core.errors import ErrorCode
 from core.log_context import client_id_var, request_id_var
+from core.sealed import WrongMasterKey
 from gateway.errors import RETRY_AFTER_SECONDS, internal_body, unavailable_body
 
 log = logging.getLogger("gateway.access")
@@ -171,7 +172,15 @@ class ErrorEnvelopeMiddleware:
             if started:
                 raise
             error_id = os.urandom(16).hex()
-            if is_unavailable(exc):
+            if isinstance(exc, WrongMasterKey):
+                errors_log.error("misconfigured", extra={"error_id": error_id, "reason": str(exc)})
+                body = unavailable_body(error_id)
+                body["errors"][0]["message"] = (
+                    "The service is misconfigured and cannot sign or open keys; "
+                    f"quote error id {error_id} to the programme."
+                )
+                await _send_json(send, 503, body, [])
+            elif is_unavailable(exc):
                 errors_log.warning(
                     "database unavailable",
                     extra={"error_id": error_id, "reason": type(exc).__name__},
