@@ -119,7 +119,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             record_id: int | None = None
             if claim is not None:
                 try:
-                    outcome = await idempotency.claim(session, claim)
+                    outcome = await idempotency.claim(session, claim, _master_key(request))
                 except idempotency.KeyReused:
                     await session.rollback()
                     return _refusal(
@@ -153,7 +153,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
             # rolled back its own writes when it was refused (schema/transactions.py). The
             # answer, refusals included, is kept with the key so a retry gets the same one.
             if record_id is not None and answer is not None:
-                await idempotency.complete(session, record_id, response.status_code, answer)
+                await idempotency.complete(
+                    session, record_id, response.status_code, answer, _master_key(request)
+                )
             await session.commit()
         catalog_cache.remember(cached, request, response, graphql_request)
         response.headers.update(rate_headers)
@@ -240,6 +242,10 @@ def _idempotency_claim(
         key=key,
         request_hash=idempotency.request_hash(graphql_request.payload()),
     )
+
+
+def _master_key(request: Request) -> bytes:
+    return bytes(request.app.state.auth.master_key)
 
 
 def _unavailable_error_id(answer: dict[str, Any] | None) -> str | None:
