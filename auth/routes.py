@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from auth import throttle
 from auth.audit import AuditAction, Origin, audit
 from auth.clients import load_client
 from auth.keys import ALGORITHM, ensure_signing_keys, published_keys
@@ -226,6 +227,17 @@ async def token_endpoint(request: Request) -> Response:
         form = dict(pairs)
         async with database.sessionmaker() as session:
             preloaded, claimed = await _preload(session, request, form)
+            address = request.client.host if request.client is not None else None
+            wait = await throttle.wait_seconds(session, claimed, address)
+            if wait > 0:
+                description = f"too many failed authentications; retry after {wait} s"
+                return _respond(
+                    OAuthResult(
+                        429,
+                        {"error": "slow_down", "error_description": description},
+                        [("Retry-After", str(wait)), *_NO_STORE.items()],
+                    )
+                )
             key_row = await ensure_signing_keys(session, runtime.master_key)
             preloaded.signing_key = runtime.private_keys.load(key_row)
             server = GatewayAuthorizationServer(runtime.settings, preloaded)
@@ -245,6 +257,10 @@ async def token_endpoint(request: Request) -> Response:
             if replayed:  # another request used this assertion between our check and now
                 decisions.error, decisions.error_detail = "invalid_client", "replayed jti"
                 result = MalformedRequest("invalid_client", CLIENT_AUTH_FAILED, 401).result
+            if decisions.error == "invalid_client":
+                await throttle.record_failure(session, claimed, address)
+            elif decisions.error is None:
+                await throttle.record_success(session, claimed)
             issued = decisions.issued if decisions.error is None else None
             await _audit_outcome(
                 session,

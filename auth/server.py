@@ -236,6 +236,16 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
         return self.server.presented_token(token_string)
 
+    def authenticate_token(self, request: Any, client: GatewayClient) -> Any:
+        # RFC 7009 section 2.2: an invalid token gets 200 too. Another client's token is
+        # treated exactly like garbage (nothing revoked, the same 200), so the answer never
+        # tells a caller whether a token it does not own is valid.
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        if token is None or not token.check_client(client):
+            return None
+        return token
+
     def revoke_token(self, token: PresentedToken, request: Any) -> None:
         if not token.is_expired():
             self.server.decisions.revoke = token.verified

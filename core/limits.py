@@ -20,3 +20,10 @@ PARTNER_REFERENCE_LENGTH: Final = 64
 # A GraphQL document is refused past this many lexical tokens, wherever it is parsed
 # (validation, the response cache's classification, the idempotency check).
 DOCUMENT_MAX_TOKENS: Final = 4000
+
+# A GraphQL document is refused past this many bytes before the lexer sees it: comments and
+# whitespace are not tokens, so the token limit alone does not bound the parser's work.
+DOCUMENT_MAX_BYTES: Final = 64 * 1024
+# JSON nesting a request body (variables included) may have; deeper is refused before
+# anything walks it recursively.
+JSON_MAX_DEPTH: Final = 64

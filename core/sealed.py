@@ -10,6 +10,7 @@ import json
 import secrets
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -28,9 +29,18 @@ def seal_jwk(master_key: bytes, purpose: bytes, kid: str, jwk: dict[str, Any]) -
     return nonce + _aead(master_key, purpose).encrypt(nonce, plain, kid.encode())
 
 
+class WrongMasterKey(Exception):
+    """What the database holds was sealed under another master key: a deployment mistake
+    (``PRAKERJA_MASTER_KEY`` differs from the one the keys were made with), not a client's."""
+
+
 def open_jwk(master_key: bytes, purpose: bytes, kid: str, blob: bytes) -> dict[str, Any]:
     nonce, ciphertext = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
-    jwk: dict[str, Any] = json.loads(
-        _aead(master_key, purpose).decrypt(nonce, ciphertext, kid.encode())
-    )
+    try:
+        plain = _aead(master_key, purpose).decrypt(nonce, ciphertext, kid.encode())
+    except InvalidTag:
+        raise WrongMasterKey(
+            f"key {kid} does not open with the configured master key (PRAKERJA_MASTER_KEY)"
+        ) from None
+    jwk: dict[str, Any] = json.loads(plain)
     return jwk

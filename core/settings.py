@@ -96,6 +96,16 @@ class Settings(BaseSettings):
             "(in-process token bucket, bursts up to a quarter of it)."
         ),
     )
+    rate_limit_points: Annotated[int, Field(ge=1, le=10_000_000)] = Field(
+        default=10_000,
+        description=(
+            "Query-cost points a client's bucket holds (the burst it may spend at once); "
+            "shared by every process through PostgreSQL, in-process for the embedded demo."
+        ),
+    )
+    rate_limit_points_per_second: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        default=500, description="Query-cost points a client's bucket regains each second."
+    )
 
     workers: Annotated[int, Field(ge=1, le=64)] = Field(
         default=1, description="Worker processes serving requests (serve --workers overrides)."

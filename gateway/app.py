@@ -25,7 +25,12 @@ from gateway.explorer import ExplorerMiddleware
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
 from gateway.metrics import MetricsMiddleware, instrument_pool, start_metrics_listener
-from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from gateway.middleware import (
+    BodySizeLimitMiddleware,
+    ErrorEnvelopeMiddleware,
+    RequestIdMiddleware,
+)
+from gateway.rate_limit import Limiter, make_limiter
 from resolvers.certificates.credentials import Issuer
 from resolvers.certificates.keys import CredentialKeys
 from schema.root import schema
@@ -70,6 +75,7 @@ def create_app(
             db = Database.connect(url, pool_size=settings.db_pool_size)
         app.state.database = db
         app.state.settings = settings
+        app.state.rate_limiter = _limiter(settings, db, shared=embedded is None)
         # One LISTEN connection for the process: the principal cache always, the catalog
         # response cache when it is on. Both stay dark (serve nothing) until it listens.
         subscribers: dict[str, Subscriber] = {IDENTITY_CHANNEL: app.state.auth}
@@ -122,10 +128,13 @@ def create_app(
         # Tests hand a database in and may skip the lifespan; state must exist regardless.
         app.state.database = database
         app.state.settings = settings
+        app.state.rate_limiter = _limiter(settings, database, shared=True)
     app.add_middleware(BodySizeLimitMiddleware)
     if settings.demo:
         app.add_middleware(ExplorerMiddleware)
-    # Outside the body limit, inside the request id: a refused body is still counted.
+    # Outside the body limit, which answers its own 413; inside the request id.
+    app.add_middleware(ErrorEnvelopeMiddleware)
+    # Outside the error envelope, inside the request id: refusals and 503s are counted too.
     app.add_middleware(MetricsMiddleware, token=settings.metrics_token)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)
@@ -137,3 +146,13 @@ def create_app(
         if database is not None:
             instrument_engine(database.engine, tracer_provider)
     return app
+
+
+def _limiter(settings: Settings, database: Database, *, shared: bool) -> Limiter:
+    """Shared through PostgreSQL, except for the embedded demo's single process."""
+    return make_limiter(
+        database.sessionmaker,
+        shared=shared,
+        capacity=settings.rate_limit_points,
+        rate=settings.rate_limit_points_per_second,
+    )

@@ -8,9 +8,25 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from core.db.errors import is_unavailable
 from core.errors import ErrorCode, GatewayError
 
 log = logging.getLogger("gateway.errors")
+
+# Seconds a client should wait before trying again while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; retry after a few seconds."
+
+
+def unavailable_body(error_id: str) -> dict[str, Any]:
+    extensions = {"code": ErrorCode.SERVICE_UNAVAILABLE.value, "errorId": error_id}
+    return {"errors": [{"message": UNAVAILABLE_MESSAGE, "extensions": extensions}]}
+
+
+def internal_body(error_id: str) -> dict[str, Any]:
+    message = f"Internal error; quote error id {error_id} to the programme."
+    extensions = {"code": ErrorCode.INTERNAL_ERROR.value, "errorId": error_id}
+    return {"errors": [{"message": message, "extensions": extensions}]}
 
 
 def present_error(error: GraphQLError) -> dict[str, Any]:
@@ -37,6 +53,14 @@ def present_error(error: GraphQLError) -> dict[str, Any]:
     elif original is None:
         code = (error.extensions or {}).get("code") or ErrorCode.GRAPHQL_VALIDATION_FAILED
         formatted["extensions"] = {**(error.extensions or {}), "code": code}
+    elif is_unavailable(original):
+        error_id = uuid.uuid4().hex
+        log.warning(
+            "database unavailable",
+            extra={"error_id": error_id, "reason": type(original).__name__, "path": error.path},
+        )
+        formatted["message"] = UNAVAILABLE_MESSAGE
+        formatted["extensions"] = {"code": ErrorCode.SERVICE_UNAVAILABLE, "errorId": error_id}
     else:
         error_id = uuid.uuid4().hex
         log.error(

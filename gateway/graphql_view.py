@@ -7,13 +7,14 @@ has already undone its own writes; an exception that escapes the operation rolls
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
@@ -23,9 +24,13 @@ from core.db.database import Database
 from core.errors import ErrorCode
 from gateway import idempotency
 from gateway.cache import http as catalog_cache
-from gateway.errors import present_error
+from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
+from gateway.rate_limit import Limiter
+from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
 from schema.context import Context
+from schema.cost import MAX_QUERY_COST, document_cost
+from schema.documents import is_mutation
 
 log = logging.getLogger(__name__)
 
@@ -53,15 +58,60 @@ class GatewayGraphQL(GraphQL[Context, None]):
         cached = await catalog_cache.lookup(request, _media_type(request))
         if cached is not None and cached.hit is not None:
             return catalog_cache.hit_response(cached.hit)
-        if request.method == "GET" and idempotency.is_mutation(dict(request.query_params)):
-            # GraphQL over HTTP: a mutation over GET is 405, and nothing runs.
-            refusal = _refusal(
-                ErrorCode.METHOD_NOT_ALLOWED, "mutations are accepted over POST only", status=405
+        graphql_request: GraphQLRequest | None = None
+        if not is_ide_page_request(request):
+            try:
+                graphql_request = await read_graphql_request(request)
+            except MalformedRequest as exc:
+                return _refusal(exc.code, exc.message, status=exc.status)
+            request.state.graphql_request = graphql_request
+            if request.method == "GET" and is_mutation(
+                graphql_request.document, graphql_request.operation_name
+            ):
+                # GraphQL over HTTP: a mutation over GET is 405, and nothing runs.
+                refusal = _refusal(
+                    ErrorCode.METHOD_NOT_ALLOWED,
+                    "mutations are accepted over POST only",
+                    status=405,
+                )
+                refusal.headers["allow"] = "POST"
+                return refusal
+        rate_headers: dict[str, str] = {}
+        if graphql_request is not None and graphql_request.document is not None:
+            cost = document_cost(
+                self.schema._schema,  # type: ignore[attr-defined]
+                graphql_request.document,
+                graphql_request.operation_name,
+                graphql_request.variables,
             )
-            refusal.headers["allow"] = "POST"
-            return refusal
+            if cost is not None:
+                request.state.cost = cost
+                if cost > MAX_QUERY_COST:
+                    return _refusal(
+                        ErrorCode.QUERY_TOO_COSTLY,
+                        f"this document costs {cost} points, above the limit of "
+                        f"{MAX_QUERY_COST}: ask for smaller pages or fewer fields",
+                        status=400,
+                        cost=cost,
+                        limit=MAX_QUERY_COST,
+                    )
+                principal = request.state.principal
+                limiter: Limiter = request.app.state.rate_limiter
+                decision = await limiter.spend(f"client:{principal.client_id}", cost)
+                rate_headers = decision.headers()
+                if not decision.allowed:
+                    refusal = _refusal(
+                        ErrorCode.RATE_LIMITED,
+                        f"this client's query-cost budget is spent: {cost} points are needed,"
+                        f" {decision.remaining} left; retry after {decision.retry_after} s",
+                        status=429,
+                        cost=cost,
+                        retryAfter=decision.retry_after,
+                    )
+                    refusal.headers.update(rate_headers)
+                    return refusal
         try:
-            claim = await _idempotency_claim(request)
+            claim = _idempotency_claim(request, graphql_request)
         except idempotency.InvalidIdempotencyKey as exc:
             return _refusal(ErrorCode.IDEMPOTENCY_KEY_INVALID, str(exc), status=400)
         async with database.sessionmaker() as session:
@@ -69,7 +119,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             record_id: int | None = None
             if claim is not None:
                 try:
-                    outcome = await idempotency.claim(session, claim)
+                    outcome = await idempotency.claim(session, claim, _master_key(request))
                 except idempotency.KeyReused:
                     await session.rollback()
                     return _refusal(
@@ -86,16 +136,42 @@ class GatewayGraphQL(GraphQL[Context, None]):
             except BaseException:
                 await session.rollback()
                 raise
-            response = self._negotiate(request, response)
             answer: dict[str, Any] | None = getattr(request.state, "answer", None)
+            unavailable = _unavailable_error_id(answer)
+            if unavailable is not None:
+                # The database went away mid-request: nothing is kept (not even the
+                # idempotency claim), and the caller is told to come back.
+                with contextlib.suppress(Exception):
+                    await session.rollback()
+                return JSONResponse(
+                    unavailable_body(unavailable),
+                    status_code=503,
+                    headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+                )
+            response = self._negotiate(request, response)
             # Nothing to undo here: every mutation field ran in a savepoint of its own and
             # rolled back its own writes when it was refused (schema/transactions.py). The
             # answer, refusals included, is kept with the key so a retry gets the same one.
             if record_id is not None and answer is not None:
-                await idempotency.complete(session, record_id, response.status_code, answer)
+                await idempotency.complete(
+                    session, record_id, response.status_code, answer, _master_key(request)
+                )
             await session.commit()
-        catalog_cache.remember(cached, request, response)
+        catalog_cache.remember(cached, request, response, graphql_request)
+        response.headers.update(rate_headers)
         return response
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData:
+        # Read and checked once in ``run`` (gateway/request_body.py); strawberry reuses it
+        # instead of decoding the body again (the adapter wraps the Starlette request).
+        read: GraphQLRequest = request._request.state.graphql_request
+        return GraphQLRequestData(
+            query=read.query,
+            variables=read.variables,
+            operation_name=read.operation_name,
+            extensions=read.extensions,
+            protocol="http",
+        )
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
         session = request.state.session
@@ -129,8 +205,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if result.errors:
             response["errors"] = [present_error(error) for error in result.errors]
         request.state.request_error = request_error
-        if result.extensions:
-            response["extensions"] = result.extensions
+        extensions = dict(result.extensions or {})
+        cost = getattr(request.state, "cost", None)
+        if cost is not None:
+            extensions["cost"] = {"requested": cost, "limit": MAX_QUERY_COST}
+        if extensions:
+            response["extensions"] = extensions
         request.state.answer = response
         return response  # type: ignore[return-value]
 
@@ -144,26 +224,41 @@ class GatewayGraphQL(GraphQL[Context, None]):
         return response
 
 
-async def _idempotency_claim(request: Request) -> idempotency.Claim | None:
+def _idempotency_claim(
+    request: Request, graphql_request: GraphQLRequest | None
+) -> idempotency.Claim | None:
     """The claim a mutation with an ``Idempotency-Key`` makes, or None when it makes none."""
     header = request.headers.get(idempotency.IDEMPOTENCY_HEADER)
     principal = getattr(request.state, "principal", None)
     if header is None or principal is None or request.method != "POST":
         return None
     key = idempotency.check_key(header)
-    try:
-        payload = await request.json()
-    except ValueError:
-        return None  # strawberry answers the malformed body itself
-    if not isinstance(payload, dict) or not idempotency.is_mutation(payload):
+    if graphql_request is None or not is_mutation(
+        graphql_request.document, graphql_request.operation_name
+    ):
         return None
     return idempotency.Claim(
-        client_id=principal.client_id, key=key, request_hash=idempotency.request_hash(payload)
+        client_id=principal.client_id,
+        key=key,
+        request_hash=idempotency.request_hash(graphql_request.payload()),
     )
 
 
-def _refusal(code: ErrorCode, message: str, *, status: int) -> JSONResponse:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+def _master_key(request: Request) -> bytes:
+    return bytes(request.app.state.auth.master_key)
+
+
+def _unavailable_error_id(answer: dict[str, Any] | None) -> str | None:
+    for error in (answer or {}).get("errors") or ():
+        extensions = error.get("extensions") or {}
+        if extensions.get("code") == ErrorCode.SERVICE_UNAVAILABLE:
+            return str(extensions.get("errorId"))
+    return None
+
+
+def _refusal(code: ErrorCode, message: str, *, status: int, **extra: Any) -> JSONResponse:
+    error = {"message": message, "extensions": {"code": code, **extra}}
+    body = {"data": None, "errors": [error]}
     return JSONResponse(body, status_code=status)
 
 

@@ -8,8 +8,11 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from auth.keys import active_key, decrypt_private_jwk
+from auth.runtime import AuthRuntime
 from core.db.database import Database
 from core.db.migrate import current_revision, head_revision
+from core.sealed import WrongMasterKey
 
 READINESS_TIMEOUT_SECONDS = 3.0
 
@@ -41,4 +44,24 @@ async def readyz(request: Request) -> JSONResponse:
             },
             status_code=503,
         )
+    master_key_problem = await _master_key_problem(request)
+    if master_key_problem is not None:
+        return JSONResponse(
+            {"status": "unavailable", "reason": master_key_problem}, status_code=503
+        )
     return JSONResponse({"status": "ready", "revision": revision})
+
+
+async def _master_key_problem(request: Request) -> str | None:
+    """Why the configured master key cannot open the active signing key, if it cannot: a
+    gateway that would answer every token request with an error is not ready."""
+    database: Database = request.app.state.database
+    runtime: AuthRuntime = request.app.state.auth
+    try:
+        async with database.sessionmaker() as session:
+            row = await active_key(session)
+        if row is not None:
+            decrypt_private_jwk(runtime.master_key, row.kid, row.private_jwk_encrypted)
+    except WrongMasterKey as exc:
+        return f"wrong master key: {exc}"
+    return None

@@ -16,6 +16,7 @@ claim like any other, so a retry gets the same refusal rather than a second atte
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -23,11 +24,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.limits import DOCUMENT_MAX_TOKENS
+from core.sealed import open_jwk, seal_jwk
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED_HEADER = "idempotent-replayed"
@@ -70,24 +70,6 @@ def request_hash(payload: dict[str, Any]) -> bytes:
     return hashlib.sha256(canonical.encode()).digest()
 
 
-def is_mutation(payload: dict[str, Any]) -> bool:
-    """True when the operation the payload selects is a mutation (False if unparseable)."""
-    query = payload.get("query")
-    if not isinstance(query, str):
-        return False
-    try:
-        document = parse(query, max_tokens=DOCUMENT_MAX_TOKENS)
-    except GraphQLError:
-        return False  # strawberry answers the syntax error itself
-    wanted = payload.get("operationName")
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    for operation in operations:
-        name = operation.name.value if operation.name else None
-        if wanted is None or name == wanted:
-            return operation.operation is OperationType.MUTATION
-    return False
-
-
 def check_key(value: str) -> str:
     if not _VALID_KEY.match(value):
         raise InvalidIdempotencyKey(
@@ -110,13 +92,13 @@ _CLAIM_SQL = text(
 
 _EXISTING_SQL = text(
     """
-    SELECT request_hash, response_status, response_body FROM idempotency_records
+    SELECT id, request_hash, response_status, response_body FROM idempotency_records
      WHERE client_id = :client_id AND key = :key
     """
 )
 
 
-async def claim(session: AsyncSession, claim: Claim) -> int | Replay:
+async def claim(session: AsyncSession, claim: Claim, master_key: bytes) -> int | Replay:
     """Claims the key (returning the record id) or returns the answer to replay.
 
     Raises ``KeyReused`` when the key was used with another body.
@@ -133,17 +115,36 @@ async def claim(session: AsyncSession, claim: Claim) -> int | Replay:
     row = (await session.execute(_EXISTING_SQL, params)).one()
     if bytes(row.request_hash) != claim.request_hash:
         raise KeyReused
-    return Replay(status=int(row.response_status or 200), body=row.response_body or {})
+    body = _open(master_key, int(row.id), row.response_body or {})
+    return Replay(status=int(row.response_status or 200), body=body)
 
 
 async def complete(
-    session: AsyncSession, record_id: int, status: int, body: dict[str, Any]
+    session: AsyncSession, record_id: int, status: int, body: dict[str, Any], master_key: bytes
 ) -> None:
-    """Stores the answer in the claim's row, in the mutation's own transaction."""
+    """Stores the answer in the claim's row, in the mutation's own transaction, sealed."""
     await session.execute(
         text(
             "UPDATE idempotency_records SET response_status = :status,"
             " response_body = CAST(:body AS jsonb) WHERE id = :id"
         ),
-        {"status": status, "body": json.dumps(body), "id": record_id},
+        {"status": status, "body": json.dumps(_seal(master_key, record_id, body)), "id": record_id},
     )
+
+
+# An answer kept for replay can hold a secret (startPurchase's paymentToken, usable until it
+# expires): it is stored encrypted (AES-GCM under a key derived from the master key, bound to
+# its row), so a copy of the table or a backup holds no usable token.
+_PURPOSE = b"prakerja idempotent answers v1"
+
+
+def _seal(master_key: bytes, record_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    sealed = seal_jwk(master_key, _PURPOSE, str(record_id), body)
+    return {"sealed": base64.b64encode(sealed).decode()}
+
+
+def _open(master_key: bytes, record_id: int, stored: dict[str, Any]) -> dict[str, Any]:
+    sealed = stored.get("sealed")
+    if not isinstance(sealed, str) or len(stored) != 1:
+        return stored  # kept before answers were sealed
+    return open_jwk(master_key, _PURPOSE, str(record_id), base64.b64decode(sealed))

@@ -265,10 +265,14 @@ class MetricsMiddleware:
 
     def _operation(self, scope: Scope, request: bytes) -> str:
         name: str | None = None
-        if request[:1] == b"{":
+        # The view parsed the request once (gateway/request_body.py): use its reading.
+        parsed = scope.get("state", {}).get("graphql_request")
+        if parsed is not None:
+            name = parsed.operation_name or _name_in(parsed.query.encode())
+        elif request[:1] == b"{":
             try:
                 payload = json.loads(request)
-            except ValueError:
+            except (ValueError, RecursionError):  # hostile bodies: the view answers them
                 payload = None
             if isinstance(payload, dict):
                 if isinstance(payload.get("operationName"), str):
@@ -336,7 +340,7 @@ def _name_in(document: bytes) -> str | None:
 def _error_codes(body: bytes) -> list[str]:
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return ["UNPARSED"]
     errors = payload.get("errors") if isinstance(payload, dict) else None
     if not isinstance(errors, list):

@@ -11,10 +11,14 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.db.errors import is_unavailable
 from core.errors import ErrorCode
 from core.log_context import client_id_var, request_id_var
+from core.sealed import WrongMasterKey
+from gateway.errors import RETRY_AFTER_SECONDS, internal_body, unavailable_body
 
 log = logging.getLogger("gateway.access")
+errors_log = logging.getLogger("gateway.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
 # A caller's id is echoed back, so it must be harmless: short, and no control characters.
@@ -137,6 +141,73 @@ async def _too_large(send: Send) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ErrorEnvelopeMiddleware:
+    """Whatever escapes a route leaves as JSON: 503 with ``Retry-After`` when the database is
+    unreachable, otherwise a masked 500 with an error id (the log keeps the trace). Starlette's
+    own last resort would answer in plain text."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            error_id = os.urandom(16).hex()
+            if isinstance(exc, WrongMasterKey):
+                errors_log.error("misconfigured", extra={"error_id": error_id, "reason": str(exc)})
+                body = unavailable_body(error_id)
+                body["errors"][0]["message"] = (
+                    "The service is misconfigured and cannot sign or open keys; "
+                    f"quote error id {error_id} to the programme."
+                )
+                await _send_json(send, 503, body, [])
+            elif is_unavailable(exc):
+                errors_log.warning(
+                    "database unavailable",
+                    extra={"error_id": error_id, "reason": type(exc).__name__},
+                )
+                await _send_json(
+                    send,
+                    503,
+                    unavailable_body(error_id),
+                    [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
+                )
+            else:
+                errors_log.error("unexpected error", exc_info=exc, extra={"error_id": error_id})
+                await _send_json(send, 500, internal_body(error_id), [])
+
+
+async def _send_json(
+    send: Send, status: int, payload: object, headers: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
             ],
         }
     )

@@ -56,9 +56,11 @@ async def dispatch_pending(url: str, sender: Sender, *, limit: int = 100) -> int
                         message.id,
                     )
                     continue
+                # Delivered, the one-time password has no business staying at rest: the
+                # participant has it, the purchase keeps only its hash.
                 await connection.execute(
                     "UPDATE notification_outbox SET status = $2, sent_at = now(),"
-                    " attempts = attempts + 1 WHERE id = $1",
+                    " attempts = attempts + 1, payload = payload - 'otp' WHERE id = $1",
                     message.id,
                     OutboxStatus.SENT.value,
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
@@ -12,6 +13,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from core.errors import BadInput, ErrorCode, GatewayError
+from core.text import text_problem
 from schema.compiled.declare import global_id
 
 NodeType = TypeVar("NodeType")
@@ -35,9 +37,12 @@ def from_global_id(global_id: str) -> tuple[str, int]:
     try:
         padded = global_id + "=" * (-len(global_id) % 4)
         type_name, _, pk = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        return type_name, int(pk)
+        number = int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise GatewayError(ErrorCode.BAD_USER_INPUT, "malformed global id") from None
+    if not 0 < number <= INT64_MAX or text_problem(type_name) is not None:
+        raise GatewayError(ErrorCode.BAD_USER_INPUT, "malformed global id")
+    return type_name, number
 
 
 @strawberry.type(description="Where a page stands in the whole list (Relay).")
@@ -75,7 +80,7 @@ def decode_cursor(cursor: str, *, length: int) -> list[Any]:
         raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed") from None
     if not isinstance(key, list) or len(key) != length:
         raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor does not belong to this list")
-    if not all(isinstance(part, str | int | float) and not isinstance(part, bool) for part in key):
+    if not all(_is_key_part(part) for part in key):
         raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
     return key
 
@@ -114,6 +119,21 @@ def id_after(after: str | None) -> int | None:
     if not isinstance(after_id, int) or not 0 <= after_id <= _LARGEST_ID:
         raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
     return after_id
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _is_key_part(part: object) -> bool:
+    """What a keyset position can hold and PostgreSQL can compare against: a BIGINT, a
+    finite float, or text the database can store (``core.text``)."""
+    if isinstance(part, bool):
+        return False
+    if isinstance(part, int):
+        return INT64_MIN <= part <= INT64_MAX
+    if isinstance(part, float):
+        return math.isfinite(part)
+    return isinstance(part, str) and text_problem(part) is None
 
 
 def check_page_size(first: int | None, *, maximum: int = MAX_PAGE_SIZE) -> int:

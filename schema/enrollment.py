@@ -11,7 +11,12 @@ from auth.permissions import requires
 from auth.scopes import Scope
 from core.enums import PurchaseStatus
 from core.errors import BadInput
-from core.limits import COURSE_CODE_LENGTH, PARTNER_REFERENCE_LENGTH, PROGRAMME_CODE_LENGTH
+from core.limits import (
+    COURSE_CODE_LENGTH,
+    PARTNER_CODE_LENGTH,
+    PARTNER_REFERENCE_LENGTH,
+    PROGRAMME_CODE_LENGTH,
+)
 from resolvers import enrollment as enrollment_resolvers
 from resolvers.enrollment.records import AttendanceRecord, PurchaseRecord
 from schema.catalog import Course, Schedule
@@ -164,13 +169,21 @@ class RecordAttendancePayload:
 @strawberry.type
 class EnrollmentQuery:
     @strawberry.field(
-        description="A purchase by the platform's invoice code (the platform's own only).",
+        description=(
+            "A purchase by the platform's invoice code (a platform's own only). Invoice codes "
+            "are unique per platform: callers who see several platforms' sales pass "
+            "platformCode when one code was used by more than one platform."
+        ),
         permission_classes=[requires(Scope.ENROLLMENT_READ)],
     )
-    async def purchase(self, info: Info, invoice_code: str) -> Purchase:
+    async def purchase(
+        self, info: Info, invoice_code: str, platform_code: str | None = None
+    ) -> Purchase:
         check_code(invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH)
+        if platform_code is not None:
+            check_code(platform_code, "platformCode", PARTNER_CODE_LENGTH)
         row = await enrollment_resolvers.purchase_by_invoice(
-            info.context.session, actor_of(info), invoice_code
+            info.context.session, actor_of(info), invoice_code, platform_code
         )
         return Purchase.from_record(row)
 

@@ -6,23 +6,18 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, ValidationCache
 from strawberry.extensions.max_aliases import create_validator as create_alias_rule
 from strawberry.extensions.query_depth_limiter import create_validator as create_depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
-from core.limits import DOCUMENT_MAX_TOKENS
 from schema.catalog import CatalogQuery
 from schema.catalog_mutations import CatalogMutation
 from schema.certificates import CertificateMutation, CertificateQuery
 from schema.compiled import CompiledReadExecutor
 from schema.disbursements import DisbursementMutation, DisbursementQuery
+from schema.documents import PARSED_DOCUMENTS, SharedParse
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
@@ -34,8 +29,6 @@ from schema.waves import WaveMutation, WaveQuery
 # Limits against expensive documents; generous for every real partner query.
 MAX_QUERY_DEPTH = 10
 MAX_ALIASES = 30
-# Partners send the same few documents again and again: parse and validate each once.
-PARSED_DOCUMENTS = 256
 # QueryDepthLimiter and MaxAliasesLimiter build a new rule class per request, which defeats
 # ValidationCache (keyed by the rules): the same rules, built once, let a repeated document
 # skip validation.
@@ -93,8 +86,9 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         execution_context_class=CompiledReadExecutor,
         extensions=[
             lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
-            lambda: MaxTokensLimiter(max_token_count=DOCUMENT_MAX_TOKENS),
-            lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
+            # Partners send the same few documents again and again: parse (bounded, in
+            # schema/documents.py, shared with the HTTP view) and validate each once.
+            SharedParse,
             lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
         ],
         **kwargs,

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import (
 from core.db.session import SerializedAsyncSession
 from core.db.urls import async_url
 
+CONNECT_TIMEOUT_SECONDS = 5
+
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
@@ -19,8 +21,14 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
+        # While PostgreSQL is unreachable a request fails within seconds (a 503), rather than
+        # waiting out asyncpg's 60-second connect timeout or the pool's 30-second queue.
+        pool_timeout=CONNECT_TIMEOUT_SECONDS * 2,
         # Every statement is bound by a timeout, so one runaway query cannot hold a worker.
-        connect_args={"server_settings": {"statement_timeout": "30000", "jit": "off"}},
+        connect_args={
+            "server_settings": {"statement_timeout": "30000", "jit": "off"},
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+        },
     )
 
 

@@ -18,22 +18,55 @@ from sqlalchemy.ext.asyncio import AsyncSession
 T = TypeVar("T")
 
 
+class SessionEnded(RuntimeError):
+    """A database call arrived after the request's session was closed."""
+
+
 class SerializedAsyncSession(AsyncSession):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lock = asyncio.Lock()
         self._holder: asyncio.Task[Any] | None = None
+        self._closed = False
 
     async def _serialized(self, call: Callable[[], Awaitable[T]]) -> T:
         task = asyncio.current_task()
         if self._holder is not None and self._holder is task:
             return await call()  # re-entered from within a call this task already holds
         async with self._lock:
-            self._holder = task
+            if self._closed:
+                # A resolver graphql-core abandoned (its parent had already failed) must not
+                # reopen a connection after the request has ended: nobody would return it.
+                raise SessionEnded("the request's session has ended")
+            # The call runs as a task of its own, shielded: graphql-core cancels a field's
+            # siblings when an error reaches a non-null parent, and a statement cancelled
+            # halfway leaves asyncpg's connection "in progress" for good (every later use,
+            # commit included, fails, and the pool hands the broken connection on). A
+            # cancelled caller waits for its statement to end, then is cancelled.
+            inner = asyncio.ensure_future(call())
+            self._holder = inner
             try:
-                return await call()
+                return await asyncio.shield(inner)
+            except asyncio.CancelledError:
+                await asyncio.wait([inner])
+                if not inner.cancelled():
+                    inner.exception()  # retrieved: the caller is gone, not the error
+                raise
             finally:
                 self._holder = None
+
+    # The transaction's end waits its turn too: a sibling resolver graphql-core stopped
+    # waiting for may still be running a statement on the connection.
+    async def commit(self) -> None:
+        await self._serialized(lambda: super(SerializedAsyncSession, self).commit())
+
+    async def rollback(self) -> None:
+        await self._serialized(lambda: super(SerializedAsyncSession, self).rollback())
+
+    async def close(self) -> None:
+        async with self._lock:
+            self._closed = True
+        await super().close()
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
         return await self._serialized(

@@ -19,7 +19,13 @@ from core.models.partners import (
     SigningKey,
     UsedClientAssertion,
 )
-from core.models.platform import AuditRecord, IdempotencyRecord, OutboxMessage
+from core.models.platform import (
+    AuditRecord,
+    AuthFailure,
+    IdempotencyRecord,
+    OutboxMessage,
+    RateLimitBucket,
+)
 from core.models.programme import (
     Participant,
     RegistrationConsent,
@@ -31,6 +37,7 @@ from core.models.programme import (
 __all__ = [
     "Attendance",
     "AuditRecord",
+    "AuthFailure",
     "Base",
     "Certificate",
     "Completion",
@@ -50,6 +57,7 @@ __all__ = [
     "PlatformAccount",
     "Province",
     "Purchase",
+    "RateLimitBucket",
     "Regency",
     "RegistrationConsent",
     "RevokedToken",

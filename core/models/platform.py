@@ -7,8 +7,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
+    Float,
     Index,
+    Integer,
     LargeBinary,
     SmallInteger,
     String,
@@ -74,3 +77,25 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     created_at: Mapped[CreatedAt]
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitBucket(Base):
+    """A token bucket of query-cost points, shared by every gateway process."""
+
+    __tablename__ = "rate_limit_buckets"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    points: Mapped[float] = mapped_column(Float)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuthFailure(Base):
+    """Failed client authentications of one client id or one address, and the back-off."""
+
+    __tablename__ = "auth_failures"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    blocked_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

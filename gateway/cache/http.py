@@ -24,6 +24,7 @@ from gateway.cache.policy import (
     visibility_class,
 )
 from gateway.cache.store import CachedResponse, ResponseCache
+from gateway.request_body import GraphQLRequest
 
 CACHE_HEADER = "x-catalog-cache"
 
@@ -60,10 +61,14 @@ def hit_response(hit: CachedResponse) -> Response:
     return Response(content=hit.body, headers={"content-type": hit.media_type, CACHE_HEADER: "hit"})
 
 
-def remember(found: Lookup | None, request: Request, response: Response) -> None:
+def remember(
+    found: Lookup | None, request: Request, response: Response, graphql: GraphQLRequest | None
+) -> None:
     if found is None:
         return
-    operation = classify(found.body)
+    operation = (
+        Operation.UNKNOWN if graphql is None else classify(graphql.document, graphql.operation_name)
+    )
     if operation is Operation.WRITE or operation is Operation.UNKNOWN:
         # A mutation (even a refused one: cheap to be safe) or something unreadable.
         found.cache.invalidate()

@@ -9,23 +9,14 @@ for, and the caller's visibility class: everything that can make two answers dif
 from __future__ import annotations
 
 import hashlib
-import json
 from enum import Enum
-from functools import lru_cache
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    GraphQLError,
-    OperationDefinitionNode,
-    OperationType,
-    parse,
-)
+from graphql import DocumentNode, FieldNode, OperationType
 
 from auth.scopes import Scope
-from core.limits import DOCUMENT_MAX_TOKENS
 from core.principal import Principal
 from resolvers.tenancy import catalog_view
+from schema.documents import select_operation
 
 # Root fields whose answers depend only on catalog rows and the caller's visibility class.
 CATALOG_ROOT_FIELDS = frozenset({"courses", "course", "provider", "categories", "__typename"})
@@ -54,27 +45,11 @@ def cache_key(body: bytes, caller: str, media_type: str) -> bytes:
     return digest.digest()
 
 
-def classify(body: bytes) -> Operation:
-    """What the GraphQL request in ``body`` does, judged from its document."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
+def classify(document: DocumentNode | None, operation_name: str | None) -> Operation:
+    """What the GraphQL request does, judged from its (once parsed) document."""
+    if document is None:
         return Operation.UNKNOWN
-    if not isinstance(payload, dict):
-        return Operation.UNKNOWN
-    query, name = payload.get("query"), payload.get("operationName")
-    if not isinstance(query, str) or not (name is None or isinstance(name, str)):
-        return Operation.UNKNOWN
-    return _classify_document(query, name)
-
-
-@lru_cache(maxsize=512)
-def _classify_document(query: str, operation_name: str | None) -> Operation:
-    try:
-        document = parse(query, max_tokens=DOCUMENT_MAX_TOKENS)
-    except GraphQLError:
-        return Operation.UNKNOWN
-    operation = _operation(document, operation_name)
+    operation = select_operation(document, operation_name)
     if operation is None:
         return Operation.UNKNOWN
     if operation.operation is not OperationType.QUERY:
@@ -87,17 +62,3 @@ def _classify_document(query: str, operation_name: str | None) -> Operation:
     ):
         return Operation.CACHEABLE_READ
     return Operation.OTHER_READ
-
-
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    operations = [
-        definition
-        for definition in document.definitions
-        if isinstance(definition, OperationDefinitionNode)
-    ]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    for operation in operations:
-        if operation.name is not None and operation.name.value == name:
-            return operation
-    return None

@@ -14,6 +14,7 @@ from core.enums import (
 from core.errors import ErrorCode, GatewayError
 from core.models import (
     Course,
+    Partner,
     Purchase,
 )
 from resolvers.enrollment.records import PurchaseRecord
@@ -21,18 +22,30 @@ from resolvers.tenancy import purchases_visible_to
 
 
 async def purchase_by_invoice(
-    session: AsyncSession, actor: Actor, invoice_code: str
+    session: AsyncSession, actor: Actor, invoice_code: str, platform_code: str | None = None
 ) -> PurchaseRecord:
-    purchase = await session.scalar(
-        select(Purchase).where(
-            Purchase.invoice_code == invoice_code, purchases_visible_to(actor.principal)
-        )
+    """Invoice codes are unique per platform only: a caller who sees several platforms'
+    sales (programme management, a provider) names the platform, or is told to."""
+    query = select(Purchase).where(
+        Purchase.invoice_code == invoice_code, purchases_visible_to(actor.principal)
     )
-    if purchase is None:
+    if platform_code is not None:
+        query = query.where(
+            Purchase.platform_id.in_(select(Partner.id).where(Partner.code == platform_code))
+        )
+    found = list((await session.scalars(query.order_by(Purchase.id).limit(2))).all())
+    if not found:
         raise GatewayError(
             ErrorCode.TRANSACTION_NOT_FOUND, f"no purchase with invoice {invoice_code!r}"
         )
-    return PurchaseRecord.of(purchase)
+    if len(found) > 1:
+        raise GatewayError(
+            ErrorCode.BAD_USER_INPUT,
+            f"invoice {invoice_code!r} was used by more than one platform: "
+            "pass platformCode to say whose",
+            field="platformCode",
+        )
+    return PurchaseRecord.of(found[0])
 
 
 async def enrollments_page(

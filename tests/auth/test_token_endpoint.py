@@ -7,7 +7,7 @@ import uuid
 import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from auth.admin import IssuedCredentials, create_client, disable_client
 from auth.audit import AuditAction, Origin
@@ -110,6 +110,11 @@ async def test_bad_client_assertions_get_no_token(
         response = await assertion_request(client, signed)
         assert response.status_code in (400, 401), response.text
         assert response.json()["error"] == "invalid_client"
+        # Each refusal is judged on its own, not as part of a run of failures (back-off:
+        # tests/auth/test_token_throttling.py).
+        async with database.sessionmaker() as session:
+            await session.execute(text("DELETE FROM auth_failures"))
+            await session.commit()
 
 
 async def test_wrong_secret_and_unknown_client_get_the_same_answer(tokens: Tokens) -> None:

@@ -26,6 +26,9 @@ TEST_MASTER_KEY = "test-master-key-not-for-production"
 
 def make_client(database: Database, **settings: object) -> httpx.AsyncClient:
     settings.setdefault("master_key", TEST_MASTER_KEY)
+    # Tests page through whole lists at full speed; the rate limit has tests of its own.
+    settings.setdefault("rate_limit_points", 10_000_000)
+    settings.setdefault("rate_limit_points_per_second", 1_000_000)
     app = create_app(Settings(database_url=database.url, **settings), database=database)  # type: ignore[arg-type]
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
 

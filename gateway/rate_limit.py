@@ -1,0 +1,123 @@
+"""The per-client rate limit in query-cost points: a token bucket (Shopify's "leaky bucket").
+
+Each client's bucket holds up to ``capacity`` points and regains ``rate`` points a second;
+a request spends its document's static cost (``schema/cost.py``), or is refused with
+``RATE_LIMITED`` (429, ``Retry-After``) when the bucket holds less than that.
+
+Every gateway process must share one bucket per client, or N processes would give N times
+the allowance: the bucket is a row of ``rate_limit_buckets``, refilled and spent in one
+atomic ``INSERT ... ON CONFLICT DO UPDATE`` (the row lock is held for that statement only,
+in a transaction of its own, never across the request). The embedded demo is one process
+and keeps its buckets in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import Float, String, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    remaining: int
+    capacity: int
+    retry_after: int  # seconds until the cost would fit (0 when allowed)
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "ratelimit-limit": str(self.capacity),
+            "ratelimit-remaining": str(self.remaining),
+            "ratelimit-reset": str(self.retry_after),
+        }
+        if not self.allowed:
+            headers["retry-after"] = str(max(1, self.retry_after))
+        return headers
+
+
+class Limiter(Protocol):
+    capacity: int
+    rate: int
+
+    async def spend(self, key: str, cost: int) -> Decision: ...
+
+
+def _decision(capacity: int, rate: int, cost: int, points: float, allowed: bool) -> Decision:
+    if allowed:
+        return Decision(True, int(points), capacity, 0)
+    wait = math.ceil((min(cost, capacity) - points) / rate)
+    return Decision(False, int(points), capacity, max(1, wait))
+
+
+# The level now: what the bucket held, plus what it regained since, capped. SET expressions
+# all read the row as it was, so the level is the same in each.
+_LEVEL = "least(:capacity, b.points + extract(epoch FROM now() - b.updated_at) * :rate)"
+_SPEND_SQL = text(
+    f"""
+    INSERT INTO rate_limit_buckets AS b (key, points, allowed, updated_at)
+    VALUES (:key, CASE WHEN :cost <= :capacity THEN :capacity - :cost ELSE :capacity END,
+            :cost <= :capacity, now())
+    ON CONFLICT (key) DO UPDATE SET
+        points = CASE WHEN {_LEVEL} >= :cost THEN {_LEVEL} - :cost ELSE {_LEVEL} END,
+        allowed = {_LEVEL} >= :cost,
+        updated_at = now()
+    RETURNING b.points, b.allowed
+    """  # noqa: S608 (no client text: a constant expression)
+).bindparams(
+    bindparam("key", type_=String()),
+    bindparam("cost", type_=Float()),
+    bindparam("capacity", type_=Float()),
+    bindparam("rate", type_=Float()),
+)
+
+
+class PostgresLimiter:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, capacity: int, rate: int
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.capacity = capacity
+        self.rate = rate
+
+    async def spend(self, key: str, cost: int) -> Decision:
+        params = {"key": key, "cost": cost, "capacity": self.capacity, "rate": self.rate}
+        async with self.sessionmaker() as session:
+            row = (await session.execute(_SPEND_SQL, params)).one()
+            await session.commit()
+        return _decision(self.capacity, self.rate, cost, float(row.points), bool(row.allowed))
+
+
+class InProcessLimiter:
+    """The embedded demo's buckets: one process, so memory is the shared state."""
+
+    MAX_CLIENTS = 10_000
+
+    def __init__(self, *, capacity: int, rate: int) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    async def spend(self, key: str, cost: int) -> Decision:
+        now = time.monotonic()
+        points, at = self._buckets.get(key, (float(self.capacity), now))
+        points = min(float(self.capacity), points + (now - at) * self.rate)
+        allowed = points >= cost
+        if allowed:
+            points -= cost
+        if len(self._buckets) >= self.MAX_CLIENTS and key not in self._buckets:
+            self._buckets.clear()  # a full bucket for everyone is the safe way to forget
+        self._buckets[key] = (points, now)
+        return _decision(self.capacity, self.rate, cost, points, allowed)
+
+
+def make_limiter(
+    sessionmaker: async_sessionmaker[AsyncSession], *, shared: bool, capacity: int, rate: int
+) -> Limiter:
+    if shared:
+        return PostgresLimiter(sessionmaker, capacity=capacity, rate=rate)
+    return InProcessLimiter(capacity=capacity, rate=rate)
