@@ -21,9 +21,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=False,
-        # While PostgreSQL is unreachable a request fails within seconds (a 503), rather than
-        # waiting out asyncpg's 60-second connect timeout or the pool's 30-second queue.
-        pool_timeout=CONNECT_TIMEOUT_SECONDS * 2,
+        # While PostgreSQL is unreachable a request fails within seconds (a 503): the connect
+        # timeout below bounds it. The pool's queue keeps its 30 seconds, so a burst that
+        # waits for a free connection on a busy machine is served late rather than refused.
         # Every statement is bound by a timeout, so one runaway query cannot hold a worker.
         connect_args={
             "server_settings": {"statement_timeout": "30000", "jit": "off"},
