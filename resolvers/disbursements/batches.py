@@ -40,7 +40,7 @@ from resolvers.disbursements.records import (
     ItemRecord,
     batch_record,
     batch_select,
-    item_record,
+    item_records,
     item_select,
 )
 from resolvers.tenancy import batches_owned_by, batches_visible_to
@@ -226,7 +226,7 @@ async def items_page(
 ) -> list[ItemRecord]:
     """A batch's items in id order (the caller checked it may see the batch)."""
     statement = items_page_statement(principal, batch_id, after_id=after_id, limit=limit)
-    return [item_record(row) for row in await execute_core(session, statement)]
+    return item_records(await execute_core(session, statement))
 
 
 async def compiled_items_page(
@@ -244,7 +244,7 @@ async def compiled_items_page(
         raise CompiledReadRefused("relation", plan.relations[0].name)
     statement = items_page_statement(principal, batch_id, after_id=after_id, limit=limit)
     rows = await execute_core(session, statement.prefix_with(COMPILED_READ_MARK))
-    return CompiledRows([item_record(row) for row in rows])
+    return CompiledRows(item_records(rows))
 
 
 def items_page_statement(
@@ -279,7 +279,7 @@ async def items_by_id(
     statement = item_select(principal).where(
         DisbursementItem.id.in_(list(ids)), batches_visible_to(principal)
     )
-    return {row.id: item_record(row) for row in await execute_core(session, statement)}
+    return {record.id: record for record in item_records(await execute_core(session, statement))}
 
 
 async def lock_owned_batch(
