@@ -10,10 +10,9 @@ runs the caller has passed the field's own checks, and the arguments arrive conv
 the resolver gets them. The selection is compiled (``compiler.compile_plan``) once per
 operation, response path (list positions aside) and variable values; when it compiles,
 the field's ``read`` function fetches the rows for the plan and the plan renders the
-finished value. Every
-fallback (a refused plan, a read that refuses, the switch off) is counted with its reason
-(``metrics.FALLBACKS``) and the field's own resolver answers: the answer is the same, only
-slower.
+finished value. Every fallback (a refused plan, a read that refuses, the switch off) is
+counted with its reason (``metrics.FALLBACKS``) and the field's own resolver answers: the
+answer is the same, only slower.
 """
 
 from __future__ import annotations
