@@ -11,6 +11,12 @@ payment partner PP-004 with its own token:
 3. acknowledge, then results for every item in calls of 1,000 (target: at most 30 s).
 
     .venv/bin/python bench/disbursements.py [--items 100000] [--server-url URL] [--keep]
+    .venv/bin/python bench/disbursements.py --reuse --pages-only --repeat 5   # pages only
+
+The pages pass prints the wall time and the worker's CPU time (user + system, read from
+``/proc`` before and after) per page: on a shared machine the CPU figure moves far less
+than the wall time, so compare variants by it. ``--reuse`` takes the database a ``--keep``
+run left behind; ``--repeat`` runs the pages pass that many times.
 """
 
 from __future__ import annotations
@@ -52,16 +58,40 @@ REPORT = """mutation($c: String!, $r: [DisbursementResultInput!]!) {
   reportDisbursementResults(code: $c, results: $r) { batch { status } results { outcome } } }"""
 
 
-async def build(server_url: str, items: int) -> tuple[str, str, str, str]:
+async def build(server_url: str, items: int, reuse: bool) -> tuple[str, str, str, str]:
     url = with_database(server_url, DATABASE)
     connection = await asyncpg.connect(server_url)
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await connection.execute(f'CREATE DATABASE "{DATABASE}"')
+        exists = await connection.fetchval(
+            "SELECT true FROM pg_database WHERE datname = $1", DATABASE
+        )
+        if not (reuse and exists):
+            await connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{DATABASE}"')
     finally:
         await connection.close()
-    await asyncio.to_thread(migrate.upgrade, url)
-    await seed_database(url, participants=500)
+    if not (reuse and exists):
+        await asyncio.to_thread(migrate.upgrade, url)
+        await seed_database(url, participants=500)
+        await _fill(url, items)
+    database = Database.connect(url, pool_size=1)
+    try:
+        async with database.sessionmaker() as session:
+            issued = await create_client(
+                session,
+                Origin(operator="bench"),
+                partner_code=PARTNER,
+                scopes=["disbursement:read", "disbursement:write"],
+                name="disbursement benchmark",
+            )
+            await session.commit()
+    finally:
+        await database.dispose()
+    assert issued.client_secret is not None
+    return url, issued.client_id, issued.client_secret, "BENCH-100K"
+
+
+async def _fill(url: str, items: int) -> None:
     database = Database.connect(url, pool_size=1)
     started = time.perf_counter()
     try:
@@ -107,19 +137,8 @@ async def build(server_url: str, items: int) -> tuple[str, str, str, str]:
         finally:
             await connection.close()
         print(f"built a batch of {items:,} items in {time.perf_counter() - started:.1f} s")
-        async with database.sessionmaker() as session:
-            issued = await create_client(
-                session,
-                Origin(operator="bench"),
-                partner_code=PARTNER,
-                scopes=["disbursement:read", "disbursement:write"],
-                name="disbursement benchmark",
-            )
-            await session.commit()
     finally:
         await database.dispose()
-    assert issued.client_secret is not None
-    return url, issued.client_id, issued.client_secret, "BENCH-100K"
 
 
 def _token(base: str, client_id: str, secret: str) -> str:
@@ -133,7 +152,39 @@ def _token(base: str, client_id: str, secret: str) -> str:
     return token
 
 
-def run(base: str, worker: psutil.Process, token: str, code: str) -> None:
+def _cpu_s(worker: psutil.Process) -> float:
+    times = worker.cpu_times()
+    return float(times.user + times.system)
+
+
+def pages(http: httpx.Client, worker: psutil.Process, code: str) -> list[str]:
+    """Every item through GraphQL pages of 1,000; prints wall and worker CPU time."""
+    cpu = _cpu_s(worker)
+    started = time.perf_counter()
+    after, ids, count = None, [], 0
+    while True:
+        body = http.post(
+            "/graphql", json={"query": PAGE, "variables": {"code": code, "after": after}}
+        ).json()
+        connection = body["data"]["disbursementBatch"]["items"]
+        ids += [edge["node"]["endToEndId"] for edge in connection["edges"]]
+        count += 1
+        if not connection["pageInfo"]["hasNextPage"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+    graphql_s = time.perf_counter() - started
+    cpu_ms = (_cpu_s(worker) - cpu) * 1000
+    print(
+        f"GraphQL pages of 1,000: {len(ids):,} items in {graphql_s:.2f} s (target 3 s); "
+        f"{count} pages, {graphql_s * 1000 / count:.1f} ms wall and {cpu_ms / count:.1f} ms "
+        f"worker CPU per page"
+    )
+    return ids
+
+
+def run(
+    base: str, worker: psutil.Process, token: str, code: str, *, repeat: int, pages_only: bool
+) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
         header = http.post(
@@ -142,22 +193,12 @@ def run(base: str, worker: psutil.Process, token: str, code: str) -> None:
                   "{ itemCount controlSum } }", "variables": {"c": code}},
         ).json()["data"]["disbursementBatch"]  # fmt: skip
         http.post("/graphql", json={"query": PAGE, "variables": {"code": code}})  # warm-up
-
-        started = time.perf_counter()
-        after, fetched, ids = None, 0, []
-        while True:
-            body = http.post(
-                "/graphql", json={"query": PAGE, "variables": {"code": code, "after": after}}
-            ).json()
-            connection = body["data"]["disbursementBatch"]["items"]
-            ids += [edge["node"]["endToEndId"] for edge in connection["edges"]]
-            fetched += len(connection["edges"])
-            if not connection["pageInfo"]["hasNextPage"]:
-                break
-            after = connection["pageInfo"]["endCursor"]
-        graphql_s = time.perf_counter() - started
+        for _ in range(repeat):
+            ids = pages(http, worker, code)
+        fetched = len(ids)
         assert fetched == header["itemCount"], (fetched, header)
-        print(f"GraphQL pages of 1,000: {fetched:,} items in {graphql_s:.2f} s (target 3 s)")
+        if pages_only:
+            return
 
         rss_before = worker.memory_info().rss
         peak = [rss_before]
@@ -226,17 +267,29 @@ def main() -> None:
         ),
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="take a kept database as it is")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of the pages pass")
+    parser.add_argument(
+        "--pages-only", action="store_true", help="no export, acknowledgement or results"
+    )
     args = parser.parse_args()
-    url, client_id, secret, code = asyncio.run(build(args.server_url, args.items))
+    url, client_id, secret, code = asyncio.run(build(args.server_url, args.items, args.reuse))
     port = free_port()
     worker = start_worker(url, port, cache=False)
     try:
         base = f"http://127.0.0.1:{port}"
-        run(base, psutil.Process(worker.pid), _token(base, client_id, secret), code)
+        run(
+            base,
+            psutil.Process(worker.pid),
+            _token(base, client_id, secret),
+            code,
+            repeat=args.repeat,
+            pages_only=args.pages_only,
+        )
     finally:
         worker.terminate()
         worker.wait(timeout=30)
-        if not args.keep:
+        if not (args.keep or args.reuse):
             asyncio.run(_drop(args.server_url))
 
 

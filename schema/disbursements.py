@@ -4,26 +4,11 @@ results; programme management makes batches and reconciles them all."""
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from operator import attrgetter
-from typing import Any, Final
+from typing import Any
 
 import strawberry
-from graphql import (
-    FieldNode,
-    FragmentSpreadNode,
-    GraphQLField,
-    GraphQLList,
-    GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
-    GraphQLResolveInfo,
-    InlineFragmentNode,
-    SelectionSetNode,
-    is_leaf_type,
-)
-from strawberry.extensions import FieldExtension
 from strawberry.types.nodes import SelectedField, Selection
 
 from auth.permissions import requires
@@ -38,6 +23,7 @@ from core.enums import (
     ReportOutcome,
 )
 from core.errors import BadInput, ErrorCode, GatewayError
+from resolvers.compiled_reads import ReadPlan
 from resolvers.disbursements import accounts as account_resolvers
 from resolvers.disbursements import batches as batch_resolvers
 from resolvers.disbursements import reconciliation as reconciliation_resolvers
@@ -64,7 +50,7 @@ from schema.common import (
     from_global_id,
     to_global_id,
 )
-from schema.compiled import Finished
+from schema.compiled import CompiledFieldRead, column, global_id, record_values
 from schema.errors import UserError
 from schema.info import Info, actor_of
 from schema.scalars import Rupiah
@@ -127,216 +113,68 @@ def _after_id(after: str | None) -> int | None:
 
 @strawberry.type(description="One transfer to make: an installment, to one account.")
 class DisbursementItem:
-    end_to_end_id: str = strawberry.field(
+    end_to_end_id: str = column(
         description="Stable across retries of this item (at most 35 characters); quote it "
         "in every result."
     )
-    batch_code: str
-    amount: Rupiah
-    status: ItemStatusEnum  # type: ignore[valid-type]
-    reason_code: str | None
-    partner_reference: str | None
-    reported_at: datetime | None = strawberry.field(description="The latest result's time.")
-    created_at: datetime
-    installment_id: strawberry.ID = strawberry.field(
-        description="The installment paid (see installmentHistory)."
+    batch_code: str = column()
+    amount: Rupiah = column()
+    status: ItemStatusEnum = column()  # type: ignore[valid-type]
+    reason_code: str | None = column()
+    partner_reference: str | None = column()
+    reported_at: datetime | None = column(description="The latest result's time.")
+    created_at: datetime = column()
+    installment_id: strawberry.ID = global_id(
+        "installment_id",
+        type_name="Installment",
+        description="The installment paid (see installmentHistory).",
     )
-    installment_kind: IncentiveKindEnum  # type: ignore[valid-type]
-    installment_sequence: int
-    beneficiary_name: str = strawberry.field(description="The account holder's name.")
-    account_kind: PaymentAccountKindEnum  # type: ignore[valid-type]
-    account_number: str = strawberry.field(
+    installment_kind: IncentiveKindEnum = column()  # type: ignore[valid-type]
+    installment_sequence: int = column()
+    beneficiary_name: str = column(description="The account holder's name.")
+    account_kind: PaymentAccountKindEnum = column()  # type: ignore[valid-type]
+    account_number: str = column(
         description="The account number in an item its payment partner must pay; masked "
         "everywhere else (see accountNumberMasked)."
     )
-    account_number_masked: bool
+    account_number_masked: bool = column()
     pk: strawberry.Private[int]
 
     @classmethod
     def from_record(cls, record: ItemRecord) -> DisbursementItem:
-        return cls(
-            pk=record.id,
-            end_to_end_id=record.end_to_end_id,
-            batch_code=record.batch_code,
-            amount=Rupiah(record.amount),
-            status=record.status,
-            reason_code=record.reason_code,
-            partner_reference=record.partner_reference,
-            reported_at=record.reported_at,
-            created_at=record.created_at,
-            installment_id=to_global_id("Installment", record.installment_id),
-            installment_kind=record.installment_kind,
-            installment_sequence=record.installment_sequence,
-            beneficiary_name=record.beneficiary_name,
-            account_kind=record.account_kind,
-            account_number=record.account_number,
-            account_number_masked=record.account_number_masked,
-        )
+        return cls(pk=record.id, **record_values(cls, record))
 
 
-# A page of a batch's items is up to 1,000 items: graphql-core completes it one field at a
-# time, with strawberry's wrapping around each, and that was nearly all of a page's time.
-# The page's selection is compiled once into a plain function that renders the very same
-# objects the normal way builds; ``schema.compiled.CompiledReadExecutor`` hands the
-# ``Finished`` value through completion untouched. Only plain data fields compile (no
-# directive, argument or resolver of its own, fragments only on the object's own type):
-# anything else takes the normal way, so the answer never differs, it only comes sooner.
-class _NotCompilable(Exception):
-    pass
+def _items_page_arguments(
+    first: int | None = None, after: str | None = None
+) -> tuple[int, int | None]:
+    """The ``items`` arguments, validated: the page size and the key to start after.
+    Where both ways of answering the page start (the resolver and ``_compiled_items``)."""
+    return check_page_size(first, maximum=batch_resolvers.MAX_ITEMS_PAGE), _after_id(after)
 
 
-_Render = Callable[[Any], Any]
-# Leaves whose serialization gives a value of exactly this class back unchanged.
-_UNCHANGED_BY: Final = {"String": str, "ID": str, "Boolean": bool}
-_PLANS_KEPT: Final = 256
-
-
-def _selected(
-    object_type: GraphQLObjectType, nodes: Iterable[FieldNode], info: GraphQLResolveInfo[Any]
-) -> dict[str, list[FieldNode]]:
-    """The object's selected fields by response key, in graphql-core's order."""
-    grouped: dict[str, list[FieldNode]] = {}
-
-    def visit(selection_set: SelectionSetNode) -> None:
-        for selection in selection_set.selections:
-            if selection.directives:
-                raise _NotCompilable
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                grouped.setdefault(key, []).append(selection)
-                continue
-            if isinstance(selection, FragmentSpreadNode):
-                fragment = info.fragments[selection.name.value]
-                if fragment.directives or fragment.type_condition.name.value != object_type.name:
-                    raise _NotCompilable
-                visit(fragment.selection_set)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                if condition is not None and condition.name.value != object_type.name:
-                    raise _NotCompilable
-                visit(selection.selection_set)
-            else:
-                raise _NotCompilable
-
-    for node in nodes:
-        if node.selection_set is not None:
-            visit(node.selection_set)
-    return grouped
-
-
-def _render_object(
-    object_type: GraphQLObjectType, nodes: Sequence[FieldNode], info: GraphQLResolveInfo[Any]
-) -> _Render:
-    fields: list[tuple[str, _Render]] = []
-    for key, field_nodes in _selected(object_type, nodes, info).items():
-        name = field_nodes[0].name.value
-        if name == "__typename":
-            type_name = object_type.name
-            fields.append((key, lambda _source, type_name=type_name: type_name))  # type: ignore[misc]
-            continue
-        field_def: GraphQLField | None = object_type.fields.get(name)
-        if (
-            field_def is None
-            or field_def.args
-            or not getattr(field_def.resolve, "_is_default", False)
-            or any(node.arguments for node in field_nodes)
-        ):
-            raise _NotCompilable
-        python_name = field_def.extensions["strawberry-definition"].python_name
-        fields.append((key, _render_value(field_def.type, field_nodes, info, python_name)))
-    rendered = tuple(fields)
-    return lambda source: {key: render(source) for key, render in rendered}
-
-
-def _render_value(
-    type_: GraphQLOutputType,
-    nodes: Sequence[FieldNode],
-    info: GraphQLResolveInfo[Any],
-    attribute: str | None,
-) -> _Render:
-    """Renders ``source.attribute`` (the source itself without one) of ``type_``."""
-    get: _Render = attrgetter(attribute) if attribute else (lambda source: source)
-    inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
-    convert: _Render
-    if isinstance(inner, GraphQLList):
-        each = _render_value(inner.of_type, nodes, info, None)
-
-        def convert(values: Any) -> Any:
-            return [each(value) for value in values]
-    elif isinstance(inner, GraphQLObjectType):
-        convert = _render_object(inner, nodes, info)
-    elif is_leaf_type(inner):
-        coerce = inner.coerce_output_value
-        unchanged = _UNCHANGED_BY.get(inner.name)
-
-        def convert(value: Any) -> Any:
-            return value if value.__class__ is unchanged else coerce(value)
-    else:
-        raise _NotCompilable
-
-    def render(source: Any) -> Any:
-        value = get(source)
-        return None if value is None else convert(value)
-
-    return render
-
-
-# First field node's id -> (the nodes, their render). The nodes are kept, so an id cannot be
-# reused by another document while its entry lives (parsed documents are cached).
-_item_plans: dict[int, tuple[tuple[FieldNode, ...], _Render | None]] = {}
-
-
-def _items_render(info: GraphQLResolveInfo[Any]) -> _Render | None:
-    nodes = tuple(info.field_nodes)
-    found = _item_plans.get(id(nodes[0]))
-    if found is not None and len(found[0]) == len(nodes) and all(map(_same, found[0], nodes)):
-        return found[1]
-    render: _Render | None
-    try:
-        if any(node.directives for node in nodes):
-            raise _NotCompilable
-        render = _render_value(info.return_type, nodes, info, None)
-    except _NotCompilable:
-        render = None
-    if len(_item_plans) >= _PLANS_KEPT:
-        _item_plans.clear()
-    _item_plans[id(nodes[0])] = (nodes, render)
-    return render
-
-
-def _same(left: object, right: object) -> bool:
-    return left is right
-
-
-class _ItemsPage(FieldExtension):
-    """Answers ``DisbursementBatch.items`` through its compiled render when it has one."""
-
-    async def resolve_async(
-        self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
-    ) -> Any:
-        render = _items_render(info._raw_info)
-        if render is None:
-            return await next_(source, info, **kwargs)
-        return Finished(render(await _items_connection(source.pk, info, **kwargs)))
-
-
-async def _items_connection(
-    batch_pk: int, info: Info, first: int | None = None, after: str | None = None
-) -> Connection[DisbursementItem]:
-    page_size = check_page_size(first, maximum=batch_resolvers.MAX_ITEMS_PAGE)
-    records = await batch_resolvers.items_page(
+async def _compiled_items(
+    batch: DisbursementBatch, info: Info, plan: ReadPlan, arguments: dict[str, Any]
+) -> tuple[Connection[ItemRecord], dict[str, Any]]:
+    """A batch's ``items`` page for its compiled plan (up to 1,000 items, where value
+    completion one field at a time was nearly all of a page's time): the same arguments,
+    the same page statement, the same connection as the resolver."""
+    page_size, after_id = _items_page_arguments(**arguments)
+    rows = await batch_resolvers.compiled_items_page(
         info.context.session,
         info.context.principal,
-        batch_pk,
-        after_id=_after_id(after),
+        batch.pk,
+        plan,
+        after_id=after_id,
         limit=page_size + 1,
     )
-    return build_connection(
-        [DisbursementItem.from_record(record) for record in records],
+    connection = build_connection(
+        rows.records,
         page_size=page_size,
-        key_of=lambda item: (item.pk,),
-        after=after,
+        key_of=lambda record: (record.id,),
+        after=arguments.get("after"),
     )
+    return connection, rows.related
 
 
 @strawberry.type(description="Items of one payment partner, with a header it echoes.")
@@ -368,12 +206,28 @@ class DisbursementBatch(Node):
 
     @strawberry.field(
         description="The batch's items in a fixed order, up to 1,000 a page.",
-        extensions=[_ItemsPage()],
+        # The switch is the one of every compiled read (Settings.catalog_fast_path).
+        extensions=[
+            CompiledFieldRead(_compiled_items, enabled=lambda info: info.context.catalog_fast_path)
+        ],
     )
-    async def items(
+    async def items(  # see also _compiled_items (the same page, compiled)
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[DisbursementItem]:
-        return await _items_connection(self.pk, info, first, after)
+        page_size, after_id = _items_page_arguments(first, after)
+        records = await batch_resolvers.items_page(
+            info.context.session,
+            info.context.principal,
+            self.pk,
+            after_id=after_id,
+            limit=page_size + 1,
+        )
+        return build_connection(
+            [DisbursementItem.from_record(record) for record in records],
+            page_size=page_size,
+            key_of=lambda item: (item.pk,),
+            after=after,
+        )
 
 
 @strawberry.type(description="Items of one status: how many, and their sum.")

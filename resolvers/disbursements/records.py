@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -228,3 +229,23 @@ def item_record(row: Any) -> ItemRecord:
         account_number=row.account_number,
         account_number_masked=bool(row.account_number_masked),
     )
+
+
+_ITEM_FIELDS = tuple(field.name for field in fields(ItemRecord))
+
+
+def item_records(result: Iterable[Any]) -> list[ItemRecord]:
+    """Every row of an ``item_select`` result as a record, as ``item_record`` makes one:
+    a page holds up to 1,000 rows, and reading a row's values through its attribute names
+    costs more than the rest of making the record. Each value is still taken by its
+    column's name, the positions looked up once; the enum columns arrive as the enums
+    already (``core.models.base.text_enum``), the masked flag as a bool."""
+    rows = iter(result)
+    first = next(rows, None)
+    if first is None:
+        return []
+    position = {name: index for index, name in enumerate(first._fields)}
+    taken = tuple((name, position[name]) for name in _ITEM_FIELDS)
+    records = [ItemRecord(**{name: first[index] for name, index in taken})]
+    records.extend(ItemRecord(**{name: row[index] for name, index in taken}) for row in rows)
+    return records

@@ -6,7 +6,8 @@ at a time, to strawberry's per-field wrapping and to a second statement for the 
 Servers like PostGraphile get their speed by compiling a selection into one query and
 handing back the finished value; this does the same for the fields that opt in.
 
-How a domain opts in (the catalog's ``courses`` is the first):
+How a domain opts in (the catalog's ``courses`` is the first, a disbursement batch's
+``items`` page the second):
 
 1. each type its field returns declares how every field is read from its record
    (``declare.column``, ``global_id``, ``reads(Nested(...))``, ``reads(Related(...))``)
@@ -14,7 +15,9 @@ How a domain opts in (the catalog's ``courses`` is the first):
 2. a read function in ``resolvers`` takes a ``resolvers.compiled_reads.ReadPlan`` and
    returns records, joining the related lists the plan names;
 3. the root field gets ``extensions=[CompiledRead(read)]``, where ``read`` validates the
-   arguments exactly as the resolver does and calls the resolvers' read function.
+   arguments exactly as the resolver does and calls the resolvers' read function; a field
+   of an object type (a page below its parent) gets ``CompiledFieldRead(read)`` instead,
+   whose ``read`` also takes the parent object (its resolver's ``self``).
 
 The compiler refuses what it cannot answer like the normal path (see ``compiler``), and
 every refusal is counted by reason (``metrics.FALLBACKS``) and logged.
@@ -31,12 +34,13 @@ from schema.compiled.declare import (
     record_values,
 )
 from schema.compiled.executor import CompiledReadExecutor, Finished
-from schema.compiled.extension import CompiledRead
+from schema.compiled.extension import CompiledFieldRead, CompiledRead
 from schema.compiled.metrics import FALLBACKS, FallbackCounter, FallbackReason
 
 __all__ = [
     "FALLBACKS",
     "Column",
+    "CompiledFieldRead",
     "CompiledRead",
     "CompiledReadExecutor",
     "FallbackCounter",

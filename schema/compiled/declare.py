@@ -11,6 +11,9 @@ source where the field is defined, in the field's metadata:
     @strawberry.field(metadata=reads(Related("schedules")))   # a list the compiled read
     async def schedules(...)                                  #   joins (loaders otherwise)
 
+A reference to another type's node names that type:
+``installment_id: strawberry.ID = global_id("installment_id", type_name="Installment")``.
+
 The same declarations build the type from its record on the normal path
 (``record_values``, what each ``from_record`` calls) and tell the plan compiler
 (``schema.compiled.compiler``) how to read the field without running its resolver, so the
@@ -42,9 +45,11 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class GlobalId:
-    """A Relay global id: the concrete type's name and the record's key attribute."""
+    """A Relay global id: a type's name (the declaring type's own by default, another's
+    for a reference such as an item's installment) and the record's key attribute."""
 
     attribute: str = "id"
+    type_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +76,10 @@ def column(attribute: str | None = None, **options: Any) -> Any:
     return strawberry.field(metadata=reads(Column(attribute)), **options)
 
 
-def global_id(attribute: str = "id", **options: Any) -> Any:
-    return strawberry.field(metadata=reads(GlobalId(attribute)), **options)
+def global_id(attribute: str = "id", *, type_name: str | None = None, **options: Any) -> Any:
+    """A ``strawberry.ID`` field: the Relay id of ``record.<attribute>`` as ``type_name``
+    (default: the type that declares the field)."""
+    return strawberry.field(metadata=reads(GlobalId(attribute, type_name)), **options)
 
 
 def reads(declaration: Declaration) -> dict[str, Any]:
@@ -94,7 +101,8 @@ def leaf_getter(
         from schema.common import to_global_id  # schema.common declares Node.id with this
 
         key = attrgetter(declaration.attribute)
-        return lambda record: to_global_id(type_name, key(record))
+        named = declaration.type_name or type_name
+        return lambda record: to_global_id(named, key(record))
     return attrgetter(declaration.attribute or python_name)
 
 

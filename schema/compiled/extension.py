@@ -1,13 +1,18 @@
-"""``CompiledRead``: the field extension through which a root field opts in.
+"""The field extensions through which a field opts in: ``CompiledRead``, ``CompiledFieldRead``.
+
+``CompiledRead`` is for a root field (the catalog's ``courses``): its read takes the
+field's arguments. ``CompiledFieldRead`` is for a field of an object type (a batch's
+``items`` page): its read takes the parent object too, as the normal path built it (the
+field resolver's ``self``), since that is where the page starts (the batch's key).
 
 Strawberry runs a field's permission classes outside its extensions, so by the time this
 runs the caller has passed the field's own checks, and the arguments arrive converted as
 the resolver gets them. The selection is compiled (``compiler.compile_plan``) once per
-operation, response path and variable values; when it compiles, the field's ``read``
-function fetches the rows for the plan and the plan renders the finished value. Every
-fallback (a refused plan, a read that refuses, the switch off) is counted with its reason
-(``metrics.FALLBACKS``) and the field's own resolver answers: the answer is the same, only
-slower.
+operation, response path (list positions aside) and variable values; when it compiles,
+the field's ``read`` function fetches the rows for the plan and the plan renders the
+finished value. Every fallback (a refused plan, a read that refuses, the switch off) is
+counted with its reason (``metrics.FALLBACKS``) and the field's own resolver answers: the
+answer is the same, only slower.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final
 
 from graphql import OperationDefinitionNode
+from graphql.pyutils import Path
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
@@ -32,17 +38,22 @@ PLANS_KEPT: Final = 512  # like the parser cache: partners send the same few doc
 # field's type or a record, as its declarations say) and the related lists by name and key.
 ReadResult = tuple[Any, Mapping[str, Mapping[Any, Sequence[Any]]]]
 Read = Callable[[Info, ReadPlan, dict[str, Any]], Awaitable[ReadResult]]
+FieldRead = Callable[[Any, Info, ReadPlan, dict[str, Any]], Awaitable[ReadResult]]
 
-_PlanKey = tuple[int, int, tuple[str | int, ...], str]
+_PlanKey = tuple[int, int, tuple[tuple[str, str | None], ...], str]
 # The operation is kept with its plan, so its id cannot be reused while the entry lives.
 _plans: dict[_PlanKey, tuple[OperationDefinitionNode, CompiledPlan | Refused]] = {}
 
 
-class CompiledRead(FieldExtension):
-    def __init__(self, read: Read, *, enabled: Callable[[Info], bool] | None = None) -> None:
+class _CompiledReadExtension(FieldExtension):
+    def __init__(self, *, enabled: Callable[[Info], bool] | None) -> None:
         super().__init__()
-        self.read = read
         self.enabled = enabled
+
+    async def fetch(
+        self, source: Any, info: Info, plan: ReadPlan, arguments: dict[str, Any]
+    ) -> ReadResult:
+        raise NotImplementedError
 
     async def resolve_async(
         self, next_: Callable[..., Awaitable[Any]], source: Any, info: Info, **kwargs: Any
@@ -56,11 +67,37 @@ class CompiledRead(FieldExtension):
             FALLBACKS.record(where, plan.reason, plan.detail)
             return await next_(source, info, **kwargs)
         try:
-            root, related = await self.read(info, plan.read, kwargs)
+            root, related = await self.fetch(source, info, plan.read, kwargs)
         except CompiledReadRefused as refused:
             FALLBACKS.record(where, refused.reason, refused.detail)
             return await next_(source, info, **kwargs)
         return Finished(plan.render(root, related))
+
+
+class CompiledRead(_CompiledReadExtension):
+    """On a root field: ``read(info, plan, arguments)``."""
+
+    def __init__(self, read: Read, *, enabled: Callable[[Info], bool] | None = None) -> None:
+        super().__init__(enabled=enabled)
+        self.read = read
+
+    async def fetch(
+        self, source: Any, info: Info, plan: ReadPlan, arguments: dict[str, Any]
+    ) -> ReadResult:
+        return await self.read(info, plan, arguments)
+
+
+class CompiledFieldRead(_CompiledReadExtension):
+    """On a field of an object type: ``read(parent, info, plan, arguments)``."""
+
+    def __init__(self, read: FieldRead, *, enabled: Callable[[Info], bool] | None = None) -> None:
+        super().__init__(enabled=enabled)
+        self.read = read
+
+    async def fetch(
+        self, source: Any, info: Info, plan: ReadPlan, arguments: dict[str, Any]
+    ) -> ReadResult:
+        return await self.read(source, info, plan, arguments)
 
 
 def plan_for(info: Info) -> CompiledPlan | Refused:
@@ -68,7 +105,7 @@ def plan_for(info: Info) -> CompiledPlan | Refused:
     response path and variable values (the arguments of related lists depend on them)."""
     operation = info.operation
     # The schema too: a document string parses to one shared node for every schema.
-    key = (id(info.schema), id(operation), tuple(info.path.as_list()), repr(info.variable_values))
+    key = (id(info.schema), id(operation), _selection_path(info), repr(info.variable_values))
     found = _plans.get(key)
     if found is not None and found[0] is operation:
         return found[1]
@@ -86,6 +123,19 @@ def plan_for(info: Info) -> CompiledPlan | Refused:
         _plans.clear()
     _plans[key] = (operation, plan)
     return plan
+
+
+def _selection_path(info: Info) -> tuple[tuple[str, str | None], ...]:
+    """The response path without list indices, each key with its parent's type: what
+    decides a field's selection. A field inside a list (the items of every batch of a
+    page) then has one plan, not one per position."""
+    steps = []
+    path: Path | None = info.path
+    while path is not None:
+        if isinstance(path.key, str):
+            steps.append((path.key, path.typename))
+        path = path.prev
+    return tuple(reversed(steps))
 
 
 def _type_name(info: Info) -> str:

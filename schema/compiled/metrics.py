@@ -24,7 +24,7 @@ class FallbackReason(StrEnum):
     resolvers' refusals (``resolvers.compiled_reads.CompiledReadRefused``) use the same
     words for ``ARGUMENT`` and ``RELATION``."""
 
-    DISABLED = "disabled"  # PRAKERJA_CATALOG_FAST_PATH=false
+    DISABLED = "disabled"  # PRAKERJA_CATALOG_FAST_PATH=false (it switches every compiled read)
     PERMISSION = "permission"  # a selected field has a permission class
     EXTENSION = "extension"  # a selected field has a field extension
     DIRECTIVE = "directive"  # an executable directive, or a schema directive on a field

@@ -18,16 +18,18 @@ from strawberry.permission import BasePermission
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.compiled_reads import CompiledReadRefused, ReadPlan
-from schema import catalog
+from schema import catalog, disbursements
 from schema.common import Node
 from schema.compiled import (
     FALLBACKS,
+    CompiledFieldRead,
     CompiledRead,
     CompiledReadExecutor,
     FallbackReason,
     Nested,
     Related,
     column,
+    global_id,
     reads,
     record_values,
 )
@@ -153,6 +155,59 @@ async def read_things(
     return ThingPage(items=RECORDS, total=len(RECORDS)), related  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class TagRecord:
+    id: int
+    thing_id: int
+    word: str
+
+
+TAGS = [
+    TagRecord(id=1, thing_id=1, word="red"),
+    TagRecord(id=2, thing_id=2, word="blue"),
+    TagRecord(id=3, thing_id=2, word="green"),
+]
+
+
+@strawberry.type
+class Tag:
+    word: str = column()
+    thing_id: strawberry.ID = global_id("thing_id", type_name="Thing")
+
+    @classmethod
+    def from_record(cls, record: TagRecord) -> Tag:
+        return cls(**record_values(cls, record))
+
+
+@strawberry.type
+class TagPage:
+    items: list[Tag]
+
+
+async def read_tags(
+    shelf: Shelf, info: strawberry.Info, plan: ReadPlan, arguments: dict[str, Any]
+) -> tuple[Any, Mapping[str, Mapping[Any, Sequence[Any]]]]:
+    CALLS.plans.append(plan)
+    return TagPage(items=_tags_of(shelf, **arguments)), {}  # type: ignore[arg-type]
+
+
+def _tags_of(shelf: Shelf, first: int = 10) -> list[TagRecord]:
+    return [tag for tag in TAGS if tag.thing_id == shelf.thing_id][:first]
+
+
+@strawberry.type
+class Shelf:
+    """A type whose page field (not a root field) opts in, given its parent."""
+
+    thing_id: int
+
+    @strawberry.field(
+        extensions=[CompiledFieldRead(read_tags, enabled=lambda info: info.context["compiled"])]
+    )
+    async def tags(self, first: int = 10) -> TagPage:
+        return TagPage(items=[Tag.from_record(tag) for tag in _tags_of(self, first)])
+
+
 @strawberry.type
 class Query:
     @strawberry.field(
@@ -160,6 +215,10 @@ class Query:
     )
     def things(self) -> ThingPage:
         return ThingPage(items=[Thing.from_record(record) for record in RECORDS], total=2)
+
+    @strawberry.field
+    def shelves(self) -> list[Shelf]:
+        return [Shelf(thing_id=1), Shelf(thing_id=2), Shelf(thing_id=3)]
 
 
 SCHEMA = strawberry.Schema(query=Query, execution_context_class=CompiledReadExecutor)
@@ -199,6 +258,31 @@ async def test_compiled_shapes_answer_as_the_normal_executor(document: str) -> N
     result, answered = await both(document)
     assert result.errors is None
     assert answered
+
+
+async def test_a_page_below_a_list_is_compiled_for_each_parent() -> None:
+    """``CompiledFieldRead``: one plan for the field in every position of the list, each
+    read given its own parent; a Relay id of another type reads as that type's."""
+    before = len(CALLS.plans)
+    result, answered = await both(
+        "{ shelves { thingId tags(first: 1) { items { word thingId } } all: tags { items "
+        "{ __typename word } } } }"
+    )
+    assert answered and result.errors is None
+    assert len(CALLS.plans) - before == 6  # two fields of three shelves
+    assert result.data is not None
+    assert [shelf["tags"]["items"] for shelf in result.data["shelves"]] == [
+        [{"word": "red", "thingId": "VGhpbmc6MQ"}],
+        [{"word": "blue", "thingId": "VGhpbmc6Mg"}],
+        [],
+    ]
+
+
+async def test_a_refusal_below_a_list_is_counted_per_parent() -> None:
+    before = FALLBACKS.count("Shelf.tags", FallbackReason.DIRECTIVE)
+    _, answered = await both("{ shelves { tags { items { word @skip(if: false) } } } }")
+    assert not answered
+    assert FALLBACKS.count("Shelf.tags", FallbackReason.DIRECTIVE) == before + 3
 
 
 @pytest.mark.parametrize(
@@ -268,10 +352,14 @@ def test_the_executor_override_matches_graphql_core() -> None:
     assert gateway_schema.execution_context_class is CompiledReadExecutor
 
 
-@pytest.mark.parametrize("cls", [catalog.Course, catalog.Schedule, catalog.Provider])
+@pytest.mark.parametrize(
+    "cls",
+    [catalog.Course, catalog.Schedule, catalog.Provider, disbursements.DisbursementItem],
+)
 def test_every_declared_attribute_is_a_field_of_the_record(cls: type) -> None:
     """A declaration naming an attribute the record lacks would fail only at run time."""
-    record = get_type_hints(cls.from_record, vars(catalog))["record"]  # type: ignore[attr-defined]
+    module = vars(catalog) if cls.__module__ == catalog.__name__ else vars(disbursements)
+    record = get_type_hints(cls.from_record, module)["record"]  # type: ignore[attr-defined]
     names = {item.name for item in fields(record)} | {
         name for name, value in vars(record).items() if isinstance(value, property)
     }
