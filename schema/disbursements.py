@@ -3,7 +3,6 @@ results; programme management makes batches and reconciles them all."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from core.enums import (
     ReportOutcome,
 )
 from core.errors import BadInput, ErrorCode, GatewayError
+from core.limits import PROGRAMME_CODE_LENGTH
 from resolvers.compiled_reads import ReadPlan
 from resolvers.disbursements import accounts as account_resolvers
 from resolvers.disbursements import batches as batch_resolvers
@@ -45,9 +45,11 @@ from schema.common import (
     Connection,
     Node,
     build_connection,
+    check_card_number,
+    check_code,
     check_page_size,
-    decode_cursor,
     from_global_id,
+    id_after,
     to_global_id,
 )
 from schema.compiled import CompiledFieldRead, column, global_id, record_values
@@ -87,8 +89,6 @@ IncentiveKindEnum = strawberry.enum(IncentiveKind)
 InstallmentStatusEnum = strawberry.enum(InstallmentStatus)
 PaymentAccountKindEnum = strawberry.enum(PaymentAccountKind)
 
-_BATCH_CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
-_CARD_NUMBER = re.compile(r"^[0-9]{16}$")
 MAX_RECONCILIATION_DAYS = 92
 
 
@@ -97,18 +97,7 @@ def _now() -> datetime:
 
 
 def _check_batch_code(code: str) -> str:
-    if not _BATCH_CODE.match(code):
-        raise BadInput("code is 1 to 40 letters, digits or ._-", field="code")
-    return code
-
-
-def _after_id(after: str | None) -> int | None:
-    if after is None:
-        return None
-    (key,) = decode_cursor(after, length=1)
-    if not isinstance(key, int):
-        raise GatewayError(ErrorCode.INVALID_CURSOR, "cursor is malformed")
-    return key
+    return check_code(code, "code", PROGRAMME_CODE_LENGTH)
 
 
 @strawberry.type(description="One transfer to make: an installment, to one account.")
@@ -150,7 +139,7 @@ def _items_page_arguments(
 ) -> tuple[int, int | None]:
     """The ``items`` arguments, validated: the page size and the key to start after.
     Where both ways of answering the page start (the resolver and ``_compiled_items``)."""
-    return check_page_size(first, maximum=batch_resolvers.MAX_ITEMS_PAGE), _after_id(after)
+    return check_page_size(first, maximum=batch_resolvers.MAX_ITEMS_PAGE), id_after(after)
 
 
 async def _compiled_items(
@@ -463,7 +452,7 @@ class DisbursementQuery:
             filter=batch_resolvers.BatchFilter(
                 status=status, created_from=created_from, created_before=created_before
             ),
-            after_id=_after_id(after),
+            after_id=id_after(after),
             limit=page_size + 1,
         )
         return build_connection(
@@ -533,8 +522,8 @@ class DisbursementQuery:
                 raise BadInput("installmentId is not an installment's id", field="installmentId")
         elif card_number is None or kind is None or sequence is None:
             raise BadInput("give installmentId, or cardNumber with kind and sequence")
-        elif not _CARD_NUMBER.match(card_number):
-            raise BadInput("cardNumber is 16 digits", field="cardNumber")
+        else:
+            check_card_number(card_number)
         record = await reconciliation_resolvers.installment_history(
             info.context.session,
             info.context.principal,
@@ -551,8 +540,7 @@ class DisbursementQuery:
         permission_classes=[requires(Scope.DISBURSEMENT_READ)],
     )
     async def payment_accounts(self, info: Info, card_number: str) -> list[PaymentAccount]:
-        if not _CARD_NUMBER.match(card_number):
-            raise BadInput("cardNumber is 16 digits", field="cardNumber")
+        check_card_number(card_number)
         records = await account_resolvers.accounts_of(
             info.context.session, info.context.principal, card_number
         )
@@ -632,8 +620,7 @@ class DisbursementMutation:
     async def register_payment_account(
         self, info: Info, input: RegisterPaymentAccountInput
     ) -> RegisterPaymentAccountPayload | None:
-        if not _CARD_NUMBER.match(input.card_number):
-            raise BadInput("cardNumber is 16 digits", field="cardNumber")
+        check_card_number(input.card_number)
         record = await account_resolvers.register_payment_account(
             info.context.session,
             actor_of(info),
