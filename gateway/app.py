@@ -14,12 +14,14 @@ from auth.routes import routes as oauth_routes
 from auth.runtime import IDENTITY_CHANNEL, AuthRuntime
 from core.db.database import Database
 from core.db.listener import ChangeListener, Subscriber
-from core.settings import Settings
+from core.db.routing import ReadRouting
+from core.settings import DatabasePooler, Settings
 from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
 from gateway.certificates import TokenBuckets
 from gateway.certificates import routes as certificate_routes
 from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
+from gateway.errors import database_unavailable
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
 from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -43,9 +45,24 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             if url is None:
                 embedded = EmbeddedPostgres(settings.data_dir)
                 url = await asyncio.to_thread(embedded.start)
-            db = Database.connect(url, pool_size=settings.db_pool_size)
+            db = Database.connect(
+                url,
+                pool_size=settings.db_pool_size,
+                transaction_pooler=settings.database_pooler is DatabasePooler.TRANSACTION,
+                listen_url=settings.database_listen_url,
+            )
         app.state.database = db
         app.state.settings = settings
+        replica = None
+        if settings.database_read_url is not None and database is None:
+            # Direct to the replica (no pooler), with a ping at checkout: a replica that
+            # restarted must cost a fallback, never a failed request.
+            replica = Database.connect(
+                settings.database_read_url, pool_size=settings.db_pool_size, pre_ping=True
+            )
+        routing = ReadRouting(db, replica, max_lag_seconds=settings.read_replica_max_lag_seconds)
+        app.state.routing = routing
+        await routing.start()
         # One LISTEN connection for the process: the principal cache always, the catalog
         # response cache when it is on. Both stay dark (serve nothing) until it listens.
         subscribers: dict[str, Subscriber] = {IDENTITY_CHANNEL: app.state.auth}
@@ -53,12 +70,15 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             cache = ResponseCache(max_bytes=settings.catalog_cache_max_mb << 20)
             subscribers[CATALOG_CHANNEL] = cache
             app.state.catalog_cache = cache
-        listener = ChangeListener(db.url, subscribers)
+        listener = ChangeListener(db.listen_url or db.url, subscribers)
         await listener.start()
         try:
             yield
         finally:
             await listener.stop()
+            await routing.stop()
+            if replica is not None:
+                await replica.dispose()
             if database is None:
                 await db.dispose()
             if embedded is not None:
@@ -86,6 +106,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         # Tests hand a database in and may skip the lifespan; state must exist regardless.
         app.state.database = database
         app.state.settings = settings
+        app.state.routing = ReadRouting(database, None)
+    app.state.draining = False
+    app.add_exception_handler(Exception, database_unavailable)
     app.add_middleware(BodySizeLimitMiddleware)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)

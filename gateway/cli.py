@@ -7,9 +7,14 @@ import asyncio
 import contextlib
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import uvicorn
 
 from core.db import migrate
 from core.db.reset import reset_database
@@ -37,8 +42,6 @@ def database_url(settings: Settings) -> Iterator[str]:
 
 
 def _serve(settings: Settings, url: str) -> None:
-    import uvicorn
-
     from gateway.app import create_app
 
     app = create_app(settings.model_copy(update={"database_url": url}))
@@ -46,7 +49,32 @@ def _serve(settings: Settings, url: str) -> None:
     # default handler that kills the process before our clean-up (the embedded server's
     # stop) runs. Turned into SystemExit, the signal unwinds through every ``finally``.
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False
+    )
+    _DrainingServer(config, app, settings.shutdown_drain_seconds).run()
+
+
+class _DrainingServer(uvicorn.Server):
+    """On SIGTERM: /readyz says 503 first, and only after the drain delay does uvicorn stop
+    accepting and finish what it has, so a load balancer moves traffic away without a
+    single refused request (the same as a Kubernetes preStop sleep)."""
+
+    def __init__(self, config: uvicorn.Config, app: Any, drain_seconds: float) -> None:
+        super().__init__(config)
+        self._app = app
+        self._drain_seconds = drain_seconds
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drain_seconds <= 0 or self._draining or sig != signal.SIGTERM:
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        self._app.state.draining = True
+        timer = threading.Timer(self._drain_seconds, super().handle_exit, (sig, frame))
+        timer.daemon = True
+        timer.start()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -7,7 +7,10 @@ import uuid
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
+from core.db.availability import is_unavailable
 from core.errors import ErrorCode, GatewayError
 
 log = logging.getLogger("gateway.errors")
@@ -37,6 +40,9 @@ def present_error(error: GraphQLError) -> dict[str, Any]:
     elif original is None:
         code = (error.extensions or {}).get("code") or ErrorCode.GRAPHQL_VALIDATION_FAILED
         formatted["extensions"] = {**(error.extensions or {}), "code": code}
+    elif is_unavailable(original):
+        formatted["message"] = "the database is unavailable; retry in a moment"
+        formatted["extensions"] = {"code": ErrorCode.SERVICE_UNAVAILABLE}
     else:
         error_id = uuid.uuid4().hex
         log.error(
@@ -47,3 +53,35 @@ def present_error(error: GraphQLError) -> dict[str, Any]:
         formatted["message"] = f"Internal error; quote error id {error_id} to the programme."
         formatted["extensions"] = {"code": ErrorCode.INTERNAL_ERROR, "errorId": error_id}
     return formatted
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """The app's last resort: the database out of reach is a 503 to retry, anything else a 500.
+
+    Both answer JSON in the GraphQL error shape, so a client (or the load balancer's
+    retry) can tell a pause from a bug without parsing an HTML page.
+    """
+    if is_unavailable(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        body = {
+            "data": None,
+            "errors": [
+                {
+                    "message": "the database is unavailable; retry in a moment",
+                    "extensions": {"code": ErrorCode.SERVICE_UNAVAILABLE},
+                }
+            ],
+        }
+        return JSONResponse(body, status_code=503, headers={"retry-after": "2"})
+    error_id = uuid.uuid4().hex
+    log.error("unhandled error", exc_info=exc, extra={"error_id": error_id})
+    body = {
+        "data": None,
+        "errors": [
+            {
+                "message": f"Internal error; quote error id {error_id} to the programme.",
+                "extensions": {"code": ErrorCode.INTERNAL_ERROR, "errorId": error_id},
+            }
+        ],
+    }
+    return JSONResponse(body, status_code=500)

@@ -21,7 +21,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from auth.middleware import Unauthenticated, authenticate, is_ide_page_request
 from core.db.database import Database
 from core.errors import ErrorCode
-from gateway import idempotency
+from gateway import idempotency, read_routing
 from gateway.cache import http as catalog_cache
 from gateway.errors import present_error
 from resolvers.loaders import Loaders
@@ -64,7 +64,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
             claim = await _idempotency_claim(request)
         except idempotency.InvalidIdempotencyKey as exc:
             return _refusal(ErrorCode.IDEMPOTENCY_KEY_INVALID, str(exc), status=400)
-        async with database.sessionmaker() as session:
+        # The replica for a query when it is safe, else the primary (gateway/read_routing.py).
+        route = await read_routing.route_for(request, cached)
+        session, route = await read_routing.open_session(request, route)
+        async with session:
             request.state.session = session
             record_id: int | None = None
             if claim is not None:
@@ -94,6 +97,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             if record_id is not None and answer is not None:
                 await idempotency.complete(session, record_id, response.status_code, answer)
             await session.commit()
+            await request.app.state.routing.committed(route, session)
         catalog_cache.remember(cached, request, response)
         return response
 

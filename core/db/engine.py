@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -12,15 +15,41 @@ from sqlalchemy.ext.asyncio import (
 from core.db.session import SerializedAsyncSession
 from core.db.urls import async_url
 
+# Every statement is bound by a timeout, so one runaway query cannot hold a worker.
+SESSION_SETTINGS = {"statement_timeout": "30000", "jit": "off"}
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+
+def _unique_statement_name() -> str:
+    return f"__prakerja_{uuid.uuid4().hex}__"
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    transaction_pooler: bool = False,
+    pre_ping: bool = False,
+) -> AsyncEngine:
+    connect_args: dict[str, Any] = {"server_settings": SESSION_SETTINGS}
+    database_url = async_url(url)
+    if transaction_pooler:
+        # PgBouncer (1.18 in Debian 12, before 1.21's prepared-statement tracking) hands
+        # each transaction whichever server connection is free: a statement prepared on one
+        # is unknown, or another's under the same name, on the next. So no cache (each
+        # statement is prepared inside the transaction that runs it) and names that never
+        # collide. It also refuses startup parameters it does not track: the timeouts are
+        # set on the role instead (deploy/local/cluster.py does).
+        connect_args = {
+            "statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
+        database_url = database_url.update_query_dict({"prepared_statement_cache_size": "0"})
     return create_async_engine(
-        async_url(url),
+        database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=False,
-        # Every statement is bound by a timeout, so one runaway query cannot hold a worker.
-        connect_args={"server_settings": {"statement_timeout": "30000", "jit": "off"}},
+        pool_pre_ping=pre_ping,
+        connect_args=connect_args,
     )
 
 
