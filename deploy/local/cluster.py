@@ -282,8 +282,7 @@ class Cluster:
 
     def start_gateway(self, index: int, *, wait: bool = False) -> None:
         name = f"gateway{index}"
-        log = (self.base / f"{name}.log").open("ab")
-        self._spawn(name, [self._gateway_cli(), "serve"], env=self.gateway_env(index), log=log)
+        self._spawn(name, [self._gateway_cli(), "serve"], env=self.gateway_env(index))
         if wait:
             self.wait_ready(self.gateway_url(index))
 
@@ -347,7 +346,10 @@ frontend gateway
     default_backend gateways
 
 backend gateways
-    balance roundrobin
+    # One client's requests go to one gateway while it is up: a gateway remembers where
+    # its clients' last writes are in the WAL, so their next reads skip a lagging replica.
+    balance hdr(Authorization)
+    hash-type consistent
     option httpchk GET /readyz
     http-check expect status 200
     default-server inter 300ms fastinter 200ms downinter 500ms fall 2 rise 2
@@ -371,12 +373,17 @@ listen stats
         *,
         env: dict[str, str] | None = None,
         user: str | None = None,
-        log: object = None,
     ) -> None:
-        out = log if log is not None else (self.base / f"{name}.out").open("ab")
-        proc = subprocess.Popen(
-            argv, env=env, user=user, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )  # type: ignore[call-overload]
+        # The child keeps its own descriptor of the log; ours is closed at once.
+        with (self.base / f"{name}.log").open("ab") as out:
+            proc = subprocess.Popen(
+                argv,
+                env=env,
+                user=user,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.procs[name] = proc
         self.pids[name] = proc.pid
         self._save()
