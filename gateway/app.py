@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from auth.routes import routes as oauth_routes
 from auth.runtime import IDENTITY_CHANNEL, AuthRuntime
+from core.db.availability import FAILURE_TYPES
 from core.db.database import Database
 from core.db.listener import ChangeListener, Subscriber
 from core.db.routing import ReadRouting
@@ -21,7 +22,7 @@ from gateway.certificates import TokenBuckets
 from gateway.certificates import routes as certificate_routes
 from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
-from gateway.errors import database_unavailable
+from gateway.errors import database_unavailable, internal_error
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
 from gateway.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -108,7 +109,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         app.state.settings = settings
         app.state.routing = ReadRouting(database, None)
     app.state.draining = False
-    app.add_exception_handler(Exception, database_unavailable)
+    for failure in FAILURE_TYPES:
+        app.add_exception_handler(failure, database_unavailable)
+    app.add_exception_handler(Exception, internal_error)
     app.add_middleware(BodySizeLimitMiddleware)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
     app.add_middleware(RequestIdMiddleware)

@@ -56,23 +56,29 @@ def present_error(error: GraphQLError) -> dict[str, Any]:
 
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:
-    """The app's last resort: the database out of reach is a 503 to retry, anything else a 500.
+    """The database out of reach is a 503 to retry, in the GraphQL error shape (JSON).
 
-    Both answer JSON in the GraphQL error shape, so a client (or the load balancer's
-    retry) can tell a pause from a bug without parsing an HTML page.
+    Registered per exception type (``FAILURE_TYPES``), so Starlette answers without
+    re-raising and the connection stays usable: a load balancer that reuses it for the
+    next request must not find it closed. Anything else goes on to ``internal_error``.
     """
-    if is_unavailable(exc):
-        log.warning("database unavailable: %s", type(exc).__name__)
-        body = {
-            "data": None,
-            "errors": [
-                {
-                    "message": "the database is unavailable; retry in a moment",
-                    "extensions": {"code": ErrorCode.SERVICE_UNAVAILABLE},
-                }
-            ],
-        }
-        return JSONResponse(body, status_code=503, headers={"retry-after": "2"})
+    if not is_unavailable(exc):
+        raise exc
+    log.warning("database unavailable: %s", type(exc).__name__)
+    body = {
+        "data": None,
+        "errors": [
+            {
+                "message": "the database is unavailable; retry in a moment",
+                "extensions": {"code": ErrorCode.SERVICE_UNAVAILABLE},
+            }
+        ],
+    }
+    return JSONResponse(body, status_code=503, headers={"retry-after": "2"})
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    """The last resort for a bug: JSON with an error id, the stack trace only in the log."""
     error_id = uuid.uuid4().hex
     log.error("unhandled error", exc_info=exc, extra={"error_id": error_id})
     body = {

@@ -13,6 +13,15 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 # failures arrive as 08P01); 57P01-03 are a server shutting down or starting up.
 _UNAVAILABLE_CLASSES = ("08",)
 _UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})
+# What a database failure can surface as, for handlers to register on; ``is_unavailable``
+# then tells the connection failures among them from the rest.
+FAILURE_TYPES: tuple[type[Exception], ...] = (
+    DBAPIError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
 _CONNECTION_ERRORS = (
     OSError,
     TimeoutError,

@@ -326,9 +326,12 @@ class Cluster:
             f"""global
     maxconn 4096
     pidfile {directory / "haproxy.pid"}
+    log stdout format raw local0
 
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 2s
     timeout client 60s
     timeout server 60s

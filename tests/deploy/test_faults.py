@@ -56,7 +56,8 @@ def cluster() -> Iterator[Cluster]:
         yield running
     finally:
         running.down()
-        shutil.rmtree(base, ignore_errors=True)
+        if not os.environ.get("PRAKERJA_KEEP_CLUSTER_DIR"):
+            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
