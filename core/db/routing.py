@@ -29,7 +29,7 @@ from core.db.database import Database
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.5
 POLL_TIMEOUT_SECONDS = 1.0
 # A client's remembered write is dropped after this: by then the lag bound covers it.
 MAX_REMEMBERED_CLIENTS = 100_000
