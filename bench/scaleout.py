@@ -50,6 +50,10 @@ class Run:
     cpu_seconds: float
     rss_mib: float
     idle_cpu_per_second: float = 0.0
+    primary_cpu_seconds: float = 0.0
+
+    def primary_ms(self) -> float:
+        return self.primary_cpu_seconds / max(self.requests, 1) * 1000
 
     def net_cpu_ms(self) -> float:
         """CPU per request less what the processes burn idle (listener, replica monitor)."""
@@ -64,7 +68,8 @@ class Run:
             f"p50 {statistics.median(ordered) * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms  "
             f"CPU/request {self.cpu_seconds / max(self.requests, 1) * 1000:6.2f} ms "
             f"(net of idle {self.net_cpu_ms():6.2f})  "
-            f"max RSS {self.rss_mib:5.0f} MiB"
+            f"max RSS {self.rss_mib:5.0f} MiB  "
+            f"primary PostgreSQL CPU/request {self.primary_ms():6.2f} ms"
         )
 
 
@@ -76,6 +81,23 @@ def cpu(processes: list[psutil.Process]) -> float:
     return sum(p.cpu_times().user + p.cpu_times().system for p in processes)
 
 
+def postgres_cpu(cluster: Cluster) -> dict[int, float]:
+    """CPU seconds of the primary's postmaster and every backend (PgBouncer keeps them)."""
+    postmaster = psutil.Process(cluster.pids["primary"])
+    seen = {}
+    for process in [postmaster, *postmaster.children()]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        seen[process.pid] = times.user + times.system
+    return seen
+
+
+def postgres_cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
 async def reads(cluster: Cluster, shop: Shop, replicas: int, seconds: float, workers: int) -> Run:
     processes = gateway_processes(cluster, replicas)
     latencies: list[float] = []
@@ -84,6 +106,7 @@ async def reads(cluster: Cluster, shop: Shop, replicas: int, seconds: float, wor
         for token in tokens:  # every process fills its cache before the measured run
             await http.post("/graphql", json={"query": CATALOG}, headers=_bearer(token))
         before, started = cpu(processes), time.perf_counter()
+        pg_before = postgres_cpu(cluster)
         stop = started + seconds
 
         async def loop(token: str) -> None:
@@ -97,6 +120,7 @@ async def reads(cluster: Cluster, shop: Shop, replicas: int, seconds: float, wor
 
         await asyncio.gather(*(loop(token) for token in tokens))
         elapsed = time.perf_counter() - started
+        pg_seconds = postgres_cpu_between(pg_before, postgres_cpu(cluster))
     return Run(
         f"catalog reads, {replicas} replica(s)",
         len(latencies),
@@ -104,6 +128,7 @@ async def reads(cluster: Cluster, shop: Shop, replicas: int, seconds: float, wor
         latencies,
         cpu(processes) - before,
         max(p.memory_info().rss for p in processes) / 2**20,
+        primary_cpu_seconds=pg_seconds,
     )
 
 
@@ -117,6 +142,7 @@ async def purchases(cluster: Cluster, shop: Shop, replicas: int, count: int, wor
             tokens = [await token_for(http, client) for client in shop.clients[:workers]]
             cards = [shop.cards.pop() for _ in range(count)]
             before, started = cpu(processes), time.perf_counter()
+            pg_before = postgres_cpu(cluster)
 
             async def loop(number: int) -> None:
                 client = shop.clients[number]
@@ -130,6 +156,7 @@ async def purchases(cluster: Cluster, shop: Shop, replicas: int, count: int, wor
 
             await asyncio.gather(*(loop(n) for n in range(len(tokens))))
             elapsed = time.perf_counter() - started
+            pg_seconds = postgres_cpu_between(pg_before, postgres_cpu(cluster))
     finally:
         await outbox.close()
     assert tally.bought == count and not tally.retried, tally
@@ -141,6 +168,7 @@ async def purchases(cluster: Cluster, shop: Shop, replicas: int, count: int, wor
         latencies,
         cpu(processes) - before,
         max(p.memory_info().rss for p in processes) / 2**20,
+        primary_cpu_seconds=pg_seconds,
     )
 
 
