@@ -43,12 +43,48 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
+class DatabasePooler(StrEnum):
+    NONE = "none"
+    TRANSACTION = "transaction"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     database_url: str | None = Field(
         default=None,
         description="PostgreSQL URL; unset means: start the embedded server in data_dir.",
+    )
+    database_pooler: DatabasePooler = Field(
+        default=DatabasePooler.NONE,
+        description=(
+            "'transaction' when database_url is a pooler in transaction mode (PgBouncer): no "
+            "prepared-statement cache, no per-session settings."
+        ),
+    )
+    database_listen_url: str | None = Field(
+        default=None,
+        description=(
+            "Direct PostgreSQL URL for the LISTEN connection (a transaction pooler cannot "
+            "carry LISTEN); unset means database_url."
+        ),
+    )
+    database_read_url: str | None = Field(
+        default=None,
+        description=(
+            "A streaming replica's URL for read-only operations (read-your-writes per client; "
+            "the primary when the replica lags or is down); unset means every read on the primary."
+        ),
+    )
+    read_replica_max_lag_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=5.0, description="Replication lag beyond which reads go to the primary."
+    )
+    shutdown_drain_seconds: Annotated[float, Field(ge=0, le=120)] = Field(
+        default=0.0,
+        description=(
+            "On SIGTERM, /readyz answers 503 this long before the server stops accepting, so "
+            "a load balancer stops sending first."
+        ),
     )
     data_dir: Path = Field(
         default=Path(".prakerja"),
@@ -137,7 +173,7 @@ class Settings(BaseSettings):
             )
         return data
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_listen_url", "database_read_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is None or value == "":

@@ -13,14 +13,17 @@ from starlette.routing import Route
 
 from auth.routes import routes as oauth_routes
 from auth.runtime import IDENTITY_CHANNEL, AuthRuntime
+from core.db.availability import FAILURE_TYPES
 from core.db.database import Database
 from core.db.listener import ChangeListener, Subscriber
-from core.settings import Settings
+from core.db.routing import ReadRouting
+from core.settings import DatabasePooler, Settings
 from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
 from gateway.certificates import TokenBuckets
 from gateway.certificates import routes as certificate_routes
 from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
+from gateway.errors import database_unavailable
 from gateway.explorer import ExplorerMiddleware
 from gateway.graphql_view import GatewayGraphQL
 from gateway.health import healthz, readyz
@@ -72,10 +75,25 @@ def create_app(
             if url is None:
                 embedded = EmbeddedPostgres(settings.data_dir)
                 url = await asyncio.to_thread(embedded.start)
-            db = Database.connect(url, pool_size=settings.db_pool_size)
+            db = Database.connect(
+                url,
+                pool_size=settings.db_pool_size,
+                transaction_pooler=settings.database_pooler is DatabasePooler.TRANSACTION,
+                listen_url=settings.database_listen_url,
+            )
         app.state.database = db
         app.state.settings = settings
         app.state.rate_limiter = _limiter(settings, db, shared=embedded is None)
+        replica = None
+        if settings.database_read_url is not None and database is None:
+            # Direct to the replica (no pooler), with a ping at checkout: a replica that
+            # restarted must cost a fallback, never a failed request.
+            replica = Database.connect(
+                settings.database_read_url, pool_size=settings.db_pool_size, pre_ping=True
+            )
+        routing = ReadRouting(db, replica, max_lag_seconds=settings.read_replica_max_lag_seconds)
+        app.state.routing = routing
+        await routing.start()
         # One LISTEN connection for the process: the principal cache always, the catalog
         # response cache when it is on. Both stay dark (serve nothing) until it listens.
         subscribers: dict[str, Subscriber] = {IDENTITY_CHANNEL: app.state.auth}
@@ -83,7 +101,7 @@ def create_app(
             cache = ResponseCache(max_bytes=settings.catalog_cache_max_mb << 20)
             subscribers[CATALOG_CHANNEL] = cache
             app.state.catalog_cache = cache
-        listener = ChangeListener(db.url, subscribers)
+        listener = ChangeListener(db.listen_url or db.url, subscribers)
         await listener.start()
         instrument_pool(db.engine)
         if tracer_provider is not None:
@@ -101,6 +119,9 @@ def create_app(
             if metrics_listener is not None:
                 metrics_listener.close()
             await listener.stop()
+            await routing.stop()
+            if replica is not None:
+                await replica.dispose()
             if database is None:
                 await db.dispose()
             if embedded is not None:
@@ -129,6 +150,12 @@ def create_app(
         app.state.database = database
         app.state.settings = settings
         app.state.rate_limiter = _limiter(settings, database, shared=True)
+        app.state.routing = ReadRouting(database, None)
+    app.state.draining = False
+    # A database out of reach answers 503 right where it is raised (the connection stays
+    # open); anything else that escapes is the error envelope's (JSON with an error id).
+    for failure in FAILURE_TYPES:
+        app.add_exception_handler(failure, database_unavailable)
     app.add_middleware(BodySizeLimitMiddleware)
     if settings.demo:
         app.add_middleware(ExplorerMiddleware)

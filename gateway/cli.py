@@ -11,12 +11,15 @@ import os
 import shlex
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import asyncpg
+import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import migrate
@@ -58,8 +61,6 @@ def database_url(settings: Settings) -> Iterator[str]:
 
 
 def _serve(settings: Settings, url: str, workers: int | None = None) -> None:
-    import uvicorn
-
     from gateway.app import create_app
     from gateway.metrics import cleanup_multiprocess_directory, prepare_multiprocess_directory
 
@@ -79,7 +80,9 @@ def _serve(settings: Settings, url: str, workers: int | None = None) -> None:
     if workers == 1:
         prepare_multiprocess_directory(settings, workers=1)
         app = create_app(settings.model_copy(update={"database_url": url}))
-        uvicorn.run(app, **common)
+        # One process drains before it stops (readiness first, see _DrainingServer); with
+        # several workers uvicorn's own supervisor handles the signals.
+        _DrainingServer(uvicorn.Config(app, **common), app, settings.shutdown_drain_seconds).run()
         return
     # Worker processes are spawned afresh and read their settings from the environment:
     # hand them this process's database (the embedded one included) and demo mode.
@@ -92,6 +95,28 @@ def _serve(settings: Settings, url: str, workers: int | None = None) -> None:
         )
     finally:
         cleanup_multiprocess_directory()
+
+
+class _DrainingServer(uvicorn.Server):
+    """On SIGTERM: /readyz says 503 first, and only after the drain delay does uvicorn stop
+    accepting and finish what it has, so a load balancer moves traffic away without a
+    single refused request (the same as a Kubernetes preStop sleep)."""
+
+    def __init__(self, config: uvicorn.Config, app: Any, drain_seconds: float) -> None:
+        super().__init__(config)
+        self._app = app
+        self._drain_seconds = drain_seconds
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drain_seconds <= 0 or self._draining or sig != signal.SIGTERM:
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        self._app.state.draining = True
+        timer = threading.Timer(self._drain_seconds, super().handle_exit, (sig, frame))
+        timer.daemon = True
+        timer.start()
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

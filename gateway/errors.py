@@ -7,8 +7,10 @@ import uuid
 from typing import Any
 
 from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 
-from core.db.errors import is_unavailable
+from core.db.availability import is_unavailable
 from core.errors import ErrorCode, GatewayError
 
 log = logging.getLogger("gateway.errors")
@@ -71,3 +73,19 @@ def present_error(error: GraphQLError) -> dict[str, Any]:
         formatted["message"] = f"Internal error; quote error id {error_id} to the programme."
         formatted["extensions"] = {"code": ErrorCode.INTERNAL_ERROR, "errorId": error_id}
     return formatted
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database out of reach is a 503 to retry, in the GraphQL error shape (JSON).
+
+    Registered per exception type (``FAILURE_TYPES``), so Starlette answers without
+    re-raising and the connection stays usable: a load balancer that reuses it for the
+    next request must not find it closed. Anything else goes on to the error envelope
+    (``gateway.middleware.ErrorEnvelopeMiddleware``), which masks it as an internal error.
+    """
+    if not is_unavailable(exc):
+        raise exc
+    error_id = uuid.uuid4().hex
+    log.warning("database unavailable", extra={"error_id": error_id, "reason": type(exc).__name__})
+    body = {"data": None, **unavailable_body(error_id)}
+    return JSONResponse(body, status_code=503, headers={"retry-after": str(RETRY_AFTER_SECONDS)})

@@ -22,7 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from auth.middleware import Unauthenticated, authenticate, is_ide_page_request
 from core.db.database import Database
 from core.errors import ErrorCode
-from gateway import idempotency
+from gateway import idempotency, read_routing
 from gateway.cache import http as catalog_cache
 from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
 from gateway.rate_limit import Limiter
@@ -114,7 +114,10 @@ class GatewayGraphQL(GraphQL[Context, None]):
             claim = _idempotency_claim(request, graphql_request)
         except idempotency.InvalidIdempotencyKey as exc:
             return _refusal(ErrorCode.IDEMPOTENCY_KEY_INVALID, str(exc), status=400)
-        async with database.sessionmaker() as session:
+        # The replica for a query when it is safe, else the primary (gateway/read_routing.py).
+        route = await read_routing.route_for(request, cached)
+        session, route = await read_routing.open_session(request, route)
+        async with session:
             request.state.session = session
             record_id: int | None = None
             if claim is not None:
@@ -157,6 +160,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
                     session, record_id, response.status_code, answer, _master_key(request)
                 )
             await session.commit()
+            await request.app.state.routing.committed(route, session)
         catalog_cache.remember(cached, request, response, graphql_request)
         response.headers.update(rate_headers)
         return response

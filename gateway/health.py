@@ -24,6 +24,9 @@ async def healthz(request: Request) -> JSONResponse:
 
 async def readyz(request: Request) -> JSONResponse:
     """Ready when the database answers and its schema is at the migration head."""
+    if getattr(request.app.state, "draining", False):
+        # SIGTERM arrived: the load balancer should stop sending before we stop accepting.
+        return JSONResponse({"status": "unavailable", "reason": "shutting down"}, status_code=503)
     database: Database = request.app.state.database
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):

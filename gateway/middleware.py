@@ -11,7 +11,7 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.db.errors import is_unavailable
+from core.db.availability import is_unavailable
 from core.errors import ErrorCode
 from core.log_context import client_id_var, request_id_var
 from core.sealed import WrongMasterKey

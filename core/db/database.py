@@ -14,11 +14,28 @@ class Database:
     url: str
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Where the LISTEN connection goes: a transaction pooler cannot hold one (defaults to url).
+    listen_url: str = ""
 
     @classmethod
-    def connect(cls, url: str, *, pool_size: int = 10) -> Database:
-        engine = create_engine(url, pool_size=pool_size)
-        return cls(url=url, engine=engine, sessionmaker=create_sessionmaker(engine))
+    def connect(
+        cls,
+        url: str,
+        *,
+        pool_size: int = 10,
+        transaction_pooler: bool = False,
+        listen_url: str | None = None,
+        pre_ping: bool = False,
+    ) -> Database:
+        engine = create_engine(
+            url, pool_size=pool_size, transaction_pooler=transaction_pooler, pre_ping=pre_ping
+        )
+        return cls(
+            url=url,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            listen_url=listen_url or url,
+        )
 
     async def dispose(self) -> None:
         await self.engine.dispose()

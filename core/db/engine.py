@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,21 +17,44 @@ from core.db.urls import async_url
 
 CONNECT_TIMEOUT_SECONDS = 5
 
+# Every statement is bound by a timeout, so one runaway query cannot hold a worker.
+SESSION_SETTINGS = {"statement_timeout": "30000", "jit": "off"}
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+
+def _unique_statement_name() -> str:
+    return f"__prakerja_{uuid.uuid4().hex}__"
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    transaction_pooler: bool = False,
+    pre_ping: bool = False,
+) -> AsyncEngine:
+    connect_args: dict[str, Any] = {"server_settings": SESSION_SETTINGS}
+    database_url = async_url(url)
+    if transaction_pooler:
+        # PgBouncer (1.18 in Debian 12, before 1.21's prepared-statement tracking) hands
+        # each transaction whichever server connection is free: a statement prepared on one
+        # is unknown, or another's under the same name, on the next. So no cache (each
+        # statement is prepared inside the transaction that runs it) and names that never
+        # collide. It also refuses startup parameters it does not track: the timeouts are
+        # set on the role instead (deploy/local/cluster.py does).
+        connect_args = {
+            "statement_cache_size": 0,
+            "prepared_statement_name_func": _unique_statement_name,
+        }
+        database_url = database_url.update_query_dict({"prepared_statement_cache_size": "0"})
     return create_async_engine(
-        async_url(url),
+        database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=False,
+        pool_pre_ping=pre_ping,
         # While PostgreSQL is unreachable a request fails within seconds (a 503): the connect
-        # timeout below bounds it. The pool's queue keeps its 30 seconds, so a burst that
-        # waits for a free connection on a busy machine is served late rather than refused.
-        # Every statement is bound by a timeout, so one runaway query cannot hold a worker.
-        connect_args={
-            "server_settings": {"statement_timeout": "30000", "jit": "off"},
-            "timeout": CONNECT_TIMEOUT_SECONDS,
-        },
+        # timeout bounds it. The pool's queue keeps its 30 seconds, so a burst that waits for
+        # a free connection on a busy machine is served late rather than refused.
+        connect_args={**connect_args, "timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

@@ -1,0 +1,59 @@
+"""Choosing a request's database (``core.db.routing``) from what the HTTP request is.
+
+A request may go to the read replica only when its document is a query (never a mutation,
+nor anything unreadable), and not when its answer is about to fill the catalog response
+cache: that cache is emptied by the primary's NOTIFY, which can arrive before the replica
+has replayed the change, and an answer read from the replica then would stay stale until
+the next change. A replica that refuses the connection sends the request to the primary.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from core.db.routing import ReadRouting, Route
+from gateway.cache.http import Lookup
+from gateway.cache.policy import Operation, classify
+
+log = logging.getLogger(__name__)
+
+
+async def route_for(request: Request, cached: Lookup | None) -> Route:
+    routing: ReadRouting = request.app.state.routing
+    principal = getattr(request.state, "principal", None)
+    client_id = None if principal is None else principal.client_id
+    return routing.route(client_id=client_id, read_only=await _replica_safe(request, cached))
+
+
+async def _replica_safe(request: Request, cached: Lookup | None) -> bool:
+    if request.method != "POST":
+        return False  # GET queries are rare; mutations over GET are refused anyway
+    # The view parsed the request once before routing it (gateway/request_body.py).
+    parsed = getattr(request.state, "graphql_request", None)
+    if parsed is None:
+        return False
+    operation = classify(parsed.document, parsed.operation_name)
+    if operation is Operation.OTHER_READ:
+        return True
+    fills_cache = cached is not None and cached.key is not None
+    return operation is Operation.CACHEABLE_READ and not fills_cache
+
+
+async def open_session(request: Request, route: Route) -> tuple[AsyncSession, Route]:
+    """A session on the route's database, connected; the primary if the replica refuses."""
+    session = route.sessionmaker()
+    if not route.replica:
+        return session, route
+    try:
+        await session.connection()
+    except Exception:
+        await session.close()
+        routing: ReadRouting = request.app.state.routing
+        routing.replica_failed()
+        log.warning("the read replica refused a connection: this read goes to the primary")
+        route = routing.route(client_id=None, read_only=False)
+        return route.sessionmaker(), route
+    return session, route
