@@ -27,6 +27,7 @@ from core.models.programme import (
     Wave,
     WaveSelection,
 )
+from core.models.statistics import ProgrammeFigure
 
 __all__ = [
     "Attendance",
@@ -48,6 +49,7 @@ __all__ = [
     "Partner",
     "PaymentAccount",
     "PlatformAccount",
+    "ProgrammeFigure",
     "Province",
     "Purchase",
     "Regency",
