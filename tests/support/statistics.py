@@ -81,7 +81,7 @@ async def raw_figures(
     async with database.sessionmaker() as session:
         rows = (
             await session.execute(
-                text(_RAW.format(group=_GROUP[breakdown])),  # noqa: S608 (our own fragments)
+                text(_RAW.format(group=_GROUP[breakdown])),
                 {"regency": regency},
             )
         ).mappings()
