@@ -196,39 +196,70 @@ def _measures() -> list[ColumnElement[int]]:
     ]
 
 
+_MEASURE_NAMES = (
+    "registrants",
+    "registrants_online",
+    "registrants_offline",
+    "registrants_with_disability",
+    "registrants_female",
+    "registrants_male",
+    "recipients",
+    "completions",
+    "incentives_paid",
+    "incentives_paid_amount",
+)
+
+
 def _grouped(breakdown: FigureBreakdown | None, where: ColumnElement[bool]) -> Executable:
-    """One statement: the slots of a key are summed with the group's other keys."""
+    """One statement. The aggregates' rows are summed by their small integer key first (the
+    slots and other keys of a regency, wave or scheme), and only those few sums meet the
+    names: grouping thousands of rows by text would cost several times more."""
     f = ProgrammeFigure
     measures = _measures()
     if breakdown is None:
         return select(literal(None).label("code"), literal(None).label("name"), *measures).where(
             where
         )
+    key = {
+        FigureBreakdown.PROVINCE: f.regency_id,
+        FigureBreakdown.REGENCY: f.regency_id,
+        FigureBreakdown.WAVE: f.wave_id,
+        FigureBreakdown.SCHEME: f.scheme_id,
+    }[breakdown]
+    inner = (
+        select(key.label("key"), *measures)
+        .where(where)
+        .group_by(key)
+        # A group every person has left (all moved to another key) is no group.
+        .having(func.sum(f.registrants) > 0)
+        .subquery("sums")
+    )
     code: SQLColumnExpression[Any]
     name: SQLColumnExpression[Any]
     if breakdown is FigureBreakdown.PROVINCE:
         code, name = Province.code, Province.name
-        source = f.__table__.join(Regency, Regency.id == f.regency_id).join(
+        source = inner.join(Regency, Regency.id == inner.c.key).join(
             Province, Province.id == Regency.province_id
         )
     elif breakdown is FigureBreakdown.REGENCY:
         code, name = Regency.code, Regency.name
-        source = f.__table__.join(Regency, Regency.id == f.regency_id)
+        source = inner.join(Regency, Regency.id == inner.c.key)
     elif breakdown is FigureBreakdown.WAVE:
         code, name = func.cast(Wave.number, Scheme.code.type), Scheme.name
-        source = f.__table__.outerjoin(Wave, Wave.id == f.wave_id).outerjoin(
-            Scheme, Scheme.id == f.scheme_id
+        source = inner.outerjoin(Wave, Wave.id == inner.c.key).outerjoin(
+            Scheme, Scheme.id == Wave.scheme_id
         )
     else:
         code, name = Scheme.code, Scheme.name
-        source = f.__table__.outerjoin(Scheme, Scheme.id == f.scheme_id)
+        source = inner.outerjoin(Scheme, Scheme.id == inner.c.key)
     return (
-        select(code.label("code"), name.label("name"), *measures)
+        select(
+            code.label("code"),
+            name.label("name"),
+            *(func.sum(inner.c[measure]).label(measure) for measure in _MEASURE_NAMES),
+        )
         .select_from(source)
-        .where(where)
         .group_by(code, name)
-        # A group every person has left (all moved to another key) is no group.
-        .having(func.sum(f.registrants) > 0)
         .order_by(code.asc().nulls_last())
     )
 

@@ -13,7 +13,7 @@ import asyncpg
 from gateway.seed import tables
 from gateway.seed.catalog import add_catalog
 from gateway.seed.disbursements import add_disbursements
-from gateway.seed.full import FullInputs, FullScale, Progress, load_full
+from gateway.seed.full import FullInputs, FullScale, Progress, load_full, set_figures_triggers
 from gateway.seed.loader import Loader, RowBuffer
 from gateway.seed.partners import add_partners
 from gateway.seed.programme import add_geography, add_schemes_and_waves
@@ -76,7 +76,9 @@ async def seed_database(
             if not await _is_empty(connection):
                 raise RuntimeError("the database already holds partners or participants")
             loader = Loader(connection, tables.ALL_TABLES)
+            await set_figures_triggers(connection, enabled=False)
             await _seed(loader, connection, random.Random(random_seed), participants, master_key)
+            await set_figures_triggers(connection, enabled=True)
             await loader.advance_id_sequences(tables.ALL_TABLES)
         # Fresh statistics, so the first queries after a large seed get sensible plans.
         await connection.execute("ANALYZE")

@@ -134,7 +134,9 @@ async def test_the_live_systems_invariants_hold(full_url: str) -> None:
           (SELECT count(*) FROM purchases u JOIN courses c ON c.id = u.course_id
             LEFT JOIN course_listings l ON l.course_id = c.id AND l.platform_id = u.platform_id
             WHERE l.course_id IS NULL OR c.status <> 'APPROVED' OR u.amount <> c.price)
-            AS sales_off
+            AS sales_off,
+          (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D')
+            AS triggers_left_disabled
         """,
     )
     assert dict(row) == {
@@ -143,6 +145,7 @@ async def test_the_live_systems_invariants_hold(full_url: str) -> None:
         "plan_off": 0,
         "headers_off": 0,
         "sales_off": 0,
+        "triggers_left_disabled": 0,
     }
 
 

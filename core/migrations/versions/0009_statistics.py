@@ -218,7 +218,8 @@ REBUILD = f"""
                       WHERE i.status = 'PAID'
                       GROUP BY s.participant_id) paid
                  ON paid.participant_id = p.id
-         GROUP BY 1, 2, 3, 4, 5, 6;
+         GROUP BY 1, 2, 3, 4, 5, 6
+         ORDER BY 1, 2, 3, 4, 5, 6;
     $$
 """  # noqa: S608 - only the module's constants are joined in
 
@@ -245,10 +246,10 @@ def upgrade() -> None:
         sa.Column("sex", _enum("sex", "MALE", "FEMALE"), nullable=True),
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("slot", sa.SmallInteger(), nullable=False),
-        sa.Column("registrants", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("recipients", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("completions", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
-        sa.Column("incentives_paid", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column("registrants", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("recipients", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("completions", sa.Integer(), server_default=sa.text("0"), nullable=False),
+        sa.Column("incentives_paid", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column(
             "incentives_paid_amount", sa.BigInteger(), server_default=sa.text("0"), nullable=False
         ),
