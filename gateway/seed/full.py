@@ -123,8 +123,17 @@ def card_number_sql(participant_id: str) -> str:
     """The SQL of migration 0007's ``prakerja_card_number`` unrolled into integer arithmetic:
     the same digits ("5", the affine bijection of the id modulo 10^14, the Luhn digit) at a
     fraction of the cost of its generate_series per row. Tests compare the two."""
+    return card_number_of_body_sql(card_body_sql(participant_id))
+
+
+def card_body_sql(participant_id: str) -> str:
+    """The card number's first 15 digits, as a bigint."""
     modulus = 10**14
-    body = f"(5 * {modulus} + ({participant_id} * 7919393123 + 31415926535897) % {modulus})"
+    return f"(5 * {modulus} + ({participant_id} * 7919393123 + 31415926535897) % {modulus})"
+
+
+def card_number_of_body_sql(body: str) -> str:
+    """The body and its Luhn digit; ``body`` best a column, computed once per row."""
     terms = []
     for power in range(15):
         digit = f"({body} / {10**power} % 10)"
@@ -220,11 +229,13 @@ async def load_full(
     await _journeys(connection, scale, inputs)
     step("purchases, attendances, completions", 6)
     await _incentives(connection, scale, inputs)
-    step("installments and disbursements", 3)
+    step("installments", 2)
 
     for statement in rebuild:
         await connection.execute(statement)
     step("indexes and constraints rebuilt", 12)
+    await _disbursements(connection)
+    step("disbursements", 1)
     await _seats(connection)
     await set_figures_triggers(connection, enabled=True)
     step("seats and figures", 3)
@@ -318,7 +329,7 @@ async def _participants(
         education, regency_id, wave_id, training_balance, status, first_purchase_deadline,
         registration_channel, registered_by_partner_id, phone_masked, created_at, sex,
         disabilities)
-    SELECT n, {card_number_sql("n")}, {nik_hash_sql("nik")},
+    SELECT n, {card_number_of_body_sql("card_body")}, {nik_hash_sql("nik")},
            left(nik, 6) || '********' || right(nik, 2),
            (CASE WHEN female THEN $12::text[] ELSE $11::text[] END)[1 + {_rand("n", 7, 997)}
                % cardinality(CASE WHEN female THEN $12::text[] ELSE $11::text[] END)]
@@ -343,7 +354,7 @@ async def _participants(
     } ELSE {round(_DISABLED_SHARE_ONLINE * 1000)} END
                 THEN ARRAY[($21::text[])[1 + {_rand("n", 15, 4)}]] ELSE '{{}}'::text[] END
       FROM (
-        SELECT n, regency, offline, female, birth, wave,
+        SELECT n, regency, offline, female, birth, wave, {card_body_sql("n")} AS card_body,
                ($4::text[])[regency] || lpad((1 + {_rand("n", 16, 20)})::text, 2, '0')
                || lpad((extract(day FROM birth)::int + CASE WHEN female THEN 40 ELSE 0 END)
                        ::text, 2, '0')
@@ -361,7 +372,11 @@ async def _participants(
               FROM (SELECT n, (n - 1) * $25::bigint % $26::bigint AS rank0
                       FROM generate_series($27::bigint, $28::bigint) AS n) g0,
                    LATERAL (SELECT (rank0 + $29::bigint) % $26::bigint AS rank) r
+            -- OFFSET 0 keeps each level a subquery: flattened, every use of a column
+            -- (female, wave, card_body, nik...) would recompute its expression.
+            OFFSET 0
           ) g1
+        OFFSET 0
       ) g2
     """  # noqa: S608 - only integers of ours are joined in; values are bound
     multiplier = _coprime_multiplier(count)
@@ -570,8 +585,12 @@ async def _incentives(connection: Any, scale: FullScale, inputs: FullInputs) -> 
         InstallmentStatus.DUE.value,
     )
     del rank
-    # Paid people: purchase ids 1..P (ranks below P). Batches per payment partner and
-    # fortnight of the installment's due date, as the demo's.
+
+
+async def _disbursements(connection: Any) -> None:
+    """Paid people: purchase ids 1..P (ranks below P). Batches per payment partner and
+    fortnight of the installment's due date, as the demo's. Loaded once the indexes are
+    back: 0008's payable check looks each item's account and installment up."""
     await connection.execute(
         f"""
         CREATE TEMP TABLE full_paid ON COMMIT DROP AS
