@@ -476,7 +476,8 @@ async def _journeys(connection: Any, scale: FullScale, inputs: FullInputs) -> No
                price, $1,
                'TRX-' || to_char(redeemed_at - interval '1 hour', 'YYMMDD') || '-G'
                    || lpad(purchase_id::text, 8, '0'),
-               'G' || lpad(purchase_id::text, 4, '0') || '-' || lpad(purchase_id::text, 5, '0'),
+               'G' || left(lpad(purchase_id::text, 9, '0'), 4) || '-'
+                   || right(lpad(purchase_id::text, 9, '0'), 5),
                1, redeemed_at - interval '1 hour 5 minutes', redeemed_at - interval '1 hour',
                redeemed_at
           FROM full_completers

@@ -135,6 +135,8 @@ async def test_the_live_systems_invariants_hold(full_url: str) -> None:
             LEFT JOIN course_listings l ON l.course_id = c.id AND l.platform_id = u.platform_id
             WHERE l.course_id IS NULL OR c.status <> 'APPROVED' OR u.amount <> c.price)
             AS sales_off,
+          (SELECT count(*) FROM purchases WHERE redeem_code !~ '^G[0-9]{4}-[0-9]{5}$'
+              OR right(replace(redeem_code, '-', ''), 9)::bigint <> id) AS redeem_codes_off,
           (SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D')
             AS triggers_left_disabled
         """,
@@ -145,6 +147,7 @@ async def test_the_live_systems_invariants_hold(full_url: str) -> None:
         "plan_off": 0,
         "headers_off": 0,
         "sales_off": 0,
+        "redeem_codes_off": 0,
         "triggers_left_disabled": 0,
     }
 
