@@ -202,3 +202,12 @@ class OutboxStatus(StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"
     FAILED = "FAILED"
+
+
+class FigureBreakdown(StrEnum):
+    """How the programme's figures are grouped."""
+
+    PROVINCE = "PROVINCE"
+    REGENCY = "REGENCY"
+    WAVE = "WAVE"
+    SCHEME = "SCHEME"

@@ -158,18 +158,23 @@ def _migrate_with_progress(url: str, revision: str) -> None:
             progress.advance()
 
 
-def _seed(url: str, participants: int, force: bool) -> int:
-    from gateway.seed import database_is_empty, seed_database
+def _seed(
+    url: str, participants: int, force: bool, scale: str = "demo", fraction: float = 1.0
+) -> int:
+    from gateway.seed import database_is_empty, seed_database, seed_full_database
 
     if not asyncio.run(database_is_empty(url)):
         if not force:
             print("the database already has data; use --force to replace it", file=sys.stderr)
             return 2
         asyncio.run(reset_database(url))
-    with Progress("seeding participants", participants) as progress:
-        report = asyncio.run(
-            seed_database(url, participants=participants, on_progress=progress.advance)
-        )
+    if scale == "full":
+        report = asyncio.run(seed_full_database(url, fraction=fraction))
+    else:
+        with Progress("seeding participants", participants) as progress:
+            report = asyncio.run(
+                seed_database(url, participants=participants, on_progress=progress.advance)
+            )
     for table, count in sorted(report.counts.items()):
         print(f"{table:28} {count:>10,}")
     print(f"seeded in {report.seconds:.1f} s")
@@ -179,7 +184,7 @@ def _seed(url: str, participants: int, force: bool) -> int:
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     with database_url(settings) as url:
         migrate.upgrade(url)
-        return _seed(url, args.participants, args.force)
+        return _seed(url, args.participants, args.force, args.scale, args.fraction)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -402,6 +407,19 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="load the deterministic demo programme")
     seed.add_argument("--participants", type=_positive_int, default=10_000)
     seed.add_argument("--force", action="store_true", help="replace existing data")
+    seed.add_argument(
+        "--scale",
+        choices=("demo", "full"),
+        default="demo",
+        help="demo: --participants made in Python; full: the seed's 15.9 million registrants, "
+        "generated in PostgreSQL",
+    )
+    seed.add_argument(
+        "--fraction",
+        type=_fraction,
+        default=1.0,
+        help="with --scale full: load this share (0-1] of the full programme",
+    )
     seed.set_defaults(handler=cmd_seed)
 
     add_identity_commands(commands, _with_database_url)
@@ -444,6 +462,13 @@ def _with_database_url(
             return handler(settings, url, args)
 
     return run
+
+
+def _fraction(value: str) -> float:
+    number = float(value)
+    if not 0 < number <= 1:
+        raise argparse.ArgumentTypeError("a fraction is in (0, 1]")
+    return number
 
 
 def _positive_int(value: str) -> int:

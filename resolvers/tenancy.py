@@ -23,6 +23,7 @@ from core.models import (
     Participant,
     Partner,
     PaymentAccount,
+    ProgrammeFigure,
     Purchase,
 )
 from core.principal import Principal
@@ -128,6 +129,28 @@ def participants_visible_to(principal: Principal | None) -> ColumnElement[bool]:
     if principal.partner_type is PartnerType.REGIONAL_OFFICE and principal.regency_id is not None:
         return Participant.regency_id == principal.regency_id
     return false()
+
+
+def figures_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """Programme management reads every figure; a regional office its own regency's."""
+    if principal is None:
+        return false()
+    if principal.partner_type is PartnerType.PROGRAM_MANAGEMENT:
+        return true()
+    if principal.partner_type is PartnerType.REGIONAL_OFFICE and principal.regency_id is not None:
+        return ProgrammeFigure.regency_id == principal.regency_id
+    return false()
+
+
+def may_read_regency_figures(principal: Principal | None, regency_id: int) -> bool:
+    """A regency's figures: programme management any, a regional office only its own."""
+    if principal is None:
+        return False
+    if principal.partner_type is PartnerType.PROGRAM_MANAGEMENT:
+        return True
+    return (
+        principal.partner_type is PartnerType.REGIONAL_OFFICE and principal.regency_id == regency_id
+    )
 
 
 def may_register_in(principal: Principal | None, regency_id: int) -> bool:

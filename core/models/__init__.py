@@ -33,6 +33,7 @@ from core.models.programme import (
     Wave,
     WaveSelection,
 )
+from core.models.statistics import ProgrammeFigure
 
 __all__ = [
     "Attendance",
@@ -55,6 +56,7 @@ __all__ = [
     "Partner",
     "PaymentAccount",
     "PlatformAccount",
+    "ProgrammeFigure",
     "Province",
     "Purchase",
     "RateLimitBucket",

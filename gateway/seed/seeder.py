@@ -7,13 +7,14 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TextIO
 
 import asyncpg
 
 from gateway.seed import tables
 from gateway.seed.catalog import add_catalog
 from gateway.seed.disbursements import add_disbursements
+from gateway.seed.full import FullInputs, FullScale, Progress, load_full, set_figures_triggers
 from gateway.seed.loader import Loader, RowBuffer
 from gateway.seed.partners import add_partners
 from gateway.seed.programme import add_geography, add_schemes_and_waves
@@ -77,6 +78,7 @@ async def seed_database(
             if not await _is_empty(connection):
                 raise RuntimeError("the database already holds partners or participants")
             loader = Loader(connection, tables.ALL_TABLES)
+            await set_figures_triggers(connection, enabled=False)
             await _seed(
                 loader,
                 connection,
@@ -85,6 +87,7 @@ async def seed_database(
                 master_key,
                 on_progress or (lambda done: None),
             )
+            await set_figures_triggers(connection, enabled=True)
             await loader.advance_id_sequences(tables.ALL_TABLES)
         # Fresh statistics, so the first queries after a large seed get sensible plans.
         await connection.execute("ANALYZE")
@@ -148,3 +151,44 @@ async def _copy_registrants(
     finally:
         if making is not None:  # a copy failed: let the worker finish before unwinding
             await asyncio.gather(making, return_exceptions=True)
+
+
+async def seed_full_database(
+    url: str,
+    *,
+    fraction: float = 1.0,
+    random_seed: int = 2020,
+    master_key: bytes = b"demo-master-key",
+    stream: TextIO | None = None,
+) -> SeedReport:
+    """The programme at the seed's full scale (or a fraction of it), generated in PostgreSQL
+    (``gateway/seed/full.py``); partners and catalog are the demo's. One transaction."""
+    scale = FullScale.at(fraction)
+    started = time.perf_counter()
+    progress = Progress(total=66, stream=stream)
+    connection = await asyncpg.connect(_dsn(url))
+    try:
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _ADVISORY_LOCK)
+            if not await _is_empty(connection):
+                raise RuntimeError("the database already holds partners or participants")
+            loader = Loader(connection, tables.ALL_TABLES)
+            buffer = RowBuffer(tables.ALL_TABLES)
+            rng = random.Random(random_seed)
+            regencies = add_geography(buffer)
+            waves = add_schemes_and_waves(buffer)
+            partners = add_partners(rng, buffer, regencies)
+            add_catalog(rng, buffer, partners, regencies)
+            await buffer.flush(loader)
+            progress.step("partners and catalog", 1)
+            counts = await load_full(
+                connection,
+                scale,
+                FullInputs(regencies, waves, partners, master_key),
+                progress.step,
+            )
+            await loader.advance_id_sequences(tables.ALL_TABLES)
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+    return SeedReport(counts={**loader.counts, **counts}, seconds=time.perf_counter() - started)

@@ -54,6 +54,8 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.provider": CATALOG_READ,
     "Query.categories": CATALOG_READ,
     "Query.programStatistics": PROGRAM_ADMIN,
+    "Query.programFigures": PROGRAM_ADMIN,
+    "Query.regencyFigures": REGISTRATION_READ,
     "Query.purchase": ENROLLMENT_READ,
     "Query.enrollments": ENROLLMENT_READ,
     "Query.certificate": CERTIFICATE_READ,

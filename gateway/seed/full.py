@@ -1,0 +1,662 @@
+"""The programme at the seed's full scale, generated inside PostgreSQL.
+
+15.9 million registrants cannot be made in Python within minutes: every row here is made by
+``INSERT ... SELECT FROM generate_series`` as a deterministic function of its row number
+(``hashint8extended`` with a fixed seed per attribute), so two runs give the same rows and
+nothing but a few small arrays ever leaves the server. Partners, the catalog, geography,
+schemes and waves are the demo's own (made in Python, small). Indexes, unique and foreign-key
+constraints of the large tables are dropped first and rebuilt after loading, from the
+definitions the migrations installed (read back from the catalog, so nothing is restated);
+the figures triggers are off during the load and ``prakerja_figures_rebuild()`` runs once.
+
+Exact counts come from one permutation: registrant ``n`` gets the rank
+``p = (A * (n - 1) + B) mod N`` (A coprime with N: a bijection), and is a recipient when
+``p < R``, a completer when ``p < C``, paid when ``p < P``. Invariants kept as the live
+system keeps them: a card number by the migrations' own function; the NIK structure (regency,
+birth date, day + 40 for women), unique by construction (the rank gives both the birth date
+and the serial), hashed with the exact HMAC-SHA256 of ``core.identity.hash_nik`` (RFC 2104
+spelled out over PostgreSQL's ``sha256``: see ``hmac_pads``); every completer bought a
+course of an active provider, listed by the platform, without age or education rule, priced
+within the balance, and the balance is debited by it; seats taken equal successful purchases
+per schedule; installments per scheme from ``core.incentives.installment_plan``; one PAID item
+per paid person into the verified account at its payment partner (0008's payable check runs).
+
+Simplified against the demo: recipients who did not complete made no purchase (the demo also
+has unredeemed, started and voided purchases); codes of generated rows (platform user ids,
+invoices, transaction and redeem codes, account references) carry a ``G`` mark instead of the
+demo's permuted forms, unique by construction; ages are spread evenly over 18-64.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Final, TextIO
+
+from core.enums import (
+    BatchStatus,
+    CertificateStatus,
+    DisbursementItemStatus,
+    DisbursementResult,
+    Education,
+    IncentiveKind,
+    InstallmentStatus,
+    ParticipantStatus,
+    PaymentAccountKind,
+    PurchaseStatus,
+    RegistrationChannel,
+    Sex,
+)
+from core.incentives import installment_plan
+from core.models.certificates import STATUS_LIST_SIZE
+from gateway.seed import names, timeline
+from gateway.seed.partners import Partners
+from gateway.seed.programme import SCHEME_2020, WAVE_WEIGHTS, PlacedRegency, Wave
+from gateway.seed.registrants import COMPLETERS, OFFLINE_SHARE, PAID, RECIPIENTS, REGISTRANTS
+
+CHUNK: Final = 1_000_000  # registrants per statement: a progress step
+# Tables generated here: their indexes and constraints are rebuilt after the load.
+LARGE_TABLES: Final = (
+    "participants",
+    "platform_accounts",
+    "purchases",
+    "attendances",
+    "completions",
+    "certificates",
+    "payment_accounts",
+    "incentive_installments",
+    "disbursement_items",
+    "disbursement_reports",
+)
+FIGURES_TRIGGERS: Final = ("participants", "completions", "disbursement_items")
+_REGENCY_BUCKETS: Final = 1 << 16
+_AGE_DAYS: Final = 46 * 365  # birth dates spread over ages 18 to 64
+_DISABLED_SHARE_OFFLINE: Final = 0.08
+_DISABLED_SHARE_ONLINE: Final = 0.01
+_EDUCATION_WEIGHTS: Final = (90, 150, 480, 80, 180, 17, 3)  # SD .. S3, per mille (the demo's)
+_BATCH_PERIOD_DAYS: Final = 14
+_MASK63: Final = (1 << 63) - 1
+
+
+@dataclass(frozen=True)
+class FullScale:
+    """The programme's figures at a fraction of its size (1.0: the seed's own)."""
+
+    registrants: int
+    recipients: int
+    completers: int
+    paid: int
+
+    @classmethod
+    def at(cls, fraction: float) -> FullScale:
+        if not 0 < fraction <= 1:
+            raise ValueError("the fraction is in (0, 1]")
+        return cls(
+            registrants=round(REGISTRANTS * fraction),
+            recipients=round(RECIPIENTS * fraction),
+            completers=round(COMPLETERS * fraction),
+            paid=round(PAID * fraction),
+        )
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys (RFC 2104): then
+    ``HMAC(key, m) = SHA256(outer || SHA256(inner || m))``, which SQL computes with
+    ``sha256()``. A key longer than the 64-byte block is hashed first, as ``hmac`` does."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def nik_hash_sql(message: str) -> str:
+    """The SQL of ``core.identity.hash_nik`` of a text expression; binds $1 inner, $2 outer."""
+    return f"sha256($2::bytea || sha256($1::bytea || convert_to({message}, 'UTF8')))"
+
+
+def card_number_sql(participant_id: str) -> str:
+    """The SQL of migration 0007's ``prakerja_card_number`` unrolled into integer arithmetic:
+    the same digits ("5", the affine bijection of the id modulo 10^14, the Luhn digit) at a
+    fraction of the cost of its generate_series per row. Tests compare the two."""
+    return card_number_of_body_sql(card_body_sql(participant_id))
+
+
+def card_body_sql(participant_id: str) -> str:
+    """The card number's first 15 digits, as a bigint."""
+    modulus = 10**14
+    return f"(5 * {modulus} + ({participant_id} * 7919393123 + 31415926535897) % {modulus})"
+
+
+def card_number_of_body_sql(body: str) -> str:
+    """The body and its Luhn digit; ``body`` best a column, computed once per row."""
+    terms = []
+    for power in range(15):
+        digit = f"({body} / {10**power} % 10)"
+        # Luhn doubles every other digit from the right of the body (the check digit
+        # will stand to its right); a doubled digit above 4 loses 9.
+        terms.append(f"({digit} * 2 - 9 * ({digit} / 5))" if power % 2 == 0 else digit)
+    check = f"((10 - ({' + '.join(terms)}) % 10) % 10)"
+    return f"({body}::text || {check}::text)"
+
+
+def _coprime_multiplier(modulus: int) -> int:
+    multiplier = 2_654_435_761 % modulus or 1
+    while math.gcd(multiplier, modulus) != 1:
+        multiplier += 1
+    return multiplier
+
+
+def _buckets(weights: Sequence[float], size: int, values: Sequence[int]) -> list[int]:
+    """``size`` slots, each holding a value, the values in proportion to their weights."""
+    total = sum(weights)
+    slots: list[int] = []
+    cumulative = 0.0
+    for value, weight in zip(values, weights, strict=True):
+        cumulative += weight
+        while len(slots) < round(size * cumulative / total):
+            slots.append(value)
+    return slots
+
+
+def _rand(n: str, salt: int, modulus: int) -> str:
+    """A deterministic draw in [0, modulus) for row ``n``, independent per salt."""
+    return f"((hashint8extended({n}, {salt}) & {_MASK63}) % {modulus})"
+
+
+class Progress:
+    """A bar on a terminal; plain lines otherwise (a log, CI)."""
+
+    def __init__(self, total: float, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stdout
+        self._tty = self._stream.isatty()
+        self._total = total
+        self._done = 0.0
+        self._started = time.perf_counter()
+
+    def step(self, label: str, weight: float) -> None:
+        self._done += weight
+        share = min(1.0, self._done / self._total)
+        elapsed = time.perf_counter() - self._started
+        if self._tty:
+            bar = "#" * round(30 * share)
+            self._stream.write(f"\r[{bar:<30}] {share:4.0%} {elapsed:6.0f} s  {label:<40}")
+            if share >= 1:
+                self._stream.write("\n")
+        else:
+            self._stream.write(f"{share:4.0%} {elapsed:7.1f} s {label}\n")
+        self._stream.flush()
+
+
+@dataclass(frozen=True)
+class FullInputs:
+    regencies: list[PlacedRegency]
+    waves: list[Wave]
+    partners: Partners
+    master_key: bytes
+
+
+async def set_figures_triggers(connection: Any, *, enabled: bool) -> None:
+    """Off for a bulk load (inside its transaction); back on, the figures are rebuilt once
+    from the loaded rows. Only the figures' triggers: 0008's payable check still judges
+    every item loaded."""
+    action = "ENABLE" if enabled else "DISABLE"
+    for table in FIGURES_TRIGGERS:
+        for trigger in ("figures_insert", "figures_update", "figures_delete"):
+            await connection.execute(f"ALTER TABLE {table} {action} TRIGGER {trigger}")
+    if enabled:
+        await connection.execute("SELECT prakerja_figures_rebuild()")
+
+
+async def load_full(
+    connection: Any,
+    scale: FullScale,
+    inputs: FullInputs,
+    step: Callable[[str, float], None],
+) -> dict[str, int]:
+    """Fills the large tables of an empty programme (its catalog and partners loaded)."""
+    await connection.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    await connection.execute("SET LOCAL synchronous_commit = off")
+    await set_figures_triggers(connection, enabled=False)
+    rebuild = await _drop_indexes_and_constraints(connection)
+    step("indexes and constraints set aside", 1)
+
+    await _participants(connection, scale, inputs, step)
+    await _journeys(connection, scale, inputs)
+    step("purchases, attendances, completions", 6)
+    await _incentives(connection, scale, inputs)
+    step("installments", 2)
+
+    for statement in rebuild:
+        await connection.execute(statement)
+    step("indexes and constraints rebuilt", 12)
+    await _disbursements(connection)
+    step("disbursements", 1)
+    await _seats(connection)
+    await set_figures_triggers(connection, enabled=True)
+    step("seats and figures", 3)
+    counts = {}
+    for table in (*LARGE_TABLES, "disbursement_batches"):
+        counts[table] = int(
+            await connection.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 (our names)
+        )
+    return counts
+
+
+async def _drop_indexes_and_constraints(connection: Any) -> list[str]:
+    """Drops the large tables' indexes, unique and foreign keys; returns the statements that
+    put them back (unique and primary first, then plain indexes, then foreign keys)."""
+    tables = list(LARGE_TABLES)
+    foreign = await connection.fetch(
+        "SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def "
+        "FROM pg_constraint WHERE contype = 'f' "
+        "AND (conrelid::regclass::text = ANY($1) OR confrelid::regclass::text = ANY($1))",
+        tables,
+    )
+    keys = await connection.fetch(
+        "SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def "
+        "FROM pg_constraint WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY($1)",
+        tables,
+    )
+    indexes = await connection.fetch(
+        "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def "
+        "FROM pg_index i WHERE i.indrelid::regclass::text = ANY($1) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        tables,
+    )
+    for row in foreign:
+        await connection.execute(f'ALTER TABLE {row["tbl"]} DROP CONSTRAINT "{row["conname"]}"')
+    for row in indexes:
+        await connection.execute(f"DROP INDEX {row['name']}")
+    for row in keys:
+        await connection.execute(f'ALTER TABLE {row["tbl"]} DROP CONSTRAINT "{row["conname"]}"')
+    return (
+        [f'ALTER TABLE {r["tbl"]} ADD CONSTRAINT "{r["conname"]}" {r["def"]}' for r in keys]
+        + [str(r["def"]) for r in indexes]
+        + [f'ALTER TABLE {r["tbl"]} ADD CONSTRAINT "{r["conname"]}" {r["def"]}' for r in foreign]
+    )
+
+
+def _given_and_family() -> tuple[list[str], list[str], list[str]]:
+    styles = (names.JAWA, names.SUNDA, names.MELAYU, names.BUGIS, names.MINANG, names.BATAK)
+    male = sorted({name for style in styles for name in style.male})
+    female = sorted({name for style in styles for name in style.female})
+    family = sorted({name for style in styles for name in style.family_male})
+    return male, female, family
+
+
+async def _participants(
+    connection: Any, scale: FullScale, inputs: FullInputs, step: Callable[[str, float], None]
+) -> None:
+    regencies = inputs.regencies
+    assert [regency.id for regency in regencies] == list(range(1, len(regencies) + 1))
+    regency_slots = _buckets(
+        [r.weight for r in regencies], _REGENCY_BUCKETS, [r.id for r in regencies]
+    )
+    wave_slots = _buckets(WAVE_WEIGHTS, 100, [wave.id for wave in inputs.waves])
+    education_slots = _buckets(_EDUCATION_WEIGHTS, 1000, range(len(Education)))
+    male, female, family = _given_and_family()
+    inner, outer = hmac_pads(inputs.master_key)
+    count = scale.registrants
+    launch = timeline.PROGRAMME_LAUNCH
+    span = timeline.REGISTRATION_ENDS - launch
+    youngest = timeline.AGE_REFERENCE.replace(year=timeline.AGE_REFERENCE.year - 18)
+    # Each wave's opening and closing, indexed by wave id (ids 1..6).
+    closes = [wave.closes_at for wave in sorted(inputs.waves, key=lambda w: w.id)]
+    deadlines = [wave.purchase_deadline for wave in sorted(inputs.waves, key=lambda w: w.id)]
+    parameters = (
+        inner,
+        outer,
+        regency_slots,
+        [r.code for r in regencies],
+        [inputs.partners.office_by_regency[r.id] for r in regencies],
+        wave_slots,
+        closes,
+        deadlines,
+        [education.value for education in Education],
+        education_slots,
+        male,
+        female,
+        family,
+        list(names.MOBILE_PREFIXES),
+    )
+    statement = f"""
+    INSERT INTO participants (id, card_number, nik_hash, nik_masked, full_name, birth_date,
+        education, regency_id, wave_id, training_balance, status, first_purchase_deadline,
+        registration_channel, registered_by_partner_id, phone_masked, created_at, sex,
+        disabilities)
+    SELECT n, {card_number_of_body_sql("card_body")}, {nik_hash_sql("nik")},
+           left(nik, 6) || '********' || right(nik, 2),
+           (CASE WHEN female THEN $12::text[] ELSE $11::text[] END)[1 + {_rand("n", 7, 997)}
+               % cardinality(CASE WHEN female THEN $12::text[] ELSE $11::text[] END)]
+               || ' ' || ($13::text[])[1 + {_rand("n", 8, 991)} % cardinality($13::text[])],
+           birth, ($9::text[])[1 + ($10::int[])[1 + {_rand("n", 9, 1000)}]], regency, wave,
+           CASE WHEN wave IS NULL THEN 0 ELSE {SCHEME_2020.training_balance} END,
+           CASE WHEN wave IS NULL THEN $15 ELSE $16 END,
+           ($8::timestamptz[])[wave],
+           CASE WHEN offline THEN $17 ELSE $18 END,
+           CASE WHEN offline THEN ($5::bigint[])[regency] END,
+           CASE WHEN offline AND {_rand("n", 10, 1000)} < 300 THEN NULL
+                ELSE '0' || ($14::text[])[1 + {_rand("n", 11, 35)} % cardinality($14::text[])]
+                     || '****' || lpad({_rand("n", 12, 10000)}::text, 4, '0') END,
+           CASE WHEN wave IS NULL
+                THEN $22::timestamptz + $23::interval * power(({_rand("n", 13, 1000000)}
+                     / 1e6)::float8, 2.5)
+                ELSE $22::timestamptz + (($7::timestamptz[])[wave] - $22::timestamptz)
+                     * ({_rand("n", 13, 1000000)} / 1e6)::float8 END,
+           CASE WHEN female THEN $19 ELSE $20 END,
+           CASE WHEN {_rand("n", 14, 1000)} < CASE WHEN offline THEN {
+        round(_DISABLED_SHARE_OFFLINE * 1000)
+    } ELSE {round(_DISABLED_SHARE_ONLINE * 1000)} END
+                THEN ARRAY[($21::text[])[1 + {_rand("n", 15, 4)}]] ELSE '{{}}'::text[] END
+      FROM (
+        SELECT n, regency, offline, female, birth, wave, {card_body_sql("n")} AS card_body,
+               ($4::text[])[regency] || lpad((1 + {_rand("n", 16, 20)})::text, 2, '0')
+               || lpad((extract(day FROM birth)::int + CASE WHEN female THEN 40 ELSE 0 END)
+                       ::text, 2, '0')
+               || to_char(birth, 'MMYY') || lpad((rank / {_AGE_DAYS} + 1)::text, 4, '0') AS nik
+          FROM (
+            SELECT n, rank,
+                   CASE WHEN n <= cardinality($4::text[]) THEN n::int
+                        ELSE ($3::int[])[1 + {_rand("n", 1, _REGENCY_BUCKETS)}] END AS regency,
+                   n <= cardinality($4::text[]) OR {_rand("n", 2, 1000)}
+                       < {round(OFFLINE_SHARE * 1000)} AS offline,
+                   {_rand("n", 3, 2)} = 1 AS female,
+                   ($24::date - (rank % {_AGE_DAYS})::int) AS birth,
+                   CASE WHEN rank < {scale.recipients}
+                        THEN ($6::int[])[1 + {_rand("n", 4, 100)}] END AS wave
+              FROM (SELECT n, (n - 1) * $25::bigint % $26::bigint AS rank0
+                      FROM generate_series($27::bigint, $28::bigint) AS n) g0,
+                   LATERAL (SELECT (rank0 + $29::bigint) % $26::bigint AS rank) r
+            -- OFFSET 0 keeps each level a subquery: flattened, every use of a column
+            -- (female, wave, card_body, nik...) would recompute its expression.
+            OFFSET 0
+          ) g1
+        OFFSET 0
+      ) g2
+    """  # noqa: S608 - only integers of ours are joined in; values are bound
+    multiplier = _coprime_multiplier(count)
+    disabilities = ["PHYSICAL", "INTELLECTUAL", "MENTAL", "SENSORY"]
+    fixed = (
+        ParticipantStatus.REGISTERED.value,
+        ParticipantStatus.RECIPIENT.value,
+        RegistrationChannel.OFFLINE.value,
+        RegistrationChannel.ONLINE.value,
+        Sex.FEMALE.value,
+        Sex.MALE.value,
+        disabilities,
+        launch,
+        span,
+        youngest,
+        multiplier,
+        count,
+    )
+    chunks = max(1, math.ceil(count / CHUNK))
+    for first in range(1, count + 1, CHUNK):
+        last = min(count, first + CHUNK - 1)
+        await connection.execute(
+            statement, *parameters, *fixed, first, last, _RANK_OFFSET % max(count, 1)
+        )
+        step(f"registrants {last:,} of {count:,}", 40 / chunks)
+
+
+# The rank's additive constant: with the multiplier, the permutation of registrant numbers.
+_RANK_OFFSET: Final = 31_415_926_535
+
+
+def _rank_sql(scale: FullScale) -> str:
+    """The permutation rank of ``p.id`` (as in ``_participants``)."""
+    multiplier = _coprime_multiplier(scale.registrants)
+    offset = _RANK_OFFSET % scale.registrants
+    return f"(((p.id - 1) * {multiplier} % {scale.registrants} + {offset}) % {scale.registrants})"
+
+
+async def _journeys(connection: Any, scale: FullScale, inputs: FullInputs) -> None:
+    """Each completer (rank < C) bought one training (purchase id = rank + 1), redeemed it,
+    attended sessions 1-3 and the post-test, completed it and holds its certificate."""
+    await connection.execute(
+        """
+        CREATE TEMP TABLE full_offers ON COMMIT DROP AS
+        SELECT row_number() OVER (ORDER BY s.id, l.platform_id) AS k, s.id AS schedule_id,
+               c.id AS course_id, c.price, l.platform_id, s.starts_at, s.ends_at
+          FROM schedules s
+          JOIN courses c ON c.id = s.course_id
+          JOIN partners pr ON pr.id = c.provider_id AND pr.status = $1
+          JOIN course_listings l ON l.course_id = c.id
+         WHERE c.status = $2 AND c.min_age IS NULL AND c.max_age IS NULL
+           AND c.min_education IS NULL AND c.price <= $3 AND s.starts_at < $4
+        """,
+        "ACTIVE",
+        "APPROVED",
+        SCHEME_2020.training_balance,
+        timeline.AS_OF - timedelta(days=30),
+    )
+    offers = int(await connection.fetchval("SELECT count(*) FROM full_offers"))
+    assert offers > 0, "the catalog offers no course a completer could buy"
+    rank = _rank_sql(scale)
+    await connection.execute(
+        f"""
+        CREATE TEMP TABLE full_completers ON COMMIT DROP AS
+        SELECT p.id AS participant_id, {rank} + 1 AS purchase_id, p.wave_id, p.full_name,
+               p.phone_masked, o.*,
+               greatest(o.starts_at, w.opens_at + interval '6 hours'
+                        + interval '1 second' * {_rand("p.id", 20, 20 * 86400)}) AS redeemed_at
+          FROM participants p
+          JOIN waves w ON w.id = p.wave_id
+          JOIN full_offers o ON o.k = 1 + {_rand("p.id", 21, offers)}
+         WHERE {rank} < {scale.completers}
+        """  # noqa: S608 - only integers of ours are joined in
+    )
+    await connection.execute(
+        """
+        UPDATE participants p SET training_balance = p.training_balance - c.price
+          FROM full_completers c WHERE p.id = c.participant_id
+        """
+    )
+    await connection.execute(
+        """
+        INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id, created_at)
+        SELECT platform_id, 'g' || participant_id, participant_id,
+               redeemed_at - interval '3 days' FROM full_completers
+        """
+    )
+    await connection.execute(
+        """
+        INSERT INTO purchases (id, platform_id, participant_id, course_id, schedule_id,
+            platform_user_id, invoice_code, amount, status, transaction_code, redeem_code,
+            otp_attempts, created_at, authorized_at, redeemed_at)
+        SELECT purchase_id, platform_id, participant_id, course_id, schedule_id,
+               'g' || participant_id,
+               'INV/' || to_char(redeemed_at - interval '1 hour', 'YYYYMMDD') || '/G'
+                   || lpad(purchase_id::text, 8, '0'),
+               price, $1,
+               'TRX-' || to_char(redeemed_at - interval '1 hour', 'YYMMDD') || '-G'
+                   || lpad(purchase_id::text, 8, '0'),
+               'G' || left(lpad(purchase_id::text, 9, '0'), 4) || '-'
+                   || right(lpad(purchase_id::text, 9, '0'), 5),
+               1, redeemed_at - interval '1 hour 5 minutes', redeemed_at - interval '1 hour',
+               redeemed_at
+          FROM full_completers
+        """,
+        PurchaseStatus.SUCCESS.value,
+    )
+    await connection.execute(
+        """
+        INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
+        SELECT (purchase_id - 1) * 4 + step, purchase_id, seq,
+               CASE WHEN seq = 999 THEN 60 + purchase_id % 41 END,
+               redeemed_at + interval '1 day' * (step - 1),
+               redeemed_at + interval '1 day' * (step - 1)
+          FROM full_completers, (VALUES (1, 1), (2, 2), (3, 3), (4, 999)) AS s(step, seq)
+        """
+    )
+    await connection.execute(
+        """
+        INSERT INTO completions (id, purchase_id, participant_id, score, completed_at,
+            created_at)
+        SELECT purchase_id, purchase_id, participant_id, 60 + purchase_id % 41,
+               redeemed_at + interval '3 days 2 hours', redeemed_at + interval '3 days 2 hours'
+          FROM full_completers
+        """
+    )
+    # Half a status list's entries to a list, spread over it by an odd multiplier
+    # (a bijection modulo its power-of-two size), as the live path leaves them.
+    half = STATUS_LIST_SIZE // 2
+    await connection.execute(
+        f"""
+        INSERT INTO certificates (id, number, completion_id, participant_id, course_id, status,
+            issued_at, status_list, status_index)
+        SELECT purchase_id, 'CERT-2020-G' || lpad(purchase_id::text, 7, '0'), purchase_id,
+               participant_id, course_id, $1, redeemed_at + interval '3 days 2 hours 10 minutes',
+               1 + (purchase_id - 1) / {half},
+               ((purchase_id - 1) % {half}) * 40503 % {STATUS_LIST_SIZE}
+          FROM full_completers
+        """,  # noqa: S608 - only integers of ours are joined in
+        CertificateStatus.VALID.value,
+    )
+
+
+async def _incentives(connection: Any, scale: FullScale, inputs: FullInputs) -> None:
+    payment = inputs.partners.payment_partners
+    banks = [p for p in payment if p.source.kind is PaymentAccountKind.BANK]
+    shares = _buckets([p.source.share for p in payment], 100, range(len(payment)))
+    await connection.execute(
+        f"""
+        INSERT INTO payment_accounts (id, participant_id, payment_partner_id, kind,
+            account_reference, account_number, account_masked, holder_name, name_matched,
+            is_primary, verified_at, created_at)
+        SELECT purchase_id, participant_id, partner, kind,
+               'acct_g' || lpad(purchase_id::text, 12, '0'),
+               CASE WHEN kind = $5 THEN replace(phone_masked, '****',
+                        lpad((purchase_id % 10000)::text, 4, '0'))
+                    ELSE '9' || lpad(purchase_id::text, 12, '0') END,
+               CASE WHEN kind = $5 THEN phone_masked
+                    ELSE '********' || right(lpad(purchase_id::text, 12, '0'), 4) END,
+               upper(full_name), true, true, redeemed_at + interval '1 day',
+               redeemed_at + interval '23 hours'
+          FROM (SELECT c.*,
+                       CASE WHEN c.phone_masked IS NULL
+                            THEN ($3::bigint[])[1 + {_rand("c.participant_id", 30, len(banks))}]
+                            ELSE ($1::bigint[])[1 + ($4::int[])[1 + {
+            _rand("c.participant_id", 31, 100)
+        }]] END AS partner
+                  FROM full_completers c) c
+          JOIN (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS kind) k
+            ON k.id = c.partner
+        """,  # noqa: S608 - only integers of ours are joined in
+        [p.id for p in payment],
+        [p.source.kind.value for p in payment],
+        [p.id for p in banks],
+        shares,
+        PaymentAccountKind.EWALLET.value,
+    )
+    # The scheme's plan, as offsets from the completion (core.incentives).
+    reference = timeline.AS_OF
+    plan = installment_plan(SCHEME_2020, reference)
+    rank = _rank_sql(scale)
+    await connection.execute(
+        f"""
+        INSERT INTO incentive_installments (id, participant_id, kind, sequence, amount, due_at,
+            status, created_at)
+        SELECT (c.purchase_id - 1) * {len(plan)} + s.position, c.participant_id, s.kind,
+               s.sequence, s.amount, c.completed_at + s.due_after,
+               CASE WHEN s.due_after IS NULL THEN $6
+                    WHEN s.kind = $7 AND s.sequence = 1 AND c.purchase_id <= {scale.paid} THEN $8
+                    WHEN c.completed_at + s.due_after <= $9 THEN $10 ELSE $6 END,
+               c.completed_at
+          FROM (SELECT purchase_id, participant_id,
+                       redeemed_at + interval '3 days 2 hours' AS completed_at
+                  FROM full_completers) c,
+               unnest($1::int[], $2::text[], $3::int[], $4::bigint[], $5::interval[])
+                   AS s(position, kind, sequence, amount, due_after)
+        """,  # noqa: S608 - only integers of ours are joined in
+        list(range(1, len(plan) + 1)),
+        [planned.kind.value for planned in plan],
+        [planned.sequence for planned in plan],
+        [planned.amount for planned in plan],
+        [None if planned.due_at is None else planned.due_at - reference for planned in plan],
+        InstallmentStatus.SCHEDULED.value,
+        IncentiveKind.TRAINING.value,
+        InstallmentStatus.PAID.value,
+        timeline.AS_OF,
+        InstallmentStatus.DUE.value,
+    )
+    del rank
+
+
+async def _disbursements(connection: Any) -> None:
+    """Paid people: purchase ids 1..P (ranks below P). Batches per payment partner and
+    fortnight of the installment's due date, as the demo's. Loaded once the indexes are
+    back: 0008's payable check looks each item's account and installment up."""
+    await connection.execute(
+        f"""
+        CREATE TEMP TABLE full_paid ON COMMIT DROP AS
+        SELECT row_number() OVER (ORDER BY batch_key, s.id) AS item_id,
+               dense_rank() OVER (ORDER BY batch_key) AS batch_id,
+               s.id AS installment_id, a.id AS account_id, a.payment_partner_id, s.amount,
+               s.due_at, batch_key
+          FROM incentive_installments s
+          JOIN payment_accounts a ON a.participant_id = s.participant_id
+          CROSS JOIN LATERAL (SELECT (a.payment_partner_id,
+                   floor(extract(epoch FROM s.due_at - $2::timestamptz)
+                         / {_BATCH_PERIOD_DAYS * 86400})::int)::text AS batch_key) b
+         WHERE s.status = $1
+        """,  # noqa: S608 - only integers of ours are joined in
+        InstallmentStatus.PAID.value,
+        timeline.PROGRAMME_LAUNCH,
+    )
+    await connection.execute(
+        """
+        INSERT INTO disbursement_batches (id, code, payment_partner_id, item_count, control_sum,
+            status, created_at, acknowledged_at, completed_at)
+        SELECT batch_id, 'BATCH-' || pr.code || '-G' || lpad(batch_id::text, 4, '0'),
+               f.payment_partner_id, count(*), sum(f.amount), $1,
+               max(f.due_at) + interval '2 hours', max(f.due_at) + interval '3 hours',
+               max(f.due_at) + interval '1 day'
+          FROM full_paid f JOIN partners pr ON pr.id = f.payment_partner_id
+         GROUP BY batch_id, pr.code, f.payment_partner_id
+        """,
+        BatchStatus.COMPLETED.value,
+    )
+    await connection.execute(
+        """
+        INSERT INTO disbursement_items (id, batch_id, installment_id, payment_account_id,
+            end_to_end_id, amount, status, partner_reference, reported_at, created_at)
+        SELECT item_id, batch_id, installment_id, account_id,
+               'PRK2020G' || lpad(item_id::text, 12, '0'), amount, $1,
+               'REF-G' || item_id, due_at + interval '12 hours', due_at + interval '2 hours'
+          FROM full_paid
+        """,
+        DisbursementItemStatus.PAID.value,
+    )
+    await connection.execute(
+        """
+        INSERT INTO disbursement_reports (id, item_id, status, partner_reference, reported_at,
+            received_at, applied)
+        SELECT item_id, item_id, $1, 'REF-G' || item_id, due_at + interval '12 hours',
+               due_at + interval '12 hours 30 seconds', true
+          FROM full_paid
+        """,
+        DisbursementResult.PAID.value,
+    )
+
+
+async def _seats(connection: Any) -> None:
+    """Seats taken equal successful purchases per schedule; a schedule sold beyond its seats
+    (the generated purchases pick schedules evenly) has its quota raised to what it sold."""
+    await connection.execute(
+        """
+        UPDATE schedules s
+           SET quota = greatest(s.quota, coalesce(t.taken, 0)),
+               remaining = greatest(s.quota, coalesce(t.taken, 0)) - coalesce(t.taken, 0)
+          FROM schedules x
+          LEFT JOIN (SELECT schedule_id, count(*) AS taken FROM purchases
+                      WHERE status = $1 GROUP BY schedule_id) t ON t.schedule_id = x.id
+         WHERE s.id = x.id
+        """,
+        PurchaseStatus.SUCCESS.value,
+    )
