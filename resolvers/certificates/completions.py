@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import AUDIT_PARAMETERS, Actor, audit_values
 from core.db.session import execute_core
-from core.enums import CertificateStatus, LearningMethod, PurchaseStatus
+from core.enums import CertificateStatus, EventType, LearningMethod, PurchaseStatus
 from core.errors import ErrorCode, GatewayError
 from core.models import Certificate
 from resolvers.certificates import status_list
@@ -54,6 +54,7 @@ from resolvers.certificates.keys import SigningKey, signing_key
 from resolvers.certificates.queries import records_by_number
 from resolvers.certificates.records import CompletionItem, ItemError, ItemResult
 from resolvers.enrollment import POST_TEST_SEQUENCE, REDEMPTION_SEQUENCE
+from resolvers.events import record_certificate_events
 from resolvers.tenancy import may_complete
 
 MAX_ITEMS: Final = 500
@@ -302,6 +303,7 @@ async def submit_completions(
         timings.signing_seconds += time.perf_counter() - started
         timings.signed += len(valid)
         written = await _write_all(session, actor, issuer, key, valid, now)
+        await record_certificate_events(session, EventType.CERTIFICATE_ISSUED, sorted(written))
         for candidate in valid:
             if candidate.number in written:
                 issued[candidate.position] = candidate.number
