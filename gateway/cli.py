@@ -104,6 +104,9 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         print(f"\nPrakerja gateway (demo) at {base}/graphql  (GraphiQL in a browser)")
         print_demo_clients(settings, url, settings.public_base_url)
         _print_walkthrough(asyncio.run(example_sale(url, wave.number)), wave)
+        from gateway.worker import start_in_thread
+
+        start_in_thread(settings, url)
         _serve(settings, url)
     return 0
 
@@ -139,6 +142,16 @@ def cmd_outbox(settings: Settings, args: argparse.Namespace) -> int:
         for message in asyncio.run(latest_messages(url, limit=args.limit)):
             payload = " ".join(f"{key}={value}" for key, value in sorted(message.payload.items()))
             print(f"#{message.id} {message.created_at:%H:%M:%S} {message.template}: {payload}")
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Delivers webhooks and participant notifications until stopped (SIGTERM, Ctrl-C)."""
+    from gateway.worker import run_worker
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with database_url(settings) as url, contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings, url, once=args.once))
     return 0
 
 
@@ -196,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = commands.add_parser("outbox", help="show the newest notifications (demo)")
     outbox.add_argument("--limit", type=_positive_int, default=10)
     outbox.set_defaults(handler=cmd_outbox)
+
+    worker = commands.add_parser(
+        "worker", help="deliver webhooks and notifications (run one or several)"
+    )
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then stop")
+    worker.set_defaults(handler=cmd_worker)
 
     batches = commands.add_parser("batches", help="disbursement batches")
     batch_commands = batches.add_subparsers(dest="batches_command", required=True)

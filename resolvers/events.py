@@ -113,7 +113,7 @@ async def record_purchase_event(
 _CERTIFICATE_EVENTS = text(
     f"""
     INSERT INTO events (type, version, subject, payload, audience)
-    SELECT :event_type, :event_version, 'certificate:' || certificate.number,
+    SELECT :event_type, :event_version, 'purchase:' || sale.id,
            jsonb_build_object(
                'certificateNumber', certificate.number,
                'status', certificate.status,
@@ -142,7 +142,9 @@ _CERTIFICATE_EVENTS = text(
 async def record_certificate_events(
     session: AsyncSession, type: EventType, numbers: Sequence[str]
 ) -> None:
-    """One event per certificate of ``numbers``, as the certificates stand now."""
+    """One event per certificate of ``numbers``, as the certificates stand now. Its subject
+    is the training's purchase: an endpoint hears of a certificate after the attendance
+    that earned it (events of one subject are delivered in order)."""
     if not numbers:
         return
     await session.flush()

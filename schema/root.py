@@ -24,6 +24,7 @@ from schema.certificates import CertificateMutation, CertificateQuery
 from schema.compiled import CompiledReadExecutor
 from schema.disbursements import DisbursementMutation, DisbursementQuery
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
+from schema.events import EventMutation, EventQuery
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
 from schema.registration import RegistrationMutation, RegistrationQuery
@@ -53,6 +54,7 @@ class Query(
     PartnerQuery,
     RegistrationQuery,
     WaveQuery,
+    EventQuery,
 ):
     pass
 
@@ -72,6 +74,7 @@ class Mutation(
     DisbursementMutation,
     RegistrationMutation,
     WaveMutation,
+    EventMutation,
 ):
     pass
 
