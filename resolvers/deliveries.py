@@ -158,21 +158,19 @@ _ENDPOINT_SUCCEEDED = text(
     " WHERE id = ANY (CAST(:ids AS bigint[])) AND failing_since IS NOT NULL"
 )
 
-# Marks endpoints failing from the first failure on; returns those failing too long, which
-# it disables in the same statement (once: only an enabled endpoint is disabled).
+# An endpoint is failing from its first failure after a success on.
 _ENDPOINT_FAILED = text(
+    "UPDATE webhook_endpoints SET failing_since = :now"
+    " WHERE id = ANY (CAST(:ids AS bigint[])) AND failing_since IS NULL"
+)
+
+# Disables, once, the endpoints that have been failing too long.
+_DISABLE_FAILING = text(
     """
-    WITH marked AS (
-        UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, :now)
-         WHERE id = ANY (CAST(:ids AS bigint[]))
-        RETURNING id, failing_since
-    )
-    UPDATE webhook_endpoints AS ep
-       SET status = :disabled, disabled_reason = :reason
-      FROM marked
-     WHERE ep.id = marked.id AND marked.failing_since <= :disable_before
-       AND ep.status = :enabled
-    RETURNING ep.id, ep.uid, ep.partner_id, ep.url
+    UPDATE webhook_endpoints SET status = :disabled, disabled_reason = :reason
+     WHERE id = ANY (CAST(:ids AS bigint[])) AND failing_since <= :disable_before
+       AND status = :enabled
+    RETURNING id, uid, partner_id, url
     """
 ).bindparams(
     bindparam(
@@ -252,12 +250,12 @@ async def record_outcomes(
         await execute_core(session, _ENDPOINT_SUCCEEDED, {"ids": healthy})
     failing = sorted({o.delivery.endpoint_id for o in outcomes if not o.succeeded} - set(healthy))
     if failing:
+        await execute_core(session, _ENDPOINT_FAILED, {"ids": failing, "now": now})
         disabled = await execute_core(
             session,
-            _ENDPOINT_FAILED,
+            _DISABLE_FAILING,
             {
                 "ids": failing,
-                "now": now,
                 "disable_before": now - policy.disable_after,
                 "reason": f"no successful delivery for {policy.disable_after}",
             },
