@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 SECRET_BYTES = 32
 # A receiver refuses timestamps further than this from its clock (replays).
 TIMESTAMP_TOLERANCE_SECONDS = 5 * 60
