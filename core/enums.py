@@ -211,3 +211,41 @@ class FigureBreakdown(StrEnum):
     REGENCY = "REGENCY"
     WAVE = "WAVE"
     SCHEME = "SCHEME"
+
+
+class EventType(StrEnum):
+    """What happened, as partners name it: ``<subject>.<past tense>``. A name is stable for
+    good; a change to its payload's shape is a new ``EVENT_VERSIONS`` entry, never a rename."""
+
+    PURCHASE_SUCCEEDED = "purchase.succeeded"
+    PURCHASE_VOIDED = "purchase.voided"
+    PURCHASE_REDEEMED = "purchase.redeemed"
+    ATTENDANCE_RECORDED = "attendance.recorded"
+    COURSE_APPROVED = "course.approved"
+    COURSE_REJECTED = "course.rejected"
+    COURSE_WITHDRAWN = "course.withdrawn"
+    CERTIFICATE_ISSUED = "certificate.issued"
+    CERTIFICATE_REVOKED = "certificate.revoked"
+    INSTALLMENT_DUE = "installment.due"
+    BATCH_READY = "batch.ready"
+    BATCH_ACKNOWLEDGED = "batch.acknowledged"
+    BATCH_COMPLETED = "batch.completed"
+    REGISTRANT_REGISTERED = "registrant.registered"
+    REGISTRANT_SELECTED = "registrant.selected"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled"
+    WEBHOOK_TEST = "webhook.test"
+
+
+# The payload version of each event type; partners read it from the envelope's ``version``.
+EVENT_VERSIONS: dict[EventType, int] = dict.fromkeys(EventType, 1)
+
+
+class WebhookEndpointStatus(StrEnum):
+    ENABLED = "ENABLED"
+    DISABLED = "DISABLED"  # by its partner, or by the worker after failing for days
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "PENDING"  # waiting for its (next) attempt
+    SUCCEEDED = "SUCCEEDED"  # the endpoint answered 2xx
+    FAILED = "FAILED"  # retried for the whole retry period, or its endpoint was disabled

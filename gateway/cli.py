@@ -214,6 +214,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
             database_url=url,
             base_url=base,
         )
+        from gateway.worker import start_in_thread
+
+        # The webhook and notification worker runs beside the demo, in-process.
+        start_in_thread(settings, url)
         with recorded(running):
             _serve(settings, url)
     return 0
@@ -326,6 +330,16 @@ def _outbox_database(settings: Settings) -> Iterator[str]:
         yield url
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """Delivers webhooks and participant notifications until stopped (SIGTERM, Ctrl-C)."""
+    from gateway.worker import run_worker
+
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    with database_url(settings) as url, contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker(settings, url, once=args.once))
+    return 0
+
+
 def cmd_batches_create(settings: Settings, args: argparse.Namespace) -> int:
     """Makes the disbursement batches of what is due; safe to run twice (and at once)."""
     from gateway.batches_cli import make_batches
@@ -431,6 +445,12 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--limit", type=_positive_int, default=10)
     outbox.add_argument("--otp", action="store_true", help="print only the newest OTP")
     outbox.set_defaults(handler=cmd_outbox)
+
+    worker = commands.add_parser(
+        "worker", help="deliver webhooks and notifications (run one or several)"
+    )
+    worker.add_argument("--once", action="store_true", help="deliver what is due, then stop")
+    worker.set_defaults(handler=cmd_worker)
 
     batches = commands.add_parser("batches", help="disbursement batches")
     batch_commands = batches.add_subparsers(dest="batches_command", required=True)

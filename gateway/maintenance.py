@@ -1,4 +1,5 @@
-"""Pruning what has outlived its purpose: expired idempotency keys, revocations, assertions.
+"""Pruning what has outlived its purpose: expired idempotency keys, revocations, assertions,
+events past the feed's retention.
 
 Each of these tables only needs its rows until they expire: an idempotency key is kept for
 its retention (7 days), a revoked token's jti until the token would have expired anyway, a
@@ -12,12 +13,16 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from resolvers.webhooks import EVENT_RETENTION
+
 BATCH = 5_000
 
 _EXPIRED = {
     "idempotency_records": "expires_at < now()",
     "revoked_tokens": "expires_at < now()",
     "used_client_assertions": "expires_at < now()",
+    # The feed's retention; deliveries and their attempts go with their event.
+    "events": f"occurred_at < now() - interval '{EVENT_RETENTION.days} days'",
 }
 
 

@@ -30,12 +30,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor, record_audit
-from core.enums import CourseStatus, Education, LearningMethod, PartnerType
+from core.enums import CourseStatus, Education, EventType, LearningMethod, PartnerType
 from core.errors import BadInput, ErrorCode, GatewayError, NotFound
 from core.models import Course, CourseListing, Partner, Regency, Schedule
 from resolvers import catalog
 from resolvers.catalog import CourseRecord, ScheduleRecord, check_date_range
-from resolvers.tenancy import manages_courses, own_courses
+from resolvers.events import record_event
+from resolvers.tenancy import course_event_audience, manages_courses, own_courses
 
 MAX_COURSE_PRICE: Final = 100_000_000
 MAX_QUOTA: Final = 100_000
@@ -273,7 +274,23 @@ async def _transition(
         after={"status": to.value},
         detail=None if reason is None else {"reason": reason},
     )
+    if (event := _COURSE_EVENTS.get(to)) is not None:
+        await record_event(
+            session,
+            event,
+            f"course:{course.code}",
+            {"courseCode": course.code, "status": to.value, "reason": reason},
+            course_event_audience(course.provider_id),
+        )
     return await _reread(session, actor, course)
+
+
+# The review outcomes a provider hears of (a submission is its own act: no event).
+_COURSE_EVENTS = {
+    CourseStatus.APPROVED: EventType.COURSE_APPROVED,
+    CourseStatus.REJECTED: EventType.COURSE_REJECTED,
+    CourseStatus.WITHDRAWN: EventType.COURSE_WITHDRAWN,
+}
 
 
 async def submit_course(session: AsyncSession, actor: Actor, code: str) -> CourseRecord:

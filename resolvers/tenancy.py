@@ -10,8 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from core.enums import CourseStatus, DisbursementItemStatus, PartnerStatus, PartnerType
 from core.models import (
@@ -20,11 +32,13 @@ from core.models import (
     Course,
     DisbursementBatch,
     DisbursementItem,
+    Event,
     Participant,
     Partner,
     PaymentAccount,
     ProgrammeFigure,
     Purchase,
+    WebhookEndpoint,
 )
 from core.principal import Principal
 
@@ -290,3 +304,57 @@ def payment_partner_registering(principal: Principal | None) -> int | None:
     if principal is None or principal.partner_type is not PartnerType.PAYMENT_PARTNER:
         return None
     return principal.partner_id
+
+
+# --- Events: which partners hear of a change (the event's stored audience). --------------
+# Programme management hears of every event without being listed; everyone else only of
+# what they could read through the API. Payloads hold only what the whole audience may see.
+
+
+def purchase_event_audience_sql(purchase: str, course: str) -> str:
+    """SQL for the audience of a purchase (or of its certificate): the platform that sold it
+    and the provider that trains it, over rows aliased ``purchase`` and ``course``."""
+    return f"ARRAY[{purchase}.platform_id, {course}.provider_id]::bigint[]"
+
+
+def course_event_audience(provider_id: int) -> list[int]:
+    """A course's review outcome concerns its provider only."""
+    return [provider_id]
+
+
+def batch_event_audience(payment_partner_id: int) -> list[int]:
+    """A disbursement batch concerns the payment partner it is addressed to."""
+    return [payment_partner_id]
+
+
+def registrant_event_audience(
+    regency_id: ColumnElement[int] | InstrumentedAttribute[int],
+) -> ColumnElement[list[int]]:
+    """The regional offices of the registrant's regency (those that see the registrant)."""
+    offices = (
+        select(func.coalesce(func.array_agg(Partner.id), literal([], ARRAY(BigInteger))))
+        .where(Partner.type == PartnerType.REGIONAL_OFFICE, Partner.regency_id == regency_id)
+        .scalar_subquery()
+    )
+    return offices
+
+
+def endpoint_event_audience(partner_id: int) -> list[int]:
+    """News of a partner's own webhook endpoint (disabled, a test) reaches that partner."""
+    return [partner_id]
+
+
+def events_visible_to(principal: Principal | None) -> ColumnElement[bool]:
+    """The feed: programme management reads every event, any other partner the events whose
+    audience lists it."""
+    if principal is None:
+        return false()
+    if principal.partner_type is PartnerType.PROGRAM_MANAGEMENT:
+        return true()
+    return Event.audience.any_() == principal.partner_id
+
+
+def endpoints_owned_by(principal: Principal) -> ColumnElement[bool]:
+    """A partner manages its own webhook endpoints only (programme management included:
+    it subscribes to everything through its own endpoints, it manages nobody else's)."""
+    return WebhookEndpoint.partner_id == principal.partner_id

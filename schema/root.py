@@ -19,6 +19,7 @@ from schema.compiled import CompiledReadExecutor
 from schema.disbursements import DisbursementMutation, DisbursementQuery
 from schema.documents import PARSED_DOCUMENTS, SharedParse
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
+from schema.events import EventMutation, EventQuery
 from schema.partners import PartnerQuery
 from schema.programme import ProgrammeQuery
 from schema.registration import RegistrationMutation, RegistrationQuery
@@ -46,6 +47,7 @@ class Query(
     PartnerQuery,
     RegistrationQuery,
     WaveQuery,
+    EventQuery,
 ):
     pass
 
@@ -65,6 +67,7 @@ class Mutation(
     DisbursementMutation,
     RegistrationMutation,
     WaveMutation,
+    EventMutation,
 ):
     pass
 

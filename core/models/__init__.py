@@ -11,6 +11,7 @@ from core.models.disbursements import (
     PaymentAccount,
 )
 from core.models.enrollment import Attendance, PlatformAccount, Purchase
+from core.models.events import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.models.geography import Province, Regency
 from core.models.partners import (
     OAuthClient,
@@ -48,6 +49,7 @@ __all__ = [
     "DisbursementBatch",
     "DisbursementItem",
     "DisbursementReport",
+    "Event",
     "IdempotencyRecord",
     "IncentiveInstallment",
     "OAuthClient",
@@ -69,4 +71,7 @@ __all__ = [
     "UsedClientAssertion",
     "Wave",
     "WaveSelection",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import AUDIT_PARAMETERS, Actor, audit_values
 from core.db.session import execute_core
-from core.enums import CertificateStatus, LearningMethod, PurchaseStatus
+from core.enums import CertificateStatus, EventType, LearningMethod, PurchaseStatus
 from core.errors import ErrorCode, GatewayError
 from core.models import Certificate
 from resolvers.certificates import status_list
@@ -65,6 +65,7 @@ from resolvers.certificates.records import (
     ItemResult,
 )
 from resolvers.enrollment import POST_TEST_SEQUENCE, REDEMPTION_SEQUENCE
+from resolvers.events import record_certificate_events
 from resolvers.tenancy import may_complete
 
 MAX_ITEMS: Final = 500
@@ -314,6 +315,7 @@ async def submit_completions(
         timings.signing_seconds += time.perf_counter() - started
         timings.signed += len(valid)
         written = await _write_all(session, actor, signer, valid)
+        await record_certificate_events(session, EventType.CERTIFICATE_ISSUED, sorted(written))
         for candidate in valid:
             if candidate.number in written:
                 issued[candidate.position] = _issued_record(

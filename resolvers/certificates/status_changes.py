@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor, record_audit
-from core.enums import CertificateStatus
+from core.enums import CertificateStatus, EventType
 from core.errors import ErrorCode, GatewayError
 from core.models import Certificate
 from resolvers.certificates.queries import records_by_number
 from resolvers.certificates.records import CertificateRecord
+from resolvers.events import record_certificate_events
 
 MAX_REASON: Final = 500
 
@@ -109,4 +110,6 @@ async def change_status(
         after=_snapshot(certificate),
         detail={"number": number},
     )
+    if change is StatusChange.REVOKE:
+        await record_certificate_events(session, EventType.CERTIFICATE_REVOKED, [number])
     return (await records_by_number(session, [number]))[number]

@@ -22,6 +22,7 @@ from core.db.session import execute_core
 from core.enums import (
     BatchStatus,
     DisbursementItemStatus,
+    EventType,
     InstallmentStatus,
     PartnerStatus,
     PartnerType,
@@ -43,7 +44,8 @@ from resolvers.disbursements.records import (
     item_records,
     item_select,
 )
-from resolvers.tenancy import batches_owned_by, batches_visible_to
+from resolvers.events import record_event
+from resolvers.tenancy import batch_event_audience, batches_owned_by, batches_visible_to
 
 MAX_BATCH_ITEMS: Final = 10_000
 MAX_ITEMS_PAGE: Final = 1_000
@@ -162,6 +164,18 @@ async def create_batches(
                 "control_sum": str(batch.control_sum),
             },
             detail={"operator": operator} if operator else None,
+        )
+        await record_event(
+            session,
+            EventType.BATCH_READY,
+            f"batch:{batch.code}",
+            {
+                "batchCode": batch.code,
+                "status": BatchStatus.READY.value,
+                "itemCount": batch.item_count,
+                "controlSum": str(batch.control_sum),
+            },
+            batch_event_audience(partner.id),
         )
     if not made:
         return []
@@ -343,5 +357,13 @@ async def acknowledge_batch(
             entity_id=batch.id,
             before={"status": BatchStatus.READY.value},
             after={"status": BatchStatus.ACKNOWLEDGED.value},
+        )
+        await record_event(
+            session,
+            EventType.BATCH_ACKNOWLEDGED,
+            f"batch:{batch.code}",
+            {"batchCode": batch.code, "status": BatchStatus.ACKNOWLEDGED.value},
+            # the batch is the caller's own (lock_owned_batch)
+            batch_event_audience(actor.partner_id),
         )
     return await batch_by_code(session, actor.principal, code)

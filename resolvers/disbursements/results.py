@@ -28,6 +28,7 @@ from core.enums import (
     BatchStatus,
     DisbursementItemStatus,
     DisbursementResult,
+    EventType,
     InstallmentStatus,
     ReportOutcome,
 )
@@ -35,6 +36,8 @@ from core.errors import ErrorCode, GatewayError
 from core.models import DisbursementBatch, DisbursementItem, DisbursementReport
 from resolvers.disbursements.batches import items_by_id, lock_owned_batch
 from resolvers.disbursements.records import ResultOutcomeRecord, UserErrorRecord
+from resolvers.events import record_event
+from resolvers.tenancy import batch_event_audience
 
 MAX_RESULTS_PER_CALL: Final = 1_000
 
@@ -407,6 +410,21 @@ async def _settle_batch(
                 completed_at=now if status is BatchStatus.COMPLETED else None,
             )
         )
+        if status is BatchStatus.COMPLETED:
+            batch = (
+                await session.execute(
+                    select(DisbursementBatch.code, DisbursementBatch.payment_partner_id).where(
+                        DisbursementBatch.id == batch_id
+                    )
+                )
+            ).one()
+            await record_event(
+                session,
+                EventType.BATCH_COMPLETED,
+                f"batch:{batch.code}",
+                {"batchCode": batch.code, "status": status.value, "completedAt": now.isoformat()},
+                batch_event_audience(batch.payment_partner_id),
+            )
 
 
 async def _any_reported(session: AsyncSession, batch_id: int) -> bool:

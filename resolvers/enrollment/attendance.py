@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor, record_audit
 from core.enums import (
+    EventType,
     PurchaseStatus,
 )
 from core.errors import ErrorCode, GatewayError
@@ -20,6 +21,7 @@ from core.models import (
     Schedule,
 )
 from resolvers.enrollment.records import AttendanceRecord
+from resolvers.events import record_purchase_event
 from resolvers.tenancy import purchases_visible_to
 
 REDEMPTION_SEQUENCE = 1
@@ -120,5 +122,15 @@ async def record_attendance(
         entity_type="purchase",
         entity_id=purchase.id,
         after={"sequence": sequence, "score": score},
+    )
+    await record_purchase_event(
+        session,
+        EventType.PURCHASE_REDEEMED
+        if sequence == REDEMPTION_SEQUENCE
+        else EventType.ATTENDANCE_RECORDED,
+        purchase.id,
+        sequence=sequence,
+        score=score,
+        attendedAt=now.isoformat(),
     )
     return AttendanceRecord.of(attendance)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.audit import AUDIT_INSERT, AUDIT_PARAMETERS, Actor, audit_values
 from core.db.session import execute_core
 from core.enums import (
+    EventType,
     PurchaseStatus,
 )
 from core.errors import ErrorCode, GatewayError, KeptRefusal
@@ -34,6 +35,11 @@ from resolvers.enrollment.state import (
     hash_token,
     random_code,
     status_parameter,
+)
+from resolvers.events import (
+    PURCHASE_EVENT_INSERT,
+    PURCHASE_EVENT_PARAMETERS,
+    purchase_event_values,
 )
 
 MAX_OTP_ATTEMPTS = 3
@@ -181,6 +187,7 @@ async def _authorize(
                 "now": now,
                 "transaction_code": transaction_code,
                 "redeem_code": random_code("", 12),
+                **purchase_event_values(EventType.PURCHASE_SUCCEEDED),
                 **audit_values(
                     actor=actor,
                     action="purchase.authorized",
@@ -234,8 +241,12 @@ _AUTHORIZE = (
               FROM target
              WHERE purchases.id = target.id AND EXISTS (SELECT 1 FROM seat)
             RETURNING purchases.*
+        ), event AS (
+        """  # noqa: S608 - only AUDIT_INSERT and PURCHASE_EVENT_INSERT, constants, are joined in
+        + PURCHASE_EVENT_INSERT
+        + """
         ), audit AS (
-        """  # noqa: S608 - only AUDIT_INSERT, a constant, is joined in
+        """
         + AUDIT_INSERT
         + """
         )
@@ -249,6 +260,7 @@ _AUTHORIZE = (
         status_parameter("success", PurchaseStatus.SUCCESS),
         bindparam("now", type_=Purchase.__table__.c.authorized_at.type),
         *AUDIT_PARAMETERS,
+        *PURCHASE_EVENT_PARAMETERS,
     )
     .columns(
         column("found", Boolean),

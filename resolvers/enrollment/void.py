@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor
 from core.enums import (
+    EventType,
     PurchaseStatus,
 )
 from core.errors import ErrorCode, GatewayError
@@ -22,6 +23,7 @@ from core.models import (
 )
 from resolvers.enrollment.records import PurchaseRecord
 from resolvers.enrollment.state import audit_change, audited_state
+from resolvers.events import record_purchase_event
 
 
 async def void_purchase(
@@ -60,4 +62,5 @@ async def void_purchase(
     purchase.status = PurchaseStatus.VOIDED
     purchase.voided_at = now
     await audit_change(session, actor, purchase, before, "purchase.voided")
+    await record_purchase_event(session, EventType.PURCHASE_VOIDED, purchase.id)
     return PurchaseRecord.of(purchase)

@@ -27,6 +27,7 @@ from core.enums import (
 from core.errors import ErrorCode, GatewayError
 from core.identity import hash_family_card, hash_nik, mask_nik, read_nik
 from core.models import OutboxMessage, Participant, Regency, RegistrationConsent
+from resolvers.events import record_registered
 from resolvers.registration.queries import registrant_by_id
 from resolvers.registration.records import (
     ItemError,
@@ -248,6 +249,7 @@ async def register_participant(
         after={"channel": RegistrationChannel.OFFLINE.value, "regencyCode": request.regency_code},
         detail={"nikMasked": mask_nik(request.nik), "consentMethod": consent.method.value},
     )
+    await record_registered(session, participant_id)
     record = await registrant_by_id(session, actor.principal, participant_id)
     assert record is not None
     return record

@@ -34,6 +34,7 @@ from core.enums import (
 )
 from core.errors import ErrorCode, GatewayError
 from core.models import OutboxMessage, Participant, Scheme, Wave, WaveSelection
+from resolvers.events import record_selected
 from resolvers.registration.records import (
     ExplanationRecord,
     PoolRecord,
@@ -333,6 +334,7 @@ async def run_selection(
     wave.selected_at = now
     wave.selection_summary = summary
     await session.flush()
+    await record_selected(session, wave.id)
     await record_audit(
         session,
         actor=actor,

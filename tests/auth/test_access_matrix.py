@@ -69,6 +69,11 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.registrant": REGISTRATION_READ,
     "Query.selectionExplanation": PROGRAM_ADMIN,
     "Query.paymentAccounts": DISBURSEMENT_READ,
+    # Events: every partner manages its own endpoints and reads its own feed; what reaches
+    # it is decided per event by tenancy (tests/events).
+    "Query.webhookEndpoints": ANY_TOKEN,
+    "Query.webhookDeliveries": ANY_TOKEN,
+    "Query.events": ANY_TOKEN,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
     "Mutation.updateCourse": CATALOG_WRITE,
@@ -95,6 +100,13 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Mutation.openWave": PROGRAM_ADMIN,
     "Mutation.runSelection": PROGRAM_ADMIN,
     "Mutation.registerPaymentAccount": DISBURSEMENT_WRITE,
+    "Mutation.createWebhookEndpoint": ANY_TOKEN,
+    "Mutation.deleteWebhookEndpoint": ANY_TOKEN,
+    "Mutation.setWebhookEndpointEnabled": ANY_TOKEN,
+    "Mutation.rotateWebhookSecret": ANY_TOKEN,
+    "Mutation.sendTestEvent": ANY_TOKEN,
+    "Mutation.redeliverEvent": ANY_TOKEN,
+    "Mutation.redeliverFailedEvents": ANY_TOKEN,
 }
 
 _PLACEHOLDER_SCALARS = {
