@@ -244,6 +244,10 @@ class CertificateQuery:
         after_id = id_after(after)
         if course_code is not None:
             check_code(course_code, "courseCode", COURSE_CODE_LENGTH)
+        for name, moment in (("issuedFrom", issued_from), ("issuedTo", issued_to)):
+            # A time without an offset is ambiguous (and cannot be compared with one that has).
+            if moment is not None and moment.utcoffset() is None:
+                raise BadInput(f"{name} needs a UTC offset, e.g. 2024-01-01T00:00:00Z", field=name)
         if issued_from and issued_to and issued_from >= issued_to:
             raise GatewayError(ErrorCode.INVALID_DATE_RANGE, "issuedFrom must be before issuedTo")
         records = await queries.certificates_page(

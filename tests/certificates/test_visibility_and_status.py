@@ -203,3 +203,14 @@ async def test_the_public_page_says_when_and_why_a_certificate_was_revoked(
     assert "Revoked / Dicabut" in page and "Valid / Berlaku" not in page
     day = _date(datetime.fromisoformat(revoked_at))
     assert f"Revoked on / Dicabut pada:</strong> {day}" in page and reason in page
+
+
+async def test_certificate_dates_without_an_offset_are_refused(tokens: Tokens) -> None:
+    """Found by the fuzzer: a naive and an aware time compared was an internal error."""
+    body = await tokens.graphql(
+        "PMO",
+        '{ certificates(issuedFrom: "2024-01-01T00:00:00", issuedTo: "0001-01-01T00:00:00Z")'
+        " { edges { node { number } } } }",
+    )
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert body["errors"][0]["extensions"]["field"] == "issuedFrom"
