@@ -216,10 +216,14 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         )
         from gateway.worker import start_in_thread
 
-        # The webhook and notification worker runs beside the demo, in-process.
-        start_in_thread(settings, url)
-        with recorded(running):
-            _serve(settings, url)
+        # The webhook and notification worker runs beside the demo, in-process, and stops
+        # before the embedded database does.
+        worker = start_in_thread(settings, url)
+        try:
+            with recorded(running):
+                _serve(settings, url)
+        finally:
+            worker.stop()
     return 0
 
 

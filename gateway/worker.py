@@ -57,10 +57,31 @@ async def _notify_forever(url: str, sender: NotificationSender, stop: asyncio.Ev
                 await asyncio.wait_for(stop.wait(), 1.0)
 
 
-def start_in_thread(settings: Settings, url: str) -> threading.Thread:
-    """The demo's worker: a daemon thread with its own event loop, gone with the process."""
-    thread = threading.Thread(
-        target=lambda: asyncio.run(run_worker(settings, url)), name="delivery-worker", daemon=True
-    )
-    thread.start()
-    return thread
+class BackgroundWorker:
+    """The demo's worker: a thread with its own event loop. ``stop`` ends it before the demo
+    stops its embedded database, so the worker never outlives the database it reads."""
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(settings, url), name="delivery-worker", daemon=True
+        )
+
+    def _run(self, settings: Settings, url: str) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(run_worker(settings, url, stop=self._stop))
+
+    def start(self) -> BackgroundWorker:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(timeout)
+
+
+def start_in_thread(settings: Settings, url: str) -> BackgroundWorker:
+    """Starts the demo's worker; call ``stop`` on what it returns before the database goes."""
+    return BackgroundWorker(settings, url).start()
