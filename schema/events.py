@@ -23,7 +23,13 @@ from resolvers.webhooks import (
     EndpointWithSecret,
     EventRecord,
 )
-from schema.common import Connection, build_connection, check_page_size, decode_cursor
+from schema.common import (
+    Connection,
+    build_connection,
+    check_page_size,
+    decode_cursor,
+    id_after,
+)
 from schema.info import Info, actor_of
 from schema.registration import master_key
 
@@ -219,7 +225,7 @@ class EventQuery:
         after: str | None = None,
     ) -> Connection[WebhookDelivery]:
         page_size = check_page_size(first)
-        before_id = None if after is None else int(decode_cursor(after, length=1)[0])
+        before_id = id_after(after)
         records = await webhook_resolvers.deliveries_page(
             info.context.session,
             actor_of(info).principal,

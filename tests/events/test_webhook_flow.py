@@ -156,3 +156,12 @@ async def test_an_endpoint_of_another_partner_cannot_be_touched(demo: Tokens) ->
     assert endpoint not in [e["id"] for e in listed["data"]["webhookEndpoints"]]
     mine = await demo.graphql(PLATFORM, "{ webhookEndpoints { id url } }")
     assert {"id": endpoint, "url": "https://example.com/hook"} in mine["data"]["webhookEndpoints"]
+
+
+async def test_a_deliveries_cursor_that_is_not_an_id_is_invalid(tokens: Tokens) -> None:
+    """Found by the fuzzer: a cursor holding text was an internal error."""
+    body = await tokens.graphql(
+        "PP-001",
+        '{ webhookDeliveries(endpointId: "x", after: "WyJhIl0") { pageInfo { hasNextPage } } }',
+    )
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["INVALID_CURSOR"]
