@@ -20,12 +20,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.clock import utc_now
 from core.webhook_signing import signature_header
 from resolvers.deliveries import (
     DueDelivery,
@@ -44,10 +45,6 @@ RESPONSE_EXCERPT_BYTES = 256
 DEFAULT_TIMEOUT_SECONDS = 15.0
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass
 class DeliveryWorker:
     sessionmaker: async_sessionmaker[AsyncSession]
@@ -56,7 +53,7 @@ class DeliveryWorker:
     allow_private: bool = False
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     batch_size: int = 200
-    clock: Callable[[], datetime] = _now
+    clock: Callable[[], datetime] = utc_now
 
     async def run_once(self) -> Recorded:
         """One round: claim, send, record, commit. Returns what happened."""

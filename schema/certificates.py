@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import strawberry
@@ -13,6 +13,7 @@ from strawberry.types.arguments import InputContext
 
 from auth.permissions import requires
 from auth.scopes import Scope
+from core.clock import utc_now
 from core.enums import CertificateStatus
 from core.errors import BadInput, ErrorCode, GatewayError
 from core.limits import COURSE_CODE_LENGTH
@@ -45,10 +46,6 @@ CertificateStatusEnum = strawberry.enum(
 )
 
 _NUMBER = re.compile(r"^[A-Z0-9-]{6,40}\Z")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _check_number(number: str) -> str:
@@ -271,7 +268,7 @@ async def _change(
     info: Info, number: str, change: status_changes.StatusChange, reason: str | None
 ) -> Certificate:
     record = await status_changes.change_status(
-        info.context.session, actor_of(info), _check_number(number), change, reason, now=_now()
+        info.context.session, actor_of(info), _check_number(number), change, reason, now=utc_now()
     )
     return Certificate.from_record(record, info)
 
@@ -302,7 +299,7 @@ class CertificateMutation:
             actor_of(info),
             info.context.certificate_issuer,
             items,
-            now=_now(),
+            now=utc_now(),
         )
         return SubmitCompletionsPayload(
             results=[CompletionResult.from_record(result, info) for result in results]

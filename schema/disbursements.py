@@ -4,7 +4,7 @@ results; programme management makes batches and reconciles them all."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import strawberry
@@ -12,6 +12,7 @@ from strawberry.types.nodes import SelectedField, Selection
 
 from auth.permissions import requires
 from auth.scopes import Scope
+from core.clock import utc_now
 from core.enums import (
     BatchStatus,
     DisbursementItemStatus,
@@ -90,10 +91,6 @@ InstallmentStatusEnum = strawberry.enum(InstallmentStatus)
 PaymentAccountKindEnum = strawberry.enum(PaymentAccountKind)
 
 MAX_RECONCILIATION_DAYS = 92
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _check_batch_code(code: str) -> str:
@@ -556,7 +553,7 @@ class DisbursementMutation:
     )
     async def create_disbursement_batches(self, info: Info) -> list[DisbursementBatch]:
         records = await batch_resolvers.create_batches(
-            info.context.session, actor_of(info), now=_now()
+            info.context.session, actor_of(info), now=utc_now()
         )
         return [DisbursementBatch.from_record(record) for record in records]
 
@@ -574,7 +571,7 @@ class DisbursementMutation:
             _check_batch_code(code),
             item_count=item_count,
             control_sum=control_sum,
-            now=_now(),
+            now=utc_now(),
         )
         return DisbursementBatch.from_record(record)
 
@@ -601,7 +598,7 @@ class DisbursementMutation:
                 )
                 for result in results
             ],
-            now=_now(),
+            now=utc_now(),
             with_items=_selects_result_items(info),
         )
         batch = await batch_resolvers.batch_by_code(info.context.session, actor.principal, code)
@@ -628,6 +625,6 @@ class DisbursementMutation:
             kind=input.kind,
             account_number=input.account_number,
             holder_name=input.holder_name,
-            now=_now(),
+            now=utc_now(),
         )
         return RegisterPaymentAccountPayload(account=PaymentAccount.from_record(record))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 
 from auth.permissions import requires
 from auth.scopes import Scope
+from core.clock import utc_now
 from core.enums import PurchaseStatus
 from core.errors import BadInput
 from core.limits import (
@@ -43,10 +44,6 @@ PurchaseStatusEnum = strawberry.enum(
 )
 
 _OTP = re.compile(r"^[0-9]{6}\Z")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @strawberry.type(description="One attendance record: 1 redemption, 2-10 sessions, 999 post-test.")
@@ -251,7 +248,7 @@ class EnrollmentMutation:
             amount=input.amount,
         )
         started = await enrollment_resolvers.start_purchase(
-            info.context.session, actor_of(info), request, now=_now()
+            info.context.session, actor_of(info), request, now=utc_now()
         )
         return StartPurchasePayload(
             purchase=Purchase.from_record(started.purchase),
@@ -278,7 +275,7 @@ class EnrollmentMutation:
             actor_of(info),
             input.payment_token,
             input.otp,
-            now=_now(),
+            now=utc_now(),
         )
         return Purchase.from_record(row)
 
@@ -292,7 +289,7 @@ class EnrollmentMutation:
             actor_of(info),
             check_code(input.invoice_code, "invoiceCode", PARTNER_REFERENCE_LENGTH),
             check_code(input.transaction_code, "transactionCode", PROGRAMME_CODE_LENGTH),
-            now=_now(),
+            now=utc_now(),
         )
         return Purchase.from_record(row)
 
@@ -313,7 +310,7 @@ class EnrollmentMutation:
             check_code(input.redeem_code, "redeemCode", PROGRAMME_CODE_LENGTH),
             input.sequence,
             input.score,
-            now=_now(),
+            now=utc_now(),
         )
         purchase = await enrollment_resolvers.purchase_by_id(info.context.session, row.purchase_id)
         return RecordAttendancePayload(

@@ -7,12 +7,13 @@ so no scope is needed to subscribe; programme management receives every event.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import strawberry
 from strawberry.scalars import JSON
 
 from auth.permissions import IsAuthenticated
+from core.clock import utc_now
 from core.enums import DeliveryStatus, EventType, WebhookEndpointStatus
 from core.errors import ErrorCode, GatewayError
 from resolvers import webhooks as webhook_resolvers
@@ -51,10 +52,6 @@ DeliveryStatusEnum = strawberry.enum(
         "for the whole retry period (3 days) without success."
     ),
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _allow_private(info: Info) -> bool:
@@ -265,7 +262,7 @@ class EventQuery:
             after=None if key is None else (int(key[0]), int(key[1])),
             types=types or [],
             limit=page_size + 1,
-            now=_now(),
+            now=utc_now(),
         )
         return build_connection(
             [Event.from_record(record) for record in records],
@@ -331,7 +328,7 @@ class EventMutation:
             id,
             overlap=timedelta(hours=overlap_hours),
             master_key=master_key(info),
-            now=_now(),
+            now=utc_now(),
         )
         return WebhookEndpointWithSecret.from_record(record)
 
@@ -353,7 +350,7 @@ class EventMutation:
         self, info: Info, endpoint_id: str, event_id: str
     ) -> WebhookDelivery | None:
         record = await webhook_resolvers.redeliver_event(
-            info.context.session, actor_of(info), endpoint_id, _event_id(event_id), now=_now()
+            info.context.session, actor_of(info), endpoint_id, _event_id(event_id), now=utc_now()
         )
         return WebhookDelivery.from_record(record)
 
@@ -367,6 +364,6 @@ class EventMutation:
         if since.tzinfo is None:
             raise GatewayError(ErrorCode.BAD_USER_INPUT, "since needs a time zone", field="since")
         count = await webhook_resolvers.redeliver_failed(
-            info.context.session, actor_of(info), endpoint_id, since, now=_now()
+            info.context.session, actor_of(info), endpoint_id, since, now=utc_now()
         )
         return RedeliveredCount(count=count)

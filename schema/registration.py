@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import strawberry
 
 from auth.permissions import requires
 from auth.scopes import Scope
+from core.clock import utc_now
 from core.enums import (
     ConsentMethod,
     DisabilityCategory,
@@ -63,10 +64,6 @@ ParticipantStatusEnum = strawberry.enum(
     ParticipantStatus,
     description="REGISTERED: waiting for a wave; RECIPIENT: selected; REVOKED: taken out.",
 )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def master_key(info: Info) -> bytes:
@@ -320,7 +317,7 @@ class RegistrationMutation:
             actor_of(info),
             input.to_request(),
             master_key=master_key(info),
-            now=_now(),
+            now=utc_now(),
         )
         return Registrant.from_record(record)
 
@@ -339,7 +336,7 @@ class RegistrationMutation:
             actor_of(info),
             [item.to_request() for item in items],
             master_key=master_key(info),
-            now=_now(),
+            now=utc_now(),
         )
         return RegisterParticipantsPayload(
             results=[RegistrationItemResult.from_record(result) for result in results]

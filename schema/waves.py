@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 
 from auth.permissions import requires
 from auth.scopes import Scope
+from core.clock import utc_now
 from core.enums import SelectionOutcome, SelectionPool
 from core.errors import BadInput
 from resolvers.registration import waves as wave_resolvers
@@ -198,6 +199,6 @@ class WaveMutation:
             actor_of(info),
             wave_number=wave,
             quota=quota,
-            now=datetime.now(UTC),
+            now=utc_now(),
         )
         return SelectionResult.from_record(record)
