@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from deploy.local.cluster import Cluster
-from tests.support.scaleout import MISSING_TOOLS, create_clients, token_for
+from tests.support.scaleout import MISSING_TOOLS, RETRYABLE_STATUS, create_clients, token_for
 from tests.support.webhooks import CREATE_ENDPOINT, Receiver, receiving
 
 pytestmark = [
@@ -46,6 +46,7 @@ SEND_TEST_EVENT = """
 mutation Ping($endpoint: String!) { sendTestEvent(endpointId: $endpoint) { eventId } }
 """
 WORKERS = 3
+RETRIES = 100
 ENDPOINT_COUNT = 4
 EVENTS_PER_ENDPOINT = 8
 
@@ -75,15 +76,27 @@ class Caller:
         *,
         key: str | None = None,
     ) -> httpx.Response:
+        """Sent again, with the same key, while the load balancer has no gateway ready for
+        it (a loaded machine's health checks time out): what a careful platform does."""
         headers = {"Authorization": f"Bearer {self.token}"}
         if key is not None:
             headers["Idempotency-Key"] = key
-        return await self.http.post(
-            base_url + "/graphql", json={"query": query, "variables": variables}, headers=headers
-        )
+        body = {"query": query, "variables": variables}
+        for _ in range(RETRIES):
+            try:
+                answer = await self.http.post(base_url + "/graphql", json=body, headers=headers)
+            except httpx.TransportError:
+                await asyncio.sleep(0.2)
+                continue
+            if answer.status_code not in RETRYABLE_STATUS:
+                return answer
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"no answer from {base_url} after {RETRIES} attempts")
 
-    async def data(self, base_url: str, query: str, **variables: Any) -> dict[str, Any]:
-        answer = await self.post(base_url, query, variables or None)
+    async def data(
+        self, base_url: str, query: str, *, key: str | None = None, **variables: Any
+    ) -> dict[str, Any]:
+        answer = await self.post(base_url, query, variables or None, key=key)
         body: dict[str, Any] = answer.json()
         assert answer.status_code == 200 and "errors" not in body, answer.text
         data: dict[str, Any] = body["data"]
@@ -187,7 +200,12 @@ async def test_several_workers_deliver_each_event_once_and_in_order(
                 # Through the load balancer: the events are made on all three gateways.
                 pings = await asyncio.gather(
                     *(
-                        caller.data(cluster.lb_url, SEND_TEST_EVENT, endpoint=endpoint)
+                        caller.data(
+                            cluster.lb_url,
+                            SEND_TEST_EVENT,
+                            key=f"ping-{secrets.token_hex(8)}",
+                            endpoint=endpoint,
+                        )
                         for endpoint in endpoints
                     )
                 )
