@@ -385,6 +385,9 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout http-keep-alive 10s
+    # A health check may take this long: without it HAProxy allows only "inter" (300 ms),
+    # and a gateway busy on a loaded machine was marked down while serving well.
+    timeout check 2s
     # A request that never reached a gateway (connection refused: it just stopped) goes
     # to another one. Nothing that may have reached one is retried: a mutation must not
     # run twice behind the client's back (clients retry with their Idempotency-Key).
