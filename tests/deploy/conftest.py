@@ -1,7 +1,13 @@
 """The loopback cluster (deploy/local/cluster.py), built once per xdist worker and shared by
-every module of ``tests/deploy`` (they share the ``deploy_cluster`` xdist group, so one
-worker runs them all): building it (initdb, seed, pg_basebackup, three gateways) is the slow
-part, and each module leaves it as it found it."""
+every test of ``tests/deploy`` that worker runs: building it (initdb, seed, pg_basebackup,
+three gateways) is the slow part, and each test leaves it as it found it.
+
+The modules carry the ``deploy_cluster`` xdist group so that one worker runs them all and
+one cluster is built. But pytest-xdist 3.8 marks a group by rewriting ``item._nodeid``,
+which pytest 9 no longer reads (``Node.nodeid`` comes from ``_id``). Under pytest 9 the
+tests are therefore spread over the workers, and each worker that runs one builds its own
+cluster (at most one per worker, thanks to the session scope). Every test passes either way.
+"""
 
 from __future__ import annotations
 
