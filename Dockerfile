@@ -10,8 +10,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PRAKERJA_PORT=8000 \
     PRAKERJA_DATA_DIR=/var/lib/prakerja
 
-RUN groupadd --system prakerja && useradd --system --gid prakerja --home /app prakerja \
-    && mkdir -p /var/lib/prakerja && chown prakerja:prakerja /var/lib/prakerja
+# Fixed numbers, the same as the Kubernetes manifests' runAsUser/runAsGroup/fsGroup
+# (deploy/kubernetes/check.py fails on a difference): a system user's number would be
+# whatever useradd picks, and runAsNonRoot can only check a numeric USER.
+RUN groupadd --system --gid 10001 prakerja \
+    && useradd --system --uid 10001 --gid 10001 --home /app prakerja \
+    && mkdir -p /var/lib/prakerja && chown 10001:10001 /var/lib/prakerja
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -22,7 +26,7 @@ COPY resolvers ./resolvers
 COPY auth ./auth
 RUN pip install .
 
-USER prakerja
+USER 10001:10001
 EXPOSE 8000
 # Production points the gateway at its PostgreSQL: PRAKERJA_DATABASE_URL is expected.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \

@@ -25,6 +25,7 @@ from core.errors import ErrorCode
 from gateway import idempotency, read_routing
 from gateway.cache import http as catalog_cache
 from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
+from gateway.metrics import ROUTED
 from gateway.rate_limit import Limiter
 from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
@@ -97,7 +98,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
                     )
                 principal = request.state.principal
                 limiter: Limiter = request.app.state.rate_limiter
-                decision = await limiter.spend(f"client:{principal.client_id}", cost)
+                decision = await limiter.spend(
+                    f"client:{principal.client_id}", cost, client_id=principal.client_id
+                )
+                # Where the client's last write stands in the WAL, from the primary: routing
+                # sends its reads to the replica only once it has replayed that far.
+                request.state.write_position = decision.write_position
                 rate_headers = decision.headers()
                 if not decision.allowed:
                     refusal = _refusal(
@@ -117,6 +123,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         # The replica for a query when it is safe, else the primary (gateway/read_routing.py).
         route = await read_routing.route_for(request, cached)
         session, route = await read_routing.open_session(request, route)
+        ROUTED.labels("replica" if route.replica else "primary").inc()
         async with session:
             request.state.session = session
             record_id: int | None = None

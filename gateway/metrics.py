@@ -78,6 +78,11 @@ CACHE_LOOKUPS = Counter(
 RATE_LIMITED = Counter(
     "prakerja_rate_limited_total", "Requests refused by a rate limit.", ["route"]
 )
+ROUTED = Counter(
+    "prakerja_db_routed_total",
+    "GraphQL requests by the database their session used: primary or replica (core/db/routing.py).",
+    ["database"],
+)
 
 _extra_collectors: list[Collector] = []
 

@@ -58,5 +58,7 @@ class NotificationSender:
         await channel.send_sms(dict(to), render(message), message_id=message.id)
 
 
-async def send_notifications(url: str, sender: NotificationSender, *, limit: int = 100) -> int:
-    return await dispatch_pending(url, sender, limit=limit)
+async def send_notifications(
+    url: str, sender: NotificationSender, *, limit: int = 100, transaction_pooler: bool = False
+) -> int:
+    return await dispatch_pending(url, sender, limit=limit, transaction_pooler=transaction_pooler)

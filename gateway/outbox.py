@@ -33,9 +33,16 @@ class Sender(Protocol):
         """Delivers one message or raises; a raised message stays pending for a retry."""
 
 
-async def dispatch_pending(url: str, sender: Sender, *, limit: int = 100) -> int:
-    """Sends up to ``limit`` pending messages; returns how many were sent."""
-    connection = await asyncpg.connect(url)
+async def dispatch_pending(
+    url: str, sender: Sender, *, limit: int = 100, transaction_pooler: bool = False
+) -> int:
+    """Sends up to ``limit`` pending messages; returns how many were sent.
+
+    Behind a transaction pooler each round's connection may meet a server connection that an
+    earlier round prepared statements on, under the same names: no statement cache there
+    (``core/db/engine.py`` says the same for the pool)."""
+    cache = {"statement_cache_size": 0} if transaction_pooler else {}
+    connection = await asyncpg.connect(url, **cache)
     sent = 0
     try:
         async with connection.transaction():

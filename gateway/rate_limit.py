@@ -9,6 +9,11 @@ the allowance: the bucket is a row of ``rate_limit_buckets``, refilled and spent
 atomic ``INSERT ... ON CONFLICT DO UPDATE`` (the row lock is held for that statement only,
 in a transaction of its own, never across the request). The embedded demo is one process
 and keeps its buckets in memory.
+
+The same statement also returns the client's last recorded commit position
+(``client_write_positions``, see ``core/db/routing.py``): it is the one statement every
+request already sends to the primary before it is routed, so read-your-writes across gateway
+processes costs no round trip of its own.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ class Decision:
     remaining: int
     capacity: int
     retry_after: int  # seconds until the cost would fit (0 when allowed)
+    # The client's last commit position on the primary (0: none); None: not known here.
+    write_position: int | None = None
 
     def headers(self) -> dict[str, str]:
         headers = {
@@ -44,14 +51,21 @@ class Limiter(Protocol):
     capacity: int
     rate: int
 
-    async def spend(self, key: str, cost: int) -> Decision: ...
+    async def spend(self, key: str, cost: int, *, client_id: str | None = None) -> Decision: ...
 
 
-def _decision(capacity: int, rate: int, cost: int, points: float, allowed: bool) -> Decision:
+def _decision(
+    capacity: int,
+    rate: int,
+    cost: int,
+    points: float,
+    allowed: bool,
+    write_position: int | None = None,
+) -> Decision:
     if allowed:
-        return Decision(True, int(points), capacity, 0)
+        return Decision(True, int(points), capacity, 0, write_position)
     wait = math.ceil((min(cost, capacity) - points) / rate)
-    return Decision(False, int(points), capacity, max(1, wait))
+    return Decision(False, int(points), capacity, max(1, wait), write_position)
 
 
 # The level now: what the bucket held, plus what it regained since, capped. SET expressions
@@ -66,10 +80,13 @@ _SPEND_SQL = text(
         points = CASE WHEN {_LEVEL} >= :cost THEN {_LEVEL} - :cost ELSE {_LEVEL} END,
         allowed = {_LEVEL} >= :cost,
         updated_at = now()
-    RETURNING b.points, b.allowed
+    RETURNING b.points, b.allowed,
+              coalesce((SELECT w.lsn FROM client_write_positions AS w
+                         WHERE w.client_id = :client_id), 0) AS write_position
     """  # noqa: S608 (no client text: a constant expression)
 ).bindparams(
     bindparam("key", type_=String()),
+    bindparam("client_id", type_=String()),
     bindparam("cost", type_=Float()),
     bindparam("capacity", type_=Float()),
     bindparam("rate", type_=Float()),
@@ -84,12 +101,21 @@ class PostgresLimiter:
         self.capacity = capacity
         self.rate = rate
 
-    async def spend(self, key: str, cost: int) -> Decision:
-        params = {"key": key, "cost": cost, "capacity": self.capacity, "rate": self.rate}
+    async def spend(self, key: str, cost: int, *, client_id: str | None = None) -> Decision:
+        params = {
+            "key": key,
+            "cost": cost,
+            "capacity": self.capacity,
+            "rate": self.rate,
+            "client_id": client_id,
+        }
         async with self.sessionmaker() as session:
             row = (await session.execute(_SPEND_SQL, params)).one()
             await session.commit()
-        return _decision(self.capacity, self.rate, cost, float(row.points), bool(row.allowed))
+        position = int(row.write_position) if client_id is not None else None
+        return _decision(
+            self.capacity, self.rate, cost, float(row.points), bool(row.allowed), position
+        )
 
 
 class InProcessLimiter:
@@ -102,7 +128,8 @@ class InProcessLimiter:
         self.rate = rate
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    async def spend(self, key: str, cost: int) -> Decision:
+    async def spend(self, key: str, cost: int, *, client_id: str | None = None) -> Decision:
+        # No shared record of commit positions here: ``write_position`` stays unknown.
         now = time.monotonic()
         points, at = self._buckets.get(key, (float(self.capacity), now))
         points = min(float(self.capacity), points + (now - at) * self.rate)

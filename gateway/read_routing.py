@@ -25,17 +25,25 @@ async def route_for(request: Request, cached: Lookup | None) -> Route:
     routing: ReadRouting = request.app.state.routing
     principal = getattr(request.state, "principal", None)
     client_id = None if principal is None else principal.client_id
-    return routing.route(client_id=client_id, read_only=await _replica_safe(request, cached))
-
-
-async def _replica_safe(request: Request, cached: Lookup | None) -> bool:
-    if request.method != "POST":
-        return False  # GET queries are rare; mutations over GET are refused anyway
     # The view parsed the request once before routing it (gateway/request_body.py).
     parsed = getattr(request.state, "graphql_request", None)
-    if parsed is None:
-        return False
-    operation = classify(parsed.document, parsed.operation_name)
+    operation = (
+        Operation.UNKNOWN if parsed is None else classify(parsed.document, parsed.operation_name)
+    )
+    return routing.route(
+        client_id=client_id,
+        read_only=_replica_safe(request, operation, cached),
+        # Only a mutation's commit is recorded for read-your-writes; a query on the primary
+        # (one that fills the response cache, say) has nothing to record.
+        writes=operation is Operation.WRITE,
+        # Read with the rate-limit spend (gateway/graphql_view.py); absent, not the replica.
+        write_position=getattr(request.state, "write_position", None),
+    )
+
+
+def _replica_safe(request: Request, operation: Operation, cached: Lookup | None) -> bool:
+    if request.method != "POST":
+        return False  # GET queries are rare; mutations over GET are refused anyway
     if operation is Operation.OTHER_READ:
         return True
     fills_cache = cached is not None and cached.key is not None
@@ -54,6 +62,6 @@ async def open_session(request: Request, route: Route) -> tuple[AsyncSession, Ro
         routing: ReadRouting = request.app.state.routing
         routing.replica_failed()
         log.warning("the read replica refused a connection: this read goes to the primary")
-        route = routing.route(client_id=None, read_only=False)
+        route = routing.route(client_id=None, read_only=False, writes=False, write_position=None)
         return route.sessionmaker(), route
     return session, route

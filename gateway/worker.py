@@ -10,7 +10,7 @@ import logging
 import threading
 
 from core.db.database import Database
-from core.settings import Settings
+from core.settings import DatabasePooler, Settings
 from gateway.notifications import NotificationSender, send_notifications
 from gateway.webhooks import DeliveryWorker, http_client
 
@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 async def run_worker(
     settings: Settings, url: str, *, once: bool = False, stop: asyncio.Event | None = None
 ) -> None:
-    database = Database.connect(url, pool_size=2)
+    # Behind PgBouncer in transaction mode (the Kubernetes worker is): no statement cache.
+    pooled = settings.database_pooler is DatabasePooler.TRANSACTION
+    database = Database.connect(url, pool_size=2, transaction_pooler=pooled)
     sender = NotificationSender()
     stop = stop or asyncio.Event()
     try:
@@ -33,9 +35,9 @@ async def run_worker(
             )
             if once:
                 await worker.run_until_idle()
-                await send_notifications(url, sender)
+                await send_notifications(url, sender, transaction_pooler=pooled)
                 return
-            notifications = asyncio.create_task(_notify_forever(url, sender, stop))
+            notifications = asyncio.create_task(_notify_forever(url, sender, stop, pooled))
             try:
                 await worker.run_forever(stop)
             finally:
@@ -45,10 +47,12 @@ async def run_worker(
         await database.dispose()
 
 
-async def _notify_forever(url: str, sender: NotificationSender, stop: asyncio.Event) -> None:
+async def _notify_forever(
+    url: str, sender: NotificationSender, stop: asyncio.Event, pooled: bool
+) -> None:
     while not stop.is_set():
         try:
-            sent = await send_notifications(url, sender)
+            sent = await send_notifications(url, sender, transaction_pooler=pooled)
         except Exception:
             log.exception("notification round failed")
             sent = 0

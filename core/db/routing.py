@@ -2,15 +2,28 @@
 
 Only operations that cannot write may go to the replica, and only when it is safe:
 
-- **read-your-writes**: after a client's mutation commits, the primary's WAL position
-  (``pg_current_wal_lsn()``) is remembered for that client; its reads stay on the primary
-  until the replica has replayed past that position;
+- **read-your-writes, across every gateway process**: after a client's mutation commits,
+  the process that ran it records, on the primary, where the primary's WAL stood
+  (``client_write_positions``, one UNLOGGED row per client) before it replies. Any process
+  that later serves a read of that client learns the position in the statement it sends to
+  the primary for every request anyway (the rate-limit spend, ``gateway/rate_limit.py``),
+  and sends the read to the replica only once the replica has replayed past it;
 - **bounded staleness**: a monitor samples the primary's WAL position and the replica's
   replay position a few times a second; when the replica is more than ``max_lag_seconds``
   behind, or does not answer, every read goes to the primary until it catches up.
 
-Read-your-writes is per process: a client's reads that land on another gateway process
-right after its write can be stale by at most the replica's lag (bounded as above).
+Why a row on the primary, and not the position in each process's memory (as before) or a
+NOTIFY to every process: the client's next request may land on any replica of the gateway,
+at once. A NOTIFY reaches the other processes some time after the writer's reply, and
+nothing bounds that time; a row committed before the reply is seen by every statement that
+starts after it, so correctness depends on no timing at all. Reading it costs no round trip
+of its own (a primary-key lookup inside the rate-limit statement); writing it replaces the
+``SELECT pg_current_wal_lsn()`` that followed each mutation, and, the table being UNLOGGED,
+its commit waits for no WAL flush. Where no shared position is known (no cost was computed,
+or the in-process limiter of the embedded demo), a read goes to the primary.
+
+The position is ``pg_current_wal_insert_lsn()`` read after the mutation's commit returned:
+at or past the end of its commit record, whatever ``synchronous_commit`` says.
 """
 
 from __future__ import annotations
@@ -31,9 +44,17 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.5
 POLL_TIMEOUT_SECONDS = 1.0
-# A client's remembered write is dropped after this: by then the lag bound covers it.
-MAX_REMEMBERED_CLIENTS = 100_000
 _LSN = text("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")
+# After the mutation's commit, in a transaction of its own: an earlier position than one
+# already recorded (two processes racing for one client) never wins.
+_RECORD_POSITION = text(
+    """
+    INSERT INTO client_write_positions AS p (client_id, lsn, updated_at)
+    VALUES (:client_id, (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint, now())
+    ON CONFLICT (client_id) DO UPDATE
+       SET lsn = greatest(p.lsn, excluded.lsn), updated_at = excluded.updated_at
+    """
+)
 _REPLAYED = text("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint")
 
 
@@ -53,30 +74,40 @@ class ReadRouting:
         self.primary = primary
         self.replica = replica
         self.max_lag_seconds = max_lag_seconds
-        self._writes: dict[str, tuple[int, float]] = {}
         self._samples: deque[tuple[float, int]] = deque(maxlen=256)
         self._replayed = -1
         self._caught_up_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
 
     # What the view asks --------------------------------------------------------------------
-    def route(self, *, client_id: str | None, read_only: bool) -> Route:
+    def route(
+        self,
+        *,
+        client_id: str | None,
+        read_only: bool,
+        writes: bool,
+        write_position: int | None,
+    ) -> Route:
+        """``writes``: a mutation, whose commit is recorded for its client.
+        ``write_position``: the client's last recorded commit position, read from the
+        primary for this request (0: none recorded; None: not known, so not the replica)."""
         if self.replica is None:
+            # No replica, nothing to catch up with: no position is recorded either.
             return Route(self.primary.sessionmaker, replica=False, remember_commit_of=None)
         if not read_only:
-            return Route(self.primary.sessionmaker, replica=False, remember_commit_of=client_id)
-        if self.replica_usable() and self._caught_up_with(client_id):
+            remember = client_id if writes else None
+            return Route(self.primary.sessionmaker, replica=False, remember_commit_of=remember)
+        if self.replica_usable() and self._caught_up_with(write_position):
             return Route(self.replica.sessionmaker, replica=True, remember_commit_of=None)
         return Route(self.primary.sessionmaker, replica=False, remember_commit_of=None)
 
     async def committed(self, route: Route, session: AsyncSession) -> None:
-        """After a write's commit: remember where the primary's WAL is for its client."""
+        """After a write's commit and before its reply: record, on the primary, where the
+        WAL stands for its client, so every gateway process routes its next read right."""
         if route.remember_commit_of is None:
             return
-        position = int((await session.execute(_LSN)).scalar_one())
-        if len(self._writes) >= MAX_REMEMBERED_CLIENTS:
-            self._forget_old(time.monotonic())
-        self._writes[route.remember_commit_of] = (position, time.monotonic())
+        await session.execute(_RECORD_POSITION, {"client_id": route.remember_commit_of})
+        await session.commit()
 
     def replica_failed(self) -> bool:
         """A request could not reach the replica: reads go to the primary until it answers."""
@@ -86,17 +117,9 @@ class ReadRouting:
     def replica_usable(self) -> bool:
         return time.monotonic() - self._caught_up_at <= self.max_lag_seconds
 
-    def _caught_up_with(self, client_id: str | None) -> bool:
-        if client_id is None:
-            return True
-        write = self._writes.get(client_id)
-        return write is None or write[0] <= self._replayed
-
-    def _forget_old(self, now: float) -> None:
-        horizon = now - 2 * self.max_lag_seconds
-        for client, (_, at) in list(self._writes.items()):
-            if at < horizon:
-                del self._writes[client]
+    def _caught_up_with(self, write_position: int | None) -> bool:
+        # What the monitor last saw replayed is a lower bound of what the replica holds now.
+        return write_position is not None and write_position <= self._replayed
 
     # The monitor ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -131,7 +154,6 @@ class ReadRouting:
                     with contextlib.suppress(Exception):
                         await self.replica.engine.dispose()
                 healthy = False
-            self._forget_old(time.monotonic())
             await asyncio.sleep(POLL_SECONDS)
 
     async def poll(self) -> None:

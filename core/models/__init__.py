@@ -23,6 +23,7 @@ from core.models.partners import (
 from core.models.platform import (
     AuditRecord,
     AuthFailure,
+    ClientWritePosition,
     IdempotencyRecord,
     OutboxMessage,
     RateLimitBucket,
@@ -42,6 +43,7 @@ __all__ = [
     "AuthFailure",
     "Base",
     "Certificate",
+    "ClientWritePosition",
     "Completion",
     "Course",
     "CourseListing",

@@ -90,6 +90,18 @@ class RateLimitBucket(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class ClientWritePosition(Base):
+    """Where the primary's WAL stood after a client's last mutation (read-your-writes across
+    gateway processes, ``core/db/routing.py``). UNLOGGED: a routing hint, not data."""
+
+    __tablename__ = "client_write_positions"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lsn: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class AuthFailure(Base):
     """Failed client authentications of one client id or one address, and the back-off."""
 

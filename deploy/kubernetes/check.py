@@ -6,12 +6,18 @@ whose lists of containers merge by name) into ``--out`` (one YAML stream per ove
 then checks every object against the Kubernetes API schemas with ``kubernetes-validate
 --strict``. ``--checkov PATH`` also runs that checkov executable over the rendered streams
 (it lives in a virtualenv of its own: it depends on a PyPI package named ``schema``).
+
+It also checks that the image and the manifests agree on who the process is: the
+Dockerfile's numeric ``USER uid:gid`` (and the ``useradd``/``groupadd`` that make it) must be
+every pod's and container's ``runAsUser``/``runAsGroup`` and every pod's ``fsGroup``. A
+difference runs the process as a user the image never gave its files to.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,6 +27,7 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
+DOCKERFILE = HERE.parents[1] / "Dockerfile"
 OVERLAYS = ("staging", "production")
 
 
@@ -90,6 +97,49 @@ def _set_images(doc: dict[str, Any], images: list[dict[str, str]]) -> None:
                 )
 
 
+def image_identity(dockerfile: Path) -> tuple[int, int]:
+    """The Dockerfile's ``USER uid:gid``, numeric, as made by its useradd and groupadd."""
+    text = dockerfile.read_text()
+    users = re.findall(r"^USER\s+(\S+)\s*$", text, re.MULTILINE)
+    if len(users) != 1 or not re.fullmatch(r"\d+:\d+", users[0]):
+        raise ValueError(f"{dockerfile}: want one numeric 'USER uid:gid', found {users}")
+    uid, gid = (int(part) for part in users[0].split(":"))
+    made_uid = re.findall(r"useradd\b[^\n]*--uid\s+(\d+)", text)
+    made_gid = re.findall(r"groupadd\b[^\n]*--gid\s+(\d+)", text)
+    if made_uid != [str(uid)] or made_gid != [str(gid)]:
+        raise ValueError(
+            f"{dockerfile}: USER {uid}:{gid}, but useradd --uid {made_uid} and "
+            f"groupadd --gid {made_gid}"
+        )
+    return uid, gid
+
+
+def identity_mismatches(docs: list[dict[str, Any]], uid: int, gid: int) -> list[str]:
+    """Every runAsUser/runAsGroup/fsGroup of the workloads that is not the image's."""
+    wanted = {"runAsUser": uid, "runAsGroup": gid, "fsGroup": gid}
+    found: list[str] = []
+    for doc in docs:
+        spec = doc.get("spec", {})
+        pod = spec.get("jobTemplate", {}).get("spec", spec).get("template", {}).get("spec")
+        if pod is None:
+            continue
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        # The pod must say all three; a container may leave them to its pod.
+        contexts = [(where, pod.get("securityContext") or {}, tuple(wanted))]
+        for container in pod.get("initContainers", []) + pod.get("containers", []):
+            context = container.get("securityContext") or {}
+            contexts.append((f"{where} container {container['name']}", context, ()))
+        for place, context, required in contexts:
+            for field, value in wanted.items():
+                if field not in context:
+                    if field in required:
+                        found.append(f"{place}: no {field} (the image runs as {value})")
+                    continue
+                if context[field] != value:
+                    found.append(f"{place}: {field} {context[field]}, the image's is {value}")
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, default=None)
@@ -99,8 +149,14 @@ def main() -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="prakerja-k8s-"))
     out.mkdir(parents=True, exist_ok=True)
     rendered = []
+    uid, gid = image_identity(DOCKERFILE)
     for overlay in OVERLAYS:
         docs = render(HERE / "overlays" / overlay)
+        mismatches = identity_mismatches(docs, uid, gid)
+        if mismatches:
+            print(f"{overlay}: the manifests and the Dockerfile disagree on the user:")
+            print("\n".join(f"  {line}" for line in mismatches))
+            return 1
         target = out / f"{overlay}.yaml"
         target.write_text(yaml.safe_dump_all(docs, sort_keys=False))
         rendered.append(target)
@@ -111,6 +167,7 @@ def main() -> int:
         check=True,
     )
     print("kubernetes-validate: every object matches the API schemas")
+    print(f"user: every pod runs as the image's {uid}:{gid} (Dockerfile USER)")
     if args.checkov:
         command = [
             args.checkov,

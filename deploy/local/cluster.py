@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+POSTGRES = ("primary", "replica")
 DATABASE = "prakerja"
 SERVICE_USER = "embedded_postgres"
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "prakerja-cluster"
@@ -88,6 +89,10 @@ class Cluster:
     pids: dict[str, int] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     master_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # Opens GET /metrics on each gateway (which database served each request, among others).
+    metrics_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # Per-gateway settings beyond gateway_env_extra (gateways added after ``up``).
+    gateway_overrides: dict[int, dict[str, str]] = field(default_factory=dict)
 
     # URLs ---------------------------------------------------------------------------------
     def _url(self, port_name: str) -> str:
@@ -133,7 +138,10 @@ class Cluster:
         self.wait_all_ready()
 
     def down(self) -> None:
-        """Stops everything recorded, newest first; safe to call twice."""
+        """Stops everything recorded, newest first; safe to call twice. The processes
+        before PostgreSQL all get their SIGTERM at once (each gateway drains for a while: one
+        after the other, that was most of the time the tests spend here)."""
+        self.stop_processes([name for name in self.pids if name not in POSTGRES][::-1])
         for name in reversed(list(self.pids)):
             self._stop(name)
 
@@ -276,8 +284,10 @@ class Cluster:
                 "PRAKERJA_DATABASE_LISTEN_URL": self.primary_url,
                 "PRAKERJA_DATABASE_READ_URL": self.replica_url,
                 "PRAKERJA_SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),
+                "PRAKERJA_METRICS_TOKEN": self.metrics_token,
             }
             | self.gateway_env_extra
+            | self.gateway_overrides.get(index, {})
         )
 
     def start_gateway(self, index: int, *, wait: bool = False) -> None:
@@ -285,6 +295,45 @@ class Cluster:
         self._spawn(name, [self._gateway_cli(), "serve"], env=self.gateway_env(index))
         if wait:
             self.wait_ready(self.gateway_url(index))
+
+    def add_gateways(self, count: int, settings: dict[str, str]) -> list[int]:
+        """More gateways, outside the load balancer (reached at ``gateway_url``), with their
+        own settings on top of the others' (a test's small rate-limit bucket, say)."""
+        first = max(int(name[7:]) for name in self.ports if name.startswith("gateway")) + 1
+        indexes = list(range(first, first + count))
+        for index in indexes:
+            self.ports[f"gateway{index}"] = free_port()
+            self.gateway_overrides[index] = settings
+            self.start_gateway(index)
+        for index in indexes:
+            self.wait_ready(self.gateway_url(index))
+        return indexes
+
+    def start_worker(self, index: int, settings: dict[str, str] | None = None) -> None:
+        """A ``prakerja-gateway worker`` (webhooks, notifications) through PgBouncer."""
+        env = (
+            self._gateway_base_env()
+            | {
+                "PRAKERJA_DATABASE_URL": self.pooled_url,
+                "PRAKERJA_DATABASE_POOLER": "transaction",
+            }
+            | (settings or {})
+        )
+        self._spawn(f"worker{index}", [self._gateway_cli(), "worker"], env=env)
+
+    def stop_processes(self, names: list[str]) -> None:
+        """SIGTERM to processes this cluster started (gateways, workers) all at once, then
+        waits for each (SIGKILL after 15 s)."""
+        stopping = [(name, self.pids.pop(name, None)) for name in names]
+        self._save()
+        for _, pid in stopping:
+            if pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name, pid in stopping:
+            if pid is not None:
+                self._reap(name, pid, deadline)
 
     def signal_gateway(self, index: int, signum: int) -> None:
         os.kill(self.pids[f"gateway{index}"], signum)
@@ -336,6 +385,9 @@ defaults
     timeout client 60s
     timeout server 60s
     timeout http-keep-alive 10s
+    # A health check may take this long: without it HAProxy allows only "inter" (300 ms),
+    # and a gateway busy on a loaded machine was marked down while serving well.
+    timeout check 2s
     # A request that never reached a gateway (connection refused: it just stopped) goes
     # to another one. Nothing that may have reached one is retried: a mutation must not
     # run twice behind the client's back (clients retry with their Idempotency-Key).
@@ -392,20 +444,16 @@ listen stats
         self._save()
 
     def _stop(self, name: str) -> None:
-        if name in ("primary", "replica"):
+        if name in POSTGRES:
             with contextlib.suppress(RuntimeError, FileNotFoundError):
                 self.stop_postgres(name, "fast")
             self.pids.pop(name, None)
             self._save()
             return
-        pid = self.pids.pop(name, None)
-        self._save()
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
+        self.stop_processes([name])
+
+    def _reap(self, name: str, pid: int, deadline: float) -> None:
         proc = self.procs.get(name)
-        deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if proc is not None:
                 if proc.poll() is not None:

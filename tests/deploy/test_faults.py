@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import tempfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -25,6 +21,7 @@ import pytest
 from deploy.local.cluster import Cluster
 from tests.support.scaleout import (
     CATALOG,
+    MISSING_TOOLS,
     Shop,
     Tally,
     buy_many,
@@ -33,11 +30,10 @@ from tests.support.scaleout import (
     token_for,
 )
 
-MISSING = [tool for tool in ("haproxy", "pgbouncer") if shutil.which(tool) is None]
 pytestmark = [
     pytest.mark.skipif(
-        bool(MISSING),
-        reason=f"{' and '.join(MISSING)} not installed (apt-get install pgbouncer haproxy)",
+        bool(MISSING_TOOLS),
+        reason=f"{' and '.join(MISSING_TOOLS)} not installed (apt-get install pgbouncer haproxy)",
     ),
     pytest.mark.xdist_group("deploy_cluster"),
     pytest.mark.deploy,
@@ -45,19 +41,6 @@ pytestmark = [
 
 BUYERS = 4
 REPLICA_COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    base = Path(tempfile.mkdtemp(prefix="prakerja-cluster-"))
-    running = Cluster(base, gateways=3, participants=200)
-    try:
-        running.up()
-        yield running
-    finally:
-        running.down()
-        if not os.environ.get("PRAKERJA_KEEP_CLUSTER_DIR"):
-            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ from bench.purchases import (
 from core.db.database import Database
 from core.enums import PurchaseStatus
 
+# The cluster's tools from Debian; without them the tests/deploy modules skip, saying so.
+MISSING_TOOLS = [tool for tool in ("haproxy", "pgbouncer") if shutil.which(tool) is None]
 RETRYABLE_STATUS = frozenset({502, 503, 504})
 CATALOG = "{ courses(first: 5) { edges { node { code title } } } }"
 PLATFORMS = tuple(f"DP-{number:03d}" for number in range(1, 8))
