@@ -144,12 +144,40 @@ def adult_born_by(day: date) -> date:
         return day.replace(year=day.year - MIN_REGISTRATION_AGE, day=28)
 
 
+# The draw's rows live in a temporary table for the length of the selection: written once by
+# the draw, read by each write that follows. Local to the session, never WAL-logged. The
+# statements below name it.
+DRAW_TABLE = "selection_draw"
+_CREATE_DRAW = text(
+    """
+    CREATE TEMPORARY TABLE selection_draw (
+        participant_id bigint NOT NULL,
+        regency_id integer NOT NULL,
+        has_phone boolean NOT NULL,
+        office_id bigint,
+        outcome text NOT NULL,
+        pool text,
+        draw_key bigint NOT NULL,
+        family_ahead smallint NOT NULL
+    ) ON COMMIT DROP
+    """
+)
+_DROP_DRAW = text("DROP TABLE IF EXISTS selection_draw")
+_ANALYZE_DRAW = text("ANALYZE selection_draw")
+# Sorts and hashes of millions of candidates stay in memory (for this transaction only).
+_WORK_MEM = text(
+    "SELECT current_setting('work_mem') AS before, set_config('work_mem', :work_mem, true)"
+)
+SELECTION_WORK_MEM = "256MB"
+
 # Candidates: registered, not yet in a wave, registered before the wave closed, adults when it
-# opens. The whole draw and every write, in one statement: never half-applied.
-_SELECT = text(
+# opens. One read of the registrants draws every pool and keeps the outcome rows.
+_DRAW = text(
     """
     WITH candidate AS MATERIALIZED (
-        SELECT p.id, p.kk_hash, cardinality(p.disabilities) > 0 AS disabled,
+        SELECT p.id, p.kk_hash, p.regency_id, p.phone_masked IS NOT NULL AS has_phone,
+               p.registered_by_partner_id AS office_id,
+               cardinality(p.disabilities) > 0 AS disabled,
                p.registration_channel = :offline AS offline,
                hashint8extended(p.id, :seed) AS draw_key
           FROM participants p
@@ -168,63 +196,44 @@ _SELECT = text(
                         ORDER BY c.disabled DESC, c.offline DESC, c.draw_key) - 1
                END AS family_ahead
           FROM candidate c LEFT JOIN family f ON f.kk_hash = c.kk_hash
-    ), eligible AS MATERIALIZED (
-        SELECT * FROM ranked WHERE family_ahead < :family_max
     ), d AS MATERIALIZED (
-        SELECT id, draw_key, family_ahead FROM eligible WHERE disabled
+        SELECT id FROM ranked WHERE disabled AND family_ahead < :family_max
          ORDER BY draw_key LIMIT :disability_quota
     ), o AS MATERIALIZED (
-        SELECT e.id, e.draw_key, e.family_ahead FROM eligible e
-         WHERE e.offline AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = e.id)
-         ORDER BY e.draw_key LIMIT :offline_quota
+        SELECT r.id FROM ranked r
+         WHERE r.offline AND r.family_ahead < :family_max
+           AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = r.id)
+         ORDER BY r.draw_key LIMIT :offline_quota
     ), g AS MATERIALIZED (
-        SELECT e.id, e.draw_key, e.family_ahead FROM eligible e
-         WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = e.id)
-           AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = e.id)
-         ORDER BY e.draw_key
+        SELECT r.id FROM ranked r
+         WHERE r.family_ahead < :family_max
+           AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = r.id)
+           AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = r.id)
+         ORDER BY r.draw_key
          LIMIT greatest(0, :quota - (SELECT count(*) FROM d) - (SELECT count(*) FROM o))
-    ), picked AS MATERIALIZED (
-        SELECT id, draw_key, family_ahead, :pool_disability AS pool FROM d
-        UNION ALL SELECT id, draw_key, family_ahead, :pool_offline FROM o
-        UNION ALL SELECT id, draw_key, family_ahead, :pool_general FROM g
-    ), recorded AS (
-        INSERT INTO wave_selections (wave_id, participant_id, outcome, pool, draw_key,
-                                     family_ahead)
-        SELECT :wave_id, id, :selected, pool, draw_key, family_ahead FROM picked
-        UNION ALL
-        SELECT :wave_id, id, :family_limit, NULL, draw_key, family_ahead
-          FROM ranked WHERE family_ahead >= :family_max
-    ), made AS (
-        UPDATE participants p
-           SET status = :recipient, wave_id = :wave_id, training_balance = :balance,
-               first_purchase_deadline = :deadline,
-               card_number = coalesce(p.card_number, prakerja_card_number(p.id))
-          FROM picked WHERE p.id = picked.id
-        RETURNING p.id, p.phone_masked, p.registered_by_partner_id
-    ), told AS (
-        INSERT INTO notification_outbox (channel, participant_id, template, payload, status,
-                                         attempts)
-        SELECT CASE WHEN made.phone_masked IS NOT NULL OR made.registered_by_partner_id IS NULL
-                    THEN :sms ELSE :office END,
-               made.id, :template,
-               jsonb_build_object('waveNumber', :wave_number,
-                                  'to', CASE WHEN made.phone_masked IS NOT NULL
-                                               OR made.registered_by_partner_id IS NULL
-                                             THEN jsonb_build_object('participant', made.id)
-                                             ELSE jsonb_build_object(
-                                                 'officeId', made.registered_by_partner_id)
-                                        END),
-               :pending, 0
-          FROM made
+    ), picked AS (
+        SELECT id, :pool_disability AS pool FROM d
+        UNION ALL SELECT id, :pool_offline FROM o
+        UNION ALL SELECT id, :pool_general FROM g
+    ), kept AS (
+        INSERT INTO selection_draw (participant_id, regency_id, has_phone, office_id, outcome,
+                                  pool, draw_key, family_ahead)
+        SELECT r.id, r.regency_id, r.has_phone, r.office_id,
+               CASE WHEN picked.id IS NULL THEN :family_limit ELSE :selected END,
+               picked.pool, r.draw_key, r.family_ahead
+          FROM ranked r LEFT JOIN picked ON picked.id = r.id
+         WHERE picked.id IS NOT NULL OR r.family_ahead >= :family_max
+        RETURNING outcome, pool, draw_key
     )
     SELECT (SELECT count(*) FROM candidate) AS considered,
-           (SELECT count(*) FROM ranked WHERE family_ahead >= :family_max) AS family_limited,
-           (SELECT count(*) FROM d) AS disability_selected,
-           (SELECT max(draw_key) FROM d) AS disability_cutoff,
-           (SELECT count(*) FROM o) AS offline_selected,
-           (SELECT max(draw_key) FROM o) AS offline_cutoff,
-           (SELECT count(*) FROM g) AS general_selected,
-           (SELECT max(draw_key) FROM g) AS general_cutoff
+           count(*) FILTER (WHERE outcome = :family_limit) AS family_limited,
+           count(*) FILTER (WHERE pool = :pool_disability) AS disability_selected,
+           max(draw_key) FILTER (WHERE pool = :pool_disability) AS disability_cutoff,
+           count(*) FILTER (WHERE pool = :pool_offline) AS offline_selected,
+           max(draw_key) FILTER (WHERE pool = :pool_offline) AS offline_cutoff,
+           count(*) FILTER (WHERE pool = :pool_general) AS general_selected,
+           max(draw_key) FILTER (WHERE pool = :pool_general) AS general_cutoff
+      FROM kept
     """
 ).bindparams(
     bindparam(
@@ -247,21 +256,67 @@ _SELECT = text(
     ),
     bindparam("pool_offline", SelectionPool.OFFLINE, type_=WaveSelection.__table__.c.pool.type),
     bindparam("pool_general", SelectionPool.GENERAL, type_=WaveSelection.__table__.c.pool.type),
+    bindparam("seed", type_=BigInteger),
+    bindparam("quota", type_=Integer),
+    bindparam("disability_quota", type_=Integer),
+    bindparam("offline_quota", type_=Integer),
+    bindparam("closes_at", type_=DateTime(timezone=True)),
+    bindparam("adult_born_by", type_=Date),
+    bindparam("family_max", FAMILY_CARD_RECIPIENTS_MAX, type_=Integer),
+)
+
+# The draw's record, in key order of the table's indexes.
+_RECORD = text(
+    """
+    INSERT INTO wave_selections (wave_id, participant_id, outcome, pool, draw_key, family_ahead)
+    SELECT :wave_id, participant_id, outcome, pool, draw_key, family_ahead
+      FROM selection_draw ORDER BY participant_id
+    """
+).bindparams(bindparam("wave_id", type_=Integer))
+
+# The recipients: status, wave, balance, deadline and card number, walking the table in id
+# order (a selected tenth of the registrants touches most of its pages anyway).
+_MAKE_RECIPIENTS = text(
+    """
+    UPDATE participants p
+       SET status = :recipient, wave_id = :wave_id, training_balance = :balance,
+           first_purchase_deadline = :deadline,
+           card_number = coalesce(p.card_number, prakerja_card_number(p.id))
+      FROM selection_draw d
+     WHERE p.id = d.participant_id AND d.outcome = :selected
+    """
+).bindparams(
+    bindparam("recipient", ParticipantStatus.RECIPIENT, type_=Participant.__table__.c.status.type),
+    bindparam("selected", SelectionOutcome.SELECTED, type_=WaveSelection.__table__.c.outcome.type),
+    bindparam("wave_id", type_=Integer),
+    bindparam("balance", type_=BigInteger),
+    bindparam("deadline", type_=DateTime(timezone=True)),
+)
+
+# The notice of selection: to the person's phone, or to the office that registered someone
+# without one.
+_TELL = text(
+    """
+    INSERT INTO notification_outbox (channel, participant_id, template, payload, status, attempts)
+    SELECT CASE WHEN d.has_phone OR d.office_id IS NULL THEN :sms ELSE :office END,
+           d.participant_id, :template,
+           jsonb_build_object('waveNumber', :wave_number,
+                              'to', CASE WHEN d.has_phone OR d.office_id IS NULL
+                                         THEN jsonb_build_object('participant', d.participant_id)
+                                         ELSE jsonb_build_object('officeId', d.office_id)
+                                    END),
+           :pending, 0
+      FROM selection_draw d
+     WHERE d.outcome = :selected
+     ORDER BY d.participant_id
+    """
+).bindparams(
+    bindparam("selected", SelectionOutcome.SELECTED, type_=WaveSelection.__table__.c.outcome.type),
     bindparam("pending", OutboxStatus.PENDING, type_=OutboxMessage.__table__.c.status.type),
     bindparam("sms", SMS_CHANNEL),
     bindparam("office", OFFICE_CHANNEL),
     bindparam("template", SELECTED_TEMPLATE),
-    bindparam("seed", type_=BigInteger),
     bindparam("wave_number", type_=Integer),
-    bindparam("wave_id", type_=Integer),
-    bindparam("quota", type_=Integer),
-    bindparam("disability_quota", type_=Integer),
-    bindparam("offline_quota", type_=Integer),
-    bindparam("balance", type_=BigInteger),
-    bindparam("deadline", type_=DateTime(timezone=True)),
-    bindparam("closes_at", type_=DateTime(timezone=True)),
-    bindparam("adult_born_by", type_=Date),
-    bindparam("family_max", FAMILY_CARD_RECIPIENTS_MAX, type_=Integer),
 )
 
 
@@ -278,10 +333,15 @@ async def run_selection(
         raise GatewayError(ErrorCode.BAD_USER_INPUT, "quota must be positive", field="quota")
     disability_quota = math.ceil(quota * wave.reserved_disability_share)
     offline_quota = min(quota - disability_quota, math.ceil(quota * wave.reserved_offline_share))
+    work_mem = (
+        await execute_core(session, _WORK_MEM, {"work_mem": SELECTION_WORK_MEM})
+    ).scalar_one()
+    await execute_core(session, _DROP_DRAW)
+    await execute_core(session, _CREATE_DRAW)
     row = (
         await execute_core(
             session,
-            _SELECT,
+            _DRAW,
             {
                 "seed": wave.selection_seed,
                 "closes_at": wave.closes_at,
@@ -289,13 +349,25 @@ async def run_selection(
                 "disability_quota": disability_quota,
                 "offline_quota": offline_quota,
                 "quota": quota,
-                "wave_id": wave.id,
-                "wave_number": wave.number,
-                "balance": scheme.training_balance,
-                "deadline": max(wave.opens_at, now) + timedelta(days=scheme.purchase_deadline_days),
             },
         )
     ).one()
+    # The writes that follow join the draw: let the planner know its size.
+    await execute_core(session, _ANALYZE_DRAW)
+    await execute_core(session, _RECORD, {"wave_id": wave.id})
+    await execute_core(
+        session,
+        _MAKE_RECIPIENTS,
+        {
+            "wave_id": wave.id,
+            "balance": scheme.training_balance,
+            "deadline": max(wave.opens_at, now) + timedelta(days=scheme.purchase_deadline_days),
+        },
+    )
+    await execute_core(session, _TELL, {"wave_number": wave.number})
+    await record_selected(session, wave.number, DRAW_TABLE)
+    await execute_core(session, _DROP_DRAW)
+    await execute_core(session, _WORK_MEM, {"work_mem": work_mem})
     pools = (
         PoolRecord(
             pool=SelectionPool.DISABILITY,
@@ -334,7 +406,6 @@ async def run_selection(
     wave.selected_at = now
     wave.selection_summary = summary
     await session.flush()
-    await record_selected(session, wave.id)
     await record_audit(
         session,
         actor=actor,
