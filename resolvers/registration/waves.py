@@ -164,76 +164,108 @@ _CREATE_DRAW = text(
 )
 _DROP_DRAW = text("DROP TABLE IF EXISTS selection_draw")
 _ANALYZE_DRAW = text("ANALYZE selection_draw")
-# Sorts and hashes of millions of candidates stay in memory (for this transaction only).
-_WORK_MEM = text(
-    "SELECT current_setting('work_mem') AS before, set_config('work_mem', :work_mem, true)"
+# For this transaction only: sorts and hashes of millions of candidates stay in memory, and
+# the draw of a large wave may outlast the 30 s every other statement is allowed.
+_SETTINGS = text(
+    "SELECT current_setting('work_mem') AS work_mem,"
+    " current_setting('statement_timeout') AS statement_timeout,"
+    " set_config('work_mem', :work_mem, true), "
+    " set_config('statement_timeout', :statement_timeout, true)"
 )
-SELECTION_WORK_MEM = "256MB"
+SELECTION_SETTINGS = {"work_mem": "1GB", "statement_timeout": "600s"}
 
 # Candidates: registered, not yet in a wave, registered before the wave closed, adults when it
-# opens. One read of the registrants draws every pool and keeps the outcome rows.
+# opens. One read of the registrants (and of the recipients of a family card, who rank
+# first on their card) draws every pool and keeps the outcome rows: the selected, and those
+# the family card held back whose key would have been drawn in a pool they belong to (the
+# others are explained by the cut-offs alone: their keys rank after every place they could
+# have taken). A pool that drew everyone it could has no cut-off. Each pool takes the lowest
+# keys of its eligible candidates, skipping those an earlier pool took.
 _DRAW = text(
     """
-    WITH candidate AS MATERIALIZED (
+    WITH member AS (
         SELECT p.id, p.kk_hash, p.regency_id, p.phone_masked IS NOT NULL AS has_phone,
                p.registered_by_partner_id AS office_id,
                cardinality(p.disabilities) > 0 AS disabled,
                p.registration_channel = :offline AS offline,
+               p.status = :recipient AS recipient,
                hashint8extended(p.id, :seed) AS draw_key
           FROM participants p
-         WHERE p.status = :registered AND p.wave_id IS NULL
-           AND p.created_at < :closes_at AND p.birth_date <= :adult_born_by
-    ), family AS (
-        SELECT r.kk_hash, count(*) AS taken
-          FROM participants r
-         WHERE r.status = :recipient AND r.kk_hash IS NOT NULL
-         GROUP BY r.kk_hash
+         WHERE (p.status = :registered AND p.wave_id IS NULL
+                AND p.created_at < :closes_at AND p.birth_date <= :adult_born_by)
+            OR (p.status = :recipient AND p.kk_hash IS NOT NULL)
     ), ranked AS MATERIALIZED (
-        SELECT c.*,
-               CASE WHEN c.kk_hash IS NULL THEN 0
-                    ELSE coalesce(f.taken, 0) + row_number() OVER (
-                        PARTITION BY c.kk_hash
-                        ORDER BY c.disabled DESC, c.offline DESC, c.draw_key) - 1
-               END AS family_ahead
-          FROM candidate c LEFT JOIN family f ON f.kk_hash = c.kk_hash
+        SELECT id, regency_id, has_phone, office_id, disabled, offline, draw_key, family_ahead
+          FROM (SELECT m.*,
+                       CASE WHEN m.kk_hash IS NULL THEN 0
+                            ELSE row_number() OVER (
+                                PARTITION BY m.kk_hash
+                                ORDER BY m.recipient DESC, m.disabled DESC, m.offline DESC,
+                                         m.draw_key) - 1
+                       END AS family_ahead
+                  FROM member m) AS card
+         WHERE NOT recipient
     ), d AS MATERIALIZED (
-        SELECT id FROM ranked WHERE disabled AND family_ahead < :family_max
+        SELECT * FROM ranked WHERE disabled AND family_ahead < :family_max
          ORDER BY draw_key LIMIT :disability_quota
     ), o AS MATERIALIZED (
-        SELECT r.id FROM ranked r
-         WHERE r.offline AND r.family_ahead < :family_max
-           AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = r.id)
-         ORDER BY r.draw_key LIMIT :offline_quota
+        SELECT * FROM (SELECT * FROM ranked WHERE offline AND family_ahead < :family_max
+                        ORDER BY draw_key LIMIT :offline_quota + (SELECT count(*) FROM d)) AS o0
+         WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = o0.id)
+         ORDER BY draw_key LIMIT :offline_quota
+    ), general AS (
+        SELECT (SELECT count(*) FROM d) AS d, (SELECT count(*) FROM o) AS o,
+               greatest(0, :quota - (SELECT count(*) FROM d) - (SELECT count(*) FROM o))
+                   AS places
     ), g AS MATERIALIZED (
-        SELECT r.id FROM ranked r
-         WHERE r.family_ahead < :family_max
-           AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = r.id)
-           AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = r.id)
-         ORDER BY r.draw_key
-         LIMIT greatest(0, :quota - (SELECT count(*) FROM d) - (SELECT count(*) FROM o))
-    ), picked AS (
-        SELECT id, :pool_disability AS pool FROM d
-        UNION ALL SELECT id, :pool_offline FROM o
-        UNION ALL SELECT id, :pool_general FROM g
+        SELECT * FROM (SELECT * FROM ranked WHERE family_ahead < :family_max
+                        ORDER BY draw_key
+                        LIMIT (SELECT places + d + o FROM general)) AS g0
+         WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = g0.id)
+           AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = g0.id)
+         ORDER BY draw_key LIMIT (SELECT places FROM general)
+    ), cut AS (
+        SELECT (SELECT CASE WHEN count(*) < :disability_quota THEN :no_cut ELSE max(draw_key) END
+                  FROM d) AS disability,
+               (SELECT CASE WHEN count(*) < :offline_quota THEN :no_cut ELSE max(draw_key) END
+                  FROM o) AS offline,
+               (SELECT CASE WHEN count(*) < (SELECT places FROM general) THEN :no_cut
+                            ELSE max(draw_key) END
+                  FROM g) AS general
     ), kept AS (
         INSERT INTO selection_draw (participant_id, regency_id, has_phone, office_id, outcome,
-                                  pool, draw_key, family_ahead)
-        SELECT r.id, r.regency_id, r.has_phone, r.office_id,
-               CASE WHEN picked.id IS NULL THEN :family_limit ELSE :selected END,
-               picked.pool, r.draw_key, r.family_ahead
-          FROM ranked r LEFT JOIN picked ON picked.id = r.id
-         WHERE picked.id IS NOT NULL OR r.family_ahead >= :family_max
+                                    pool, draw_key, family_ahead)
+        SELECT id, regency_id, has_phone, office_id, :selected, :pool_disability, draw_key,
+               family_ahead FROM d
+        UNION ALL
+        SELECT id, regency_id, has_phone, office_id, :selected, :pool_offline, draw_key,
+               family_ahead FROM o
+        UNION ALL
+        SELECT id, regency_id, has_phone, office_id, :selected, :pool_general, draw_key,
+               family_ahead FROM g
+        UNION ALL
+        SELECT r.id, r.regency_id, r.has_phone, r.office_id, :family_limit, NULL, r.draw_key,
+               r.family_ahead
+          FROM ranked r CROSS JOIN cut
+         WHERE r.family_ahead >= :family_max
+           AND (r.draw_key <= cut.general
+                OR (r.disabled AND r.draw_key <= cut.disability)
+                OR (r.offline AND r.draw_key <= cut.offline))
         RETURNING outcome, pool, draw_key
+    ), drawn AS (
+        SELECT count(*) FILTER (WHERE pool = :pool_disability) AS disability_selected,
+               max(draw_key) FILTER (WHERE pool = :pool_disability) AS disability_cutoff,
+               count(*) FILTER (WHERE pool = :pool_offline) AS offline_selected,
+               max(draw_key) FILTER (WHERE pool = :pool_offline) AS offline_cutoff,
+               count(*) FILTER (WHERE pool = :pool_general) AS general_selected,
+               max(draw_key) FILTER (WHERE pool = :pool_general) AS general_cutoff
+          FROM kept
     )
-    SELECT (SELECT count(*) FROM candidate) AS considered,
-           count(*) FILTER (WHERE outcome = :family_limit) AS family_limited,
-           count(*) FILTER (WHERE pool = :pool_disability) AS disability_selected,
-           max(draw_key) FILTER (WHERE pool = :pool_disability) AS disability_cutoff,
-           count(*) FILTER (WHERE pool = :pool_offline) AS offline_selected,
-           max(draw_key) FILTER (WHERE pool = :pool_offline) AS offline_cutoff,
-           count(*) FILTER (WHERE pool = :pool_general) AS general_selected,
-           max(draw_key) FILTER (WHERE pool = :pool_general) AS general_cutoff
-      FROM kept
+    SELECT considered.*, drawn.*
+      FROM (SELECT count(*) AS considered,
+                   count(*) FILTER (WHERE family_ahead >= :family_max) AS family_limited
+              FROM ranked) AS considered,
+           drawn
     """
 ).bindparams(
     bindparam(
@@ -263,6 +295,7 @@ _DRAW = text(
     bindparam("closes_at", type_=DateTime(timezone=True)),
     bindparam("adult_born_by", type_=Date),
     bindparam("family_max", FAMILY_CARD_RECIPIENTS_MAX, type_=Integer),
+    bindparam("no_cut", 2**63 - 1, type_=BigInteger),
 )
 
 # The draw's record, in key order of the table's indexes.
@@ -333,9 +366,7 @@ async def run_selection(
         raise GatewayError(ErrorCode.BAD_USER_INPUT, "quota must be positive", field="quota")
     disability_quota = math.ceil(quota * wave.reserved_disability_share)
     offline_quota = min(quota - disability_quota, math.ceil(quota * wave.reserved_offline_share))
-    work_mem = (
-        await execute_core(session, _WORK_MEM, {"work_mem": SELECTION_WORK_MEM})
-    ).scalar_one()
+    before = (await execute_core(session, _SETTINGS, SELECTION_SETTINGS)).one()
     await execute_core(session, _DROP_DRAW)
     await execute_core(session, _CREATE_DRAW)
     row = (
@@ -367,7 +398,11 @@ async def run_selection(
     await execute_core(session, _TELL, {"wave_number": wave.number})
     await record_selected(session, wave.number, DRAW_TABLE)
     await execute_core(session, _DROP_DRAW)
-    await execute_core(session, _WORK_MEM, {"work_mem": work_mem})
+    await execute_core(
+        session,
+        _SETTINGS,
+        {"work_mem": before.work_mem, "statement_timeout": before.statement_timeout},
+    )
     pools = (
         PoolRecord(
             pool=SelectionPool.DISABILITY,
