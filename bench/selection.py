@@ -177,6 +177,7 @@ async def via_graphql(
         "PRAKERJA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PRAKERJA_LOG_LEVEL": "WARNING",
         "PRAKERJA_MASTER_KEY": secrets.token_urlsafe(32),
+        "PRAKERJA_DB_POOL_SIZE": "2",  # one request at a time: the server is shared
     }
     # The command is this interpreter's own gateway script: no outside input.
     worker = subprocess.Popen(serve_command(), env=env)  # noqa: S603, ASYNC220

@@ -10,7 +10,7 @@ from core.db.database import Database
 from core.eligibility import FAMILY_CARD_RECIPIENTS_MAX
 from gateway.seed import codes
 from tests.support.gateway import Tokens
-from tests.support.registration import form, register
+from tests.support.registration import form, open_wave, register, run_selection
 
 OPEN = """
 mutation($input: OpenWaveInput!) { openWave(input: $input) { number selectionSeed quota } }
@@ -146,3 +146,44 @@ async def test_the_draw_honours_family_cards_shares_and_its_seed(
     # An office may not run or explain a draw.
     refused = await tokens.graphql("DISNAKER-1101", RUN, {"wave": wave})
     assert [e["extensions"]["code"] for e in refused["errors"]] == ["FORBIDDEN"]
+
+
+async def test_a_held_back_member_is_recorded_only_where_their_key_reached_a_cutoff(
+    tokens: Tokens, database: Database
+) -> None:
+    # Three members of one card, no disability, one place in a general-only wave: the member
+    # with the highest key is held back; recorded only if that key reached the cut-off.
+    family = "1101018888888888"
+    ids = []
+    for serial in (80, 81, 82):
+        body = await register(tokens, form(serial, kk=family))
+        ids.append(body["data"]["registerParticipant"]["id"])
+    wave = (await open_wave(tokens, 1))["number"]
+    result = await run_selection(tokens, wave)
+    assert result["selected"] == 1
+    assert result["familyCardLimited"] >= 1
+    cutoff = int(next(p for p in result["pools"] if p["pool"] == "GENERAL")["cutoffKey"])
+
+    explained = []
+    for registrant_id in ids:
+        body = await tokens.graphql("PMO", EXPLAIN, {"wave": wave, "id": registrant_id})
+        assert body.get("errors") is None, body
+        explained.append(body["data"]["selectionExplanation"])
+    last = max(explained, key=lambda e: int(e["drawKey"]))
+    assert last["outcome"] != "SELECTED"
+    for explanation in explained:
+        key = int(explanation["drawKey"])
+        if explanation["outcome"] == "FAMILY_CARD_LIMIT":
+            assert key <= cutoff and explanation["familyAhead"] >= FAMILY_CARD_RECIPIENTS_MAX
+        elif explanation["outcome"] is None:
+            assert key > cutoff
+            assert explanation["reason"].startswith("considered, not drawn")
+    async with database.sessionmaker() as session:
+        recorded = await session.scalar(
+            text(
+                "SELECT count(*) FROM wave_selections s JOIN waves w ON w.id = s.wave_id"
+                " WHERE w.number = :wave AND s.outcome = 'FAMILY_CARD_LIMIT'"
+            ),
+            {"wave": wave},
+        )
+    assert recorded <= result["familyCardLimited"]
