@@ -3,12 +3,19 @@
 The draw is set-based and reproducible: each candidate's draw key is PostgreSQL's seeded
 64-bit hash of its id, ``hashint8extended(id, seed)``, with the seed drawn when the wave is
 opened and kept on it. Lower keys are drawn first. Anyone holding the seed and the
-candidates replays the same selection; one statement (one transaction) applies all of it.
+candidates replays the same selection.
 
-Order of the draw: within a family card, members are ranked by (disability, offline, key)
-and only as many as the card may still have recipients stay in the draw (the others are
-recorded as ``FAMILY_CARD_LIMIT``); then the reserved disability share, the reserved offline
-share among those not yet drawn, and the rest of the quota among everyone left.
+Order of the draw: within a family card, the card's recipients of earlier waves come first,
+then its candidates ranked by (disability, offline, key); only as many as the card may still
+have recipients (``core.eligibility.FAMILY_CARD_RECIPIENTS_MAX``) stay in the draw. Then the
+reserved disability share, the reserved offline share among those not yet drawn, and the
+rest of the quota among everyone left.
+
+All of it is one transaction, so a selection is applied whole or not at all: one statement
+draws (one read of the registrants) into a temporary table, and one set-based statement
+each writes the record, the recipients, the notices and the events from it. At 5 million
+registrants the per-row costs decide the time, so no statement runs a function or a
+trigger per row that could be a join (see ``bench/selection.py``).
 """
 
 from __future__ import annotations

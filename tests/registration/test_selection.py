@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from core.db.database import Database
 from core.eligibility import FAMILY_CARD_RECIPIENTS_MAX
 from gateway.seed import codes
-from tests.support.gateway import Tokens
-from tests.support.registration import form, open_wave, register, run_selection
+from schema.common import from_global_id
+from tests.support.credentials import SharedCredentials
+from tests.support.gateway import Tokens, make_client
+from tests.support.registration import (
+    OFFICE,
+    OTHER_OFFICE,
+    OTHER_REGENCY,
+    form,
+    open_wave,
+    register,
+    run_selection,
+)
+from tests.support.webhooks import DELIVERIES, feed, subscribe
+
+OFFICES = (OFFICE, OTHER_OFFICE)
 
 OPEN = """
 mutation($input: OpenWaveInput!) { openWave(input: $input) { number selectionSeed quota } }
@@ -187,3 +203,78 @@ async def test_a_held_back_member_is_recorded_only_where_their_key_reached_a_cut
             {"wave": wave},
         )
     assert recorded <= result["familyCardLimited"]
+
+
+@pytest.fixture
+async def demo(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Tokens]:
+    """Demo mode: a webhook endpoint may listen on the loopback."""
+    async with make_client(database, demo=True) as http:
+        yield Tokens(http, database, shared_credentials)
+
+
+async def test_selection_notices_and_events_reach_the_person_or_their_own_office_only(
+    demo: Tokens, database: Database
+) -> None:
+    tokens = demo
+    people = {
+        "phone": await register(tokens, form(90, disabilities=["PHYSICAL"], phone="081234567890")),
+        "no phone": await register(tokens, form(91, disabilities=["PHYSICAL"])),
+        "other regency": await register(
+            tokens,
+            form(92, regency=OTHER_REGENCY, disabilities=["PHYSICAL"]),
+            office=OTHER_OFFICE,
+        ),
+    }
+    pks = {}
+    for name, body in people.items():
+        assert body.get("errors") is None, body
+        pks[name] = from_global_id(body["data"]["registerParticipant"]["id"])[1]
+    endpoint, _ = await subscribe(
+        tokens, OFFICE, "http://127.0.0.1:9/hook", ["REGISTRANT_SELECTED"]
+    )
+    seen = {office: {e["id"] for e in await feed(tokens, office)} for office in OFFICES}
+
+    # The demo programme has no other registrant with a disability: these three are drawn.
+    wave = await open_wave(tokens, 3, disability=1.0)
+    assert (await run_selection(tokens, wave["number"]))["selected"] == 3
+
+    async with database.sessionmaker() as session:
+        notices = {
+            row.participant_id: row
+            for row in await session.execute(
+                text(
+                    "SELECT participant_id, channel, payload FROM notification_outbox"
+                    " WHERE template = 'wave_selected' AND participant_id = ANY(:ids)"
+                ),
+                {"ids": list(pks.values())},
+            )
+        }
+        offices = {
+            code: await session.scalar(text("SELECT id FROM partners WHERE code = :c"), {"c": code})
+            for code in OFFICES
+        }
+    phone = notices[pks["phone"]]
+    assert phone.channel == "sms" and phone.payload["to"] == {"participant": pks["phone"]}
+    assert phone.payload["waveNumber"] == wave["number"]
+    no_phone = notices[pks["no phone"]]
+    assert no_phone.channel == "office"
+    assert no_phone.payload["to"] == {"officeId": offices[OFFICE]}
+    assert notices[pks["other regency"]].payload["to"] == {"officeId": offices[OTHER_OFFICE]}
+
+    def selected(office: str, events: list[dict[str, Any]]) -> set[int]:
+        return {
+            event["data"]["registrantId"]
+            for event in events
+            if event["type"] == "REGISTRANT_SELECTED" and event["id"] not in seen[office]
+        }
+
+    own = selected(OFFICE, await feed(tokens, OFFICE))
+    assert own & set(pks.values()) == {pks["phone"], pks["no phone"]}
+    other = selected(OTHER_OFFICE, await feed(tokens, OTHER_OFFICE))
+    assert other & set(pks.values()) == {pks["other regency"]}
+    # One statement wrote the events; its trigger fanned them out to the subscribed endpoint.
+    body = await tokens.graphql(OFFICE, DELIVERIES, {"endpointId": endpoint})
+    assert "errors" not in body, body
+    deliveries = body["data"]["webhookDeliveries"]["edges"]
+    assert len(deliveries) == len(own)
+    assert {edge["node"]["eventType"] for edge in deliveries} == {"REGISTRANT_SELECTED"}
