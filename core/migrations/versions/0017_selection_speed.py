@@ -15,9 +15,16 @@ it miss its 60 s:
   500,000 PL/pgSQL calls, each its own ``INSERT ... SELECT``. It is now a statement
   trigger over the transition table: one join of the statement's events with the enabled
   endpoints, in the same transaction as before.
+- ``prakerja_figures_participants_update`` (migration 0010) joined the old and new rows
+  twice and looked up each moved person's completion and payments twice (once for the old
+  key, once for the new). A participants update changes neither, so it now joins once,
+  looks up once and moves the same weight from the old key to the new one.
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
 
 from alembic import op
 
@@ -107,7 +114,86 @@ $$
 """
 
 
+# The figures' UPDATE trigger of migration 0010 (same key, measures and upsert), with each
+# moved row's weight computed once.
+FIGURES_UPDATE = """
+CREATE OR REPLACE FUNCTION prakerja_figures_participants_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    WITH moved AS (
+        SELECT n.id,
+               o.regency_id AS old_regency_id, o.wave_id AS old_wave_id,
+               o.registration_channel AS old_channel, o.sex AS old_sex,
+               cardinality(o.disabilities) > 0 AS old_disabled,
+               (o.status = 'RECIPIENT')::int AS old_recipient,
+               n.regency_id, n.wave_id, n.registration_channel AS channel, n.sex,
+               cardinality(n.disabilities) > 0 AS disabled,
+               (n.status = 'RECIPIENT')::int AS recipient
+          FROM new_rows n JOIN old_rows o ON o.id = n.id
+         WHERE (o.regency_id, o.wave_id, o.registration_channel, o.sex, o.disabilities,
+                o.status)
+               IS DISTINCT FROM
+               (n.regency_id, n.wave_id, n.registration_channel, n.sex, n.disabilities,
+                n.status)
+    ), weighed AS (
+        SELECT m.*,
+               (EXISTS (SELECT 1 FROM completions c WHERE c.participant_id = m.id))::int
+                   AS completed,
+               paid.amount
+          FROM moved m
+          LEFT JOIN LATERAL (
+                SELECT sum(i.amount) AS amount
+                  FROM incentive_installments s
+                  JOIN disbursement_items i ON i.installment_id = s.id AND i.status = 'PAID'
+                 WHERE s.participant_id = m.id
+                HAVING count(*) > 0) paid ON true
+    ), deltas AS (
+        SELECT m.old_regency_id AS regency_id, m.old_wave_id AS wave_id, w.scheme_id,
+               m.old_channel AS channel, m.old_sex AS sex, m.old_disabled AS disabled,
+               -1 AS registrants, -m.old_recipient AS recipients, -m.completed AS completions,
+               -(m.amount IS NOT NULL)::int AS incentives_paid,
+               -coalesce(m.amount, 0) AS incentives_paid_amount
+          FROM weighed m LEFT JOIN waves w ON w.id = m.old_wave_id
+        UNION ALL
+        SELECT m.regency_id, m.wave_id, w.scheme_id, m.channel, m.sex, m.disabled,
+               1, m.recipient, m.completed, (m.amount IS NOT NULL)::int,
+               coalesce(m.amount, 0)
+          FROM weighed m LEFT JOIN waves w ON w.id = m.wave_id
+    )
+    INSERT INTO programme_figures AS f (regency_id, wave_id, scheme_id, channel, sex, disabled,
+                                        slot, registrants, recipients, completions,
+                                        incentives_paid, incentives_paid_amount)
+    SELECT regency_id, wave_id, scheme_id, channel, sex, disabled, pg_backend_pid() % 8,
+           sum(registrants), sum(recipients), sum(completions), sum(incentives_paid),
+           sum(incentives_paid_amount)
+      FROM deltas
+     GROUP BY regency_id, wave_id, scheme_id, channel, sex, disabled
+    HAVING sum(registrants) <> 0 OR sum(recipients) <> 0 OR sum(completions) <> 0
+        OR sum(incentives_paid) <> 0 OR sum(incentives_paid_amount) <> 0
+     ORDER BY regency_id, wave_id, scheme_id, channel, sex, disabled
+    ON CONFLICT (regency_id, wave_id, scheme_id, channel, sex, disabled, slot) DO UPDATE SET
+        registrants = f.registrants + excluded.registrants,
+        recipients = f.recipients + excluded.recipients,
+        completions = f.completions + excluded.completions,
+        incentives_paid = f.incentives_paid + excluded.incentives_paid,
+        incentives_paid_amount = f.incentives_paid_amount + excluded.incentives_paid_amount;
+    RETURN NULL;
+END $$
+"""
+
+
+def _migration_0010() -> ModuleType:
+    """Migration 0010's module (its name starts with a digit): the downgrade's source."""
+    path = Path(__file__).with_name("0010_statistics.py")
+    spec = importlib.util.spec_from_file_location("migration_0010", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def upgrade() -> None:
+    op.execute(FIGURES_UPDATE)
     op.execute(CARD_NUMBER_OF_BODY)
     op.execute(CARD_NUMBER)
     op.execute("DROP TRIGGER events_fan_out ON events")
@@ -120,6 +206,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute(
+        _migration_0010()
+        ._participants_function("UPDATE")
+        .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+    )
     op.execute("DROP TRIGGER events_fan_out ON events")
     op.execute("DROP FUNCTION prakerja_fan_out_events()")
     op.execute(FAN_OUT_ROW_0011)
