@@ -260,6 +260,11 @@ async def via_graphql(
 async def via_resolver(
     server: str, name: str, quota: int, disability: float, offline: float
 ) -> None:
+    """The resolver in this process, each of its statements timed: wall and the backend's CPU
+    (the resolver's module-level ``execute_core`` is wrapped for the run)."""
+    from sqlalchemy import text
+
+    from resolvers import events
     from resolvers.registration import waves
 
     database = Database.connect(with_database(server, name), pool_size=1)
@@ -284,19 +289,44 @@ async def via_resolver(
             closes_at=now + timedelta(days=4),
         )
         await session.commit()
+    statements: list[tuple[float, float, str]] = []
     async with database.sessionmaker() as session:
-        started = time.perf_counter()
+        backend = psutil.Process((await session.execute(text("SELECT pg_backend_pid()"))).scalar())
+
+        def cpu() -> float:
+            times = backend.cpu_times()
+            return float(times.user + times.system)
+
+        plain = waves.execute_core
+
+        async def timed(session: Any, statement: Any, parameters: Any = None) -> Any:
+            wall, used = time.perf_counter(), cpu()
+            result = await plain(session, statement, parameters)
+            words = " ".join(str(statement).split())[:60]
+            statements.append((time.perf_counter() - wall, cpu() - used, words))
+            return result
+
+        waves.execute_core = timed  # type: ignore[assignment]
+        events.execute_core = timed  # type: ignore[assignment]
+        load = os.getloadavg()[0]
+        started, used = time.perf_counter(), cpu()
         result = await waves.run_selection(
             session, actor, wave_number=wave.number, quota=None, now=now
         )
         await session.commit()
-        seconds = time.perf_counter() - started
+        seconds, spent = time.perf_counter() - started, cpu() - used
+        waves.execute_core = plain  # type: ignore[assignment]
+        events.execute_core = plain  # type: ignore[assignment]
     await database.dispose()
     print(
         f"run_selection: {result.selected:,} of {result.considered:,} considered "
         f"({result.family_card_limited:,} held back by the family card limit) "
-        f"in {seconds:.1f} s, committed"
+        f"in {seconds:.1f} s wall, committed; backend CPU {spent:.1f} s; load average "
+        f"{load:.2f} before, {os.getloadavg()[0]:.2f} after"
     )
+    for wall, used, words in statements:
+        if wall >= 0.05:
+            print(f"  {wall:7.1f} s wall {used:6.1f} s CPU  {words}")
 
 
 async def main(arguments: argparse.Namespace) -> None:
