@@ -13,9 +13,14 @@ from core.enums import Education
 
 # The programme admits adults only: registration refuses, and selection skips, anyone younger.
 MIN_REGISTRATION_AGE: Final = 18
-# How many people one family card (KK) may register, and how many of them may become
-# recipients (the programme's rule: at most two per family, so the benefit spreads).
-FAMILY_CARD_REGISTRANTS_MAX: Final = 5
+# How many people of one family card (KK) may be recipients: the programme's rule, "in one
+# family card at most two NIKs may be Kartu Prakerja recipients" (announced by the
+# Coordinating Minister for the Economy, 25 February 2021, for the waves from 2021 on; the
+# prakerja.go.id registration conditions since then). It limits recipients, not registrants:
+# any number of a family may register, and registration is refused (FAMILY_CARD_FULL) only
+# once the card has this many recipients, as the official site refuses it. Selection draws
+# at most this many per card, counting the card's recipients of earlier waves. The seed's
+# mid-2020 waves predate the rule; the gateway applies it to every wave.
 FAMILY_CARD_RECIPIENTS_MAX: Final = 2
 
 

@@ -18,21 +18,29 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Integer,
     String,
     bindparam,
     cast,
+    column,
     func,
     insert,
     literal,
     select,
+    table,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db.session import execute_core
 from core.enums import EVENT_VERSIONS, EventType, SelectionOutcome
-from core.models import Event, Participant, Wave, WaveSelection
-from resolvers.tenancy import purchase_event_audience_sql, registrant_event_audience
+from core.models import Event, Participant
+from resolvers.tenancy import (
+    purchase_event_audience_sql,
+    registrant_event_audience,
+    registrant_event_audiences,
+)
 
 
 async def record_event(
@@ -163,8 +171,8 @@ def _registrant_events(type: EventType, payload: Any, *where: Any, joins: Any = 
         cast(payload, JSONB),
         registrant_event_audience(Participant.regency_id),
     ).select_from(Participant)
-    for table, on in joins:
-        rows = rows.join(table, on)
+    for joined, on in joins:
+        rows = rows.join(joined, on)
     return insert(Event).from_select(
         ["type", "version", "subject", "payload", "audience"],
         rows.where(*where).order_by(Participant.id),
@@ -188,20 +196,39 @@ async def record_registered(session: AsyncSession, participant_id: int) -> None:
     )
 
 
-async def record_selected(session: AsyncSession, wave_id: int) -> None:
-    """``registrant.selected`` for every registrant a wave's selection made a recipient."""
-    payload = func.jsonb_build_object(
-        "registrantId", Participant.id, "waveNumber", Wave.number, "pool", WaveSelection.pool
+async def record_selected(session: AsyncSession, wave_number: int, draw_table: str) -> None:
+    """``registrant.selected`` for every registrant a wave's draw selected, from the draw's
+    own rows (``resolvers.registration.waves``: participant, regency, outcome and pool), the
+    audience joined per regency rather than looked up per person."""
+    draw = table(
+        draw_table,
+        column("participant_id", BigInteger),
+        column("regency_id", Integer),
+        column("outcome", String),
+        column("pool", String),
     )
-    await session.execute(
-        _registrant_events(
-            EventType.REGISTRANT_SELECTED,
-            payload,
-            WaveSelection.wave_id == wave_id,
-            WaveSelection.outcome == SelectionOutcome.SELECTED,
-            joins=(
-                (WaveSelection, WaveSelection.participant_id == Participant.id),
-                (Wave, Wave.id == WaveSelection.wave_id),
-            ),
+    audiences = registrant_event_audiences()
+    payload = func.jsonb_build_object(
+        "registrantId",
+        draw.c.participant_id,
+        "waveNumber",
+        literal(wave_number, Integer),
+        "pool",
+        draw.c.pool,
+    )
+    rows = (
+        select(
+            literal(EventType.REGISTRANT_SELECTED.value, String),
+            literal(EVENT_VERSIONS[EventType.REGISTRANT_SELECTED], BigInteger),
+            func.concat("registrant:", draw.c.participant_id),
+            cast(payload, JSONB),
+            audiences.c.audience,
         )
+        .select_from(draw.join(audiences, audiences.c.regency_id == draw.c.regency_id))
+        .where(draw.c.outcome == literal(SelectionOutcome.SELECTED.value, String))
+        .order_by(draw.c.participant_id)
+    )
+    await execute_core(
+        session,
+        insert(Event).from_select(["type", "version", "subject", "payload", "audience"], rows),
     )

@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor, record_audit
 from core.db.session import execute_core
-from core.eligibility import FAMILY_CARD_REGISTRANTS_MAX, MIN_REGISTRATION_AGE, age_on
+from core.eligibility import FAMILY_CARD_RECIPIENTS_MAX, MIN_REGISTRATION_AGE, age_on
 from core.enums import (
     ConsentMethod,
     OutboxStatus,
@@ -146,11 +146,6 @@ async def _office_regency(session: AsyncSession, code: str) -> int:
     return int(regency_id)
 
 
-# One family card's registrations are counted and added one at a time (a transaction-scoped
-# lock on the card's hash): two offices' clerks cannot both add the fifth member.
-_LOCK_FAMILY = text("SELECT pg_advisory_xact_lock(:key)")
-
-
 async def register_participant(
     session: AsyncSession,
     actor: Actor,
@@ -170,16 +165,21 @@ async def register_participant(
     nik_hash = hash_nik(master_key, request.nik)
     kk_hash = hash_family_card(master_key, request.kk)
     await _refuse_registered(session, nik_hash)
-    await execute_core(
-        session, _LOCK_FAMILY, {"key": int.from_bytes(kk_hash[:8], "big", signed=True)}
+    # A card whose recipients are complete takes no new member: none could be drawn. No lock:
+    # only a wave's selection makes recipients, and it counts the card again when it draws.
+    recipients = await session.scalar(
+        select(func.count())
+        .select_from(Participant)
+        .where(
+            Participant.kk_hash == kk_hash,
+            Participant.status == ParticipantStatus.RECIPIENT,
+        )
     )
-    members = await session.scalar(
-        select(func.count()).select_from(Participant).where(Participant.kk_hash == kk_hash)
-    )
-    if (members or 0) >= FAMILY_CARD_REGISTRANTS_MAX:
+    if (recipients or 0) >= FAMILY_CARD_RECIPIENTS_MAX:
         raise GatewayError(
             ErrorCode.FAMILY_CARD_FULL,
-            f"this family card already has {FAMILY_CARD_REGISTRANTS_MAX} registrants",
+            f"this family card already has {FAMILY_CARD_RECIPIENTS_MAX} recipients, the most"
+            " one card may have",
             field="kk",
         )
     office_id = actor.partner_id

@@ -3,12 +3,19 @@
 The draw is set-based and reproducible: each candidate's draw key is PostgreSQL's seeded
 64-bit hash of its id, ``hashint8extended(id, seed)``, with the seed drawn when the wave is
 opened and kept on it. Lower keys are drawn first. Anyone holding the seed and the
-candidates replays the same selection; one statement (one transaction) applies all of it.
+candidates replays the same selection.
 
-Order of the draw: within a family card, members are ranked by (disability, offline, key)
-and only as many as the card may still have recipients stay in the draw (the others are
-recorded as ``FAMILY_CARD_LIMIT``); then the reserved disability share, the reserved offline
-share among those not yet drawn, and the rest of the quota among everyone left.
+Order of the draw: within a family card, the card's recipients of earlier waves come first,
+then its candidates ranked by (disability, offline, key); only as many as the card may still
+have recipients (``core.eligibility.FAMILY_CARD_RECIPIENTS_MAX``) stay in the draw. Then the
+reserved disability share, the reserved offline share among those not yet drawn, and the
+rest of the quota among everyone left.
+
+All of it is one transaction, so a selection is applied whole or not at all: one statement
+draws (one read of the registrants) into a temporary table, and one set-based statement
+each writes the record, the recipients, the notices and the events from it. At 5 million
+registrants the per-row costs decide the time, so no statement runs a function or a
+trigger per row that could be a join (see ``bench/selection.py``).
 """
 
 from __future__ import annotations
@@ -144,87 +151,128 @@ def adult_born_by(day: date) -> date:
         return day.replace(year=day.year - MIN_REGISTRATION_AGE, day=28)
 
 
-# Candidates: registered, not yet in a wave, registered before the wave closed, adults when it
-# opens. The whole draw and every write, in one statement: never half-applied.
-_SELECT = text(
+# The draw's rows live in a temporary table for the length of the selection: written once by
+# the draw, read by each write that follows. Local to the session, never WAL-logged. The
+# statements below name it.
+DRAW_TABLE = "selection_draw"
+_CREATE_DRAW = text(
     """
-    WITH candidate AS MATERIALIZED (
-        SELECT p.id, p.kk_hash, cardinality(p.disabilities) > 0 AS disabled,
+    CREATE TEMPORARY TABLE selection_draw (
+        participant_id bigint NOT NULL,
+        regency_id integer NOT NULL,
+        has_phone boolean NOT NULL,
+        office_id bigint,
+        outcome text NOT NULL,
+        pool text,
+        draw_key bigint NOT NULL,
+        family_ahead smallint NOT NULL
+    ) ON COMMIT DROP
+    """
+)
+_DROP_DRAW = text("DROP TABLE IF EXISTS selection_draw")
+_ANALYZE_DRAW = text("ANALYZE selection_draw")
+# For this transaction only: sorts and hashes of millions of candidates stay in memory, and
+# the draw of a large wave may outlast the 30 s every other statement is allowed.
+_SETTINGS = text(
+    "SELECT current_setting('work_mem') AS work_mem,"
+    " current_setting('statement_timeout') AS statement_timeout,"
+    " set_config('work_mem', :work_mem, true), "
+    " set_config('statement_timeout', :statement_timeout, true)"
+)
+SELECTION_SETTINGS = {"work_mem": "1GB", "statement_timeout": "600s"}
+
+# Candidates: registered, not yet in a wave, registered before the wave closed, adults when it
+# opens. One read of the registrants (and of the recipients of a family card, who rank
+# first on their card) draws every pool and keeps the outcome rows: the selected, and those
+# the family card held back whose key would have been drawn in a pool they belong to (the
+# others are explained by the cut-offs alone: their keys rank after every place they could
+# have taken). A pool that drew everyone it could has no cut-off. Each pool takes the lowest
+# keys of its eligible candidates, skipping those an earlier pool took.
+_DRAW = text(
+    """
+    WITH member AS (
+        SELECT p.id, p.kk_hash, p.regency_id, p.phone_masked IS NOT NULL AS has_phone,
+               p.registered_by_partner_id AS office_id,
+               cardinality(p.disabilities) > 0 AS disabled,
                p.registration_channel = :offline AS offline,
+               p.status = :recipient AS recipient,
                hashint8extended(p.id, :seed) AS draw_key
           FROM participants p
-         WHERE p.status = :registered AND p.wave_id IS NULL
-           AND p.created_at < :closes_at AND p.birth_date <= :adult_born_by
-    ), family AS (
-        SELECT r.kk_hash, count(*) AS taken
-          FROM participants r
-         WHERE r.status = :recipient AND r.kk_hash IS NOT NULL
-         GROUP BY r.kk_hash
+         WHERE (p.status = :registered AND p.wave_id IS NULL
+                AND p.created_at < :closes_at AND p.birth_date <= :adult_born_by)
+            OR (p.status = :recipient AND p.kk_hash IS NOT NULL)
     ), ranked AS MATERIALIZED (
-        SELECT c.*,
-               CASE WHEN c.kk_hash IS NULL THEN 0
-                    ELSE coalesce(f.taken, 0) + row_number() OVER (
-                        PARTITION BY c.kk_hash
-                        ORDER BY c.disabled DESC, c.offline DESC, c.draw_key) - 1
-               END AS family_ahead
-          FROM candidate c LEFT JOIN family f ON f.kk_hash = c.kk_hash
-    ), eligible AS MATERIALIZED (
-        SELECT * FROM ranked WHERE family_ahead < :family_max
+        SELECT id, regency_id, has_phone, office_id, disabled, offline, draw_key, family_ahead
+          FROM (SELECT m.*,
+                       CASE WHEN m.kk_hash IS NULL THEN 0
+                            ELSE row_number() OVER (
+                                PARTITION BY m.kk_hash
+                                ORDER BY m.recipient DESC, m.disabled DESC, m.offline DESC,
+                                         m.draw_key) - 1
+                       END AS family_ahead
+                  FROM member m) AS card
+         WHERE NOT recipient
     ), d AS MATERIALIZED (
-        SELECT id, draw_key, family_ahead FROM eligible WHERE disabled
+        SELECT * FROM ranked WHERE disabled AND family_ahead < :family_max
          ORDER BY draw_key LIMIT :disability_quota
     ), o AS MATERIALIZED (
-        SELECT e.id, e.draw_key, e.family_ahead FROM eligible e
-         WHERE e.offline AND NOT EXISTS (SELECT 1 FROM d WHERE d.id = e.id)
-         ORDER BY e.draw_key LIMIT :offline_quota
+        SELECT * FROM (SELECT * FROM ranked WHERE offline AND family_ahead < :family_max
+                        ORDER BY draw_key LIMIT :offline_quota + (SELECT count(*) FROM d)) AS o0
+         WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = o0.id)
+         ORDER BY draw_key LIMIT :offline_quota
+    ), general AS (
+        SELECT (SELECT count(*) FROM d) AS d, (SELECT count(*) FROM o) AS o,
+               greatest(0, :quota - (SELECT count(*) FROM d) - (SELECT count(*) FROM o))
+                   AS places
     ), g AS MATERIALIZED (
-        SELECT e.id, e.draw_key, e.family_ahead FROM eligible e
-         WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = e.id)
-           AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = e.id)
-         ORDER BY e.draw_key
-         LIMIT greatest(0, :quota - (SELECT count(*) FROM d) - (SELECT count(*) FROM o))
-    ), picked AS MATERIALIZED (
-        SELECT id, draw_key, family_ahead, :pool_disability AS pool FROM d
-        UNION ALL SELECT id, draw_key, family_ahead, :pool_offline FROM o
-        UNION ALL SELECT id, draw_key, family_ahead, :pool_general FROM g
-    ), recorded AS (
-        INSERT INTO wave_selections (wave_id, participant_id, outcome, pool, draw_key,
-                                     family_ahead)
-        SELECT :wave_id, id, :selected, pool, draw_key, family_ahead FROM picked
+        SELECT * FROM (SELECT * FROM ranked WHERE family_ahead < :family_max
+                        ORDER BY draw_key
+                        LIMIT (SELECT places + d + o FROM general)) AS g0
+         WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.id = g0.id)
+           AND NOT EXISTS (SELECT 1 FROM o WHERE o.id = g0.id)
+         ORDER BY draw_key LIMIT (SELECT places FROM general)
+    ), cut AS (
+        SELECT (SELECT CASE WHEN count(*) < :disability_quota THEN :no_cut ELSE max(draw_key) END
+                  FROM d) AS disability,
+               (SELECT CASE WHEN count(*) < :offline_quota THEN :no_cut ELSE max(draw_key) END
+                  FROM o) AS offline,
+               (SELECT CASE WHEN count(*) < (SELECT places FROM general) THEN :no_cut
+                            ELSE max(draw_key) END
+                  FROM g) AS general
+    ), kept AS (
+        INSERT INTO selection_draw (participant_id, regency_id, has_phone, office_id, outcome,
+                                    pool, draw_key, family_ahead)
+        SELECT id, regency_id, has_phone, office_id, :selected, :pool_disability, draw_key,
+               family_ahead FROM d
         UNION ALL
-        SELECT :wave_id, id, :family_limit, NULL, draw_key, family_ahead
-          FROM ranked WHERE family_ahead >= :family_max
-    ), made AS (
-        UPDATE participants p
-           SET status = :recipient, wave_id = :wave_id, training_balance = :balance,
-               first_purchase_deadline = :deadline,
-               card_number = coalesce(p.card_number, prakerja_card_number(p.id))
-          FROM picked WHERE p.id = picked.id
-        RETURNING p.id, p.phone_masked, p.registered_by_partner_id
-    ), told AS (
-        INSERT INTO notification_outbox (channel, participant_id, template, payload, status,
-                                         attempts)
-        SELECT CASE WHEN made.phone_masked IS NOT NULL OR made.registered_by_partner_id IS NULL
-                    THEN :sms ELSE :office END,
-               made.id, :template,
-               jsonb_build_object('waveNumber', :wave_number,
-                                  'to', CASE WHEN made.phone_masked IS NOT NULL
-                                               OR made.registered_by_partner_id IS NULL
-                                             THEN jsonb_build_object('participant', made.id)
-                                             ELSE jsonb_build_object(
-                                                 'officeId', made.registered_by_partner_id)
-                                        END),
-               :pending, 0
-          FROM made
+        SELECT id, regency_id, has_phone, office_id, :selected, :pool_offline, draw_key,
+               family_ahead FROM o
+        UNION ALL
+        SELECT id, regency_id, has_phone, office_id, :selected, :pool_general, draw_key,
+               family_ahead FROM g
+        UNION ALL
+        SELECT r.id, r.regency_id, r.has_phone, r.office_id, :family_limit, NULL, r.draw_key,
+               r.family_ahead
+          FROM ranked r CROSS JOIN cut
+         WHERE r.family_ahead >= :family_max
+           AND (r.draw_key <= cut.general
+                OR (r.disabled AND r.draw_key <= cut.disability)
+                OR (r.offline AND r.draw_key <= cut.offline))
+        RETURNING outcome, pool, draw_key
+    ), drawn AS (
+        SELECT count(*) FILTER (WHERE pool = :pool_disability) AS disability_selected,
+               max(draw_key) FILTER (WHERE pool = :pool_disability) AS disability_cutoff,
+               count(*) FILTER (WHERE pool = :pool_offline) AS offline_selected,
+               max(draw_key) FILTER (WHERE pool = :pool_offline) AS offline_cutoff,
+               count(*) FILTER (WHERE pool = :pool_general) AS general_selected,
+               max(draw_key) FILTER (WHERE pool = :pool_general) AS general_cutoff
+          FROM kept
     )
-    SELECT (SELECT count(*) FROM candidate) AS considered,
-           (SELECT count(*) FROM ranked WHERE family_ahead >= :family_max) AS family_limited,
-           (SELECT count(*) FROM d) AS disability_selected,
-           (SELECT max(draw_key) FROM d) AS disability_cutoff,
-           (SELECT count(*) FROM o) AS offline_selected,
-           (SELECT max(draw_key) FROM o) AS offline_cutoff,
-           (SELECT count(*) FROM g) AS general_selected,
-           (SELECT max(draw_key) FROM g) AS general_cutoff
+    SELECT considered.*, drawn.*
+      FROM (SELECT count(*) AS considered,
+                   count(*) FILTER (WHERE family_ahead >= :family_max) AS family_limited
+              FROM ranked) AS considered,
+           drawn
     """
 ).bindparams(
     bindparam(
@@ -247,21 +295,68 @@ _SELECT = text(
     ),
     bindparam("pool_offline", SelectionPool.OFFLINE, type_=WaveSelection.__table__.c.pool.type),
     bindparam("pool_general", SelectionPool.GENERAL, type_=WaveSelection.__table__.c.pool.type),
+    bindparam("seed", type_=BigInteger),
+    bindparam("quota", type_=Integer),
+    bindparam("disability_quota", type_=Integer),
+    bindparam("offline_quota", type_=Integer),
+    bindparam("closes_at", type_=DateTime(timezone=True)),
+    bindparam("adult_born_by", type_=Date),
+    bindparam("family_max", FAMILY_CARD_RECIPIENTS_MAX, type_=Integer),
+    bindparam("no_cut", 2**63 - 1, type_=BigInteger),
+)
+
+# The draw's record, in key order of the table's indexes.
+_RECORD = text(
+    """
+    INSERT INTO wave_selections (wave_id, participant_id, outcome, pool, draw_key, family_ahead)
+    SELECT :wave_id, participant_id, outcome, pool, draw_key, family_ahead
+      FROM selection_draw ORDER BY participant_id
+    """
+).bindparams(bindparam("wave_id", type_=Integer))
+
+# The recipients: status, wave, balance, deadline and card number, walking the table in id
+# order (a selected tenth of the registrants touches most of its pages anyway).
+_MAKE_RECIPIENTS = text(
+    """
+    UPDATE participants p
+       SET status = :recipient, wave_id = :wave_id, training_balance = :balance,
+           first_purchase_deadline = :deadline,
+           card_number = coalesce(p.card_number, prakerja_card_number(p.id))
+      FROM selection_draw d
+     WHERE p.id = d.participant_id AND d.outcome = :selected
+    """
+).bindparams(
+    bindparam("recipient", ParticipantStatus.RECIPIENT, type_=Participant.__table__.c.status.type),
+    bindparam("selected", SelectionOutcome.SELECTED, type_=WaveSelection.__table__.c.outcome.type),
+    bindparam("wave_id", type_=Integer),
+    bindparam("balance", type_=BigInteger),
+    bindparam("deadline", type_=DateTime(timezone=True)),
+)
+
+# The notice of selection: to the person's phone, or to the office that registered someone
+# without one.
+_TELL = text(
+    """
+    INSERT INTO notification_outbox (channel, participant_id, template, payload, status, attempts)
+    SELECT CASE WHEN d.has_phone OR d.office_id IS NULL THEN :sms ELSE :office END,
+           d.participant_id, :template,
+           jsonb_build_object('waveNumber', :wave_number,
+                              'to', CASE WHEN d.has_phone OR d.office_id IS NULL
+                                         THEN jsonb_build_object('participant', d.participant_id)
+                                         ELSE jsonb_build_object('officeId', d.office_id)
+                                    END),
+           :pending, 0
+      FROM selection_draw d
+     WHERE d.outcome = :selected
+     ORDER BY d.participant_id
+    """
+).bindparams(
+    bindparam("selected", SelectionOutcome.SELECTED, type_=WaveSelection.__table__.c.outcome.type),
     bindparam("pending", OutboxStatus.PENDING, type_=OutboxMessage.__table__.c.status.type),
     bindparam("sms", SMS_CHANNEL),
     bindparam("office", OFFICE_CHANNEL),
     bindparam("template", SELECTED_TEMPLATE),
-    bindparam("seed", type_=BigInteger),
     bindparam("wave_number", type_=Integer),
-    bindparam("wave_id", type_=Integer),
-    bindparam("quota", type_=Integer),
-    bindparam("disability_quota", type_=Integer),
-    bindparam("offline_quota", type_=Integer),
-    bindparam("balance", type_=BigInteger),
-    bindparam("deadline", type_=DateTime(timezone=True)),
-    bindparam("closes_at", type_=DateTime(timezone=True)),
-    bindparam("adult_born_by", type_=Date),
-    bindparam("family_max", FAMILY_CARD_RECIPIENTS_MAX, type_=Integer),
 )
 
 
@@ -278,10 +373,13 @@ async def run_selection(
         raise GatewayError(ErrorCode.BAD_USER_INPUT, "quota must be positive", field="quota")
     disability_quota = math.ceil(quota * wave.reserved_disability_share)
     offline_quota = min(quota - disability_quota, math.ceil(quota * wave.reserved_offline_share))
+    before = (await execute_core(session, _SETTINGS, SELECTION_SETTINGS)).one()
+    await execute_core(session, _DROP_DRAW)
+    await execute_core(session, _CREATE_DRAW)
     row = (
         await execute_core(
             session,
-            _SELECT,
+            _DRAW,
             {
                 "seed": wave.selection_seed,
                 "closes_at": wave.closes_at,
@@ -289,13 +387,29 @@ async def run_selection(
                 "disability_quota": disability_quota,
                 "offline_quota": offline_quota,
                 "quota": quota,
-                "wave_id": wave.id,
-                "wave_number": wave.number,
-                "balance": scheme.training_balance,
-                "deadline": max(wave.opens_at, now) + timedelta(days=scheme.purchase_deadline_days),
             },
         )
     ).one()
+    # The writes that follow join the draw: let the planner know its size.
+    await execute_core(session, _ANALYZE_DRAW)
+    await execute_core(session, _RECORD, {"wave_id": wave.id})
+    await execute_core(
+        session,
+        _MAKE_RECIPIENTS,
+        {
+            "wave_id": wave.id,
+            "balance": scheme.training_balance,
+            "deadline": max(wave.opens_at, now) + timedelta(days=scheme.purchase_deadline_days),
+        },
+    )
+    await execute_core(session, _TELL, {"wave_number": wave.number})
+    await record_selected(session, wave.number, DRAW_TABLE)
+    await execute_core(session, _DROP_DRAW)
+    await execute_core(
+        session,
+        _SETTINGS,
+        {"work_mem": before.work_mem, "statement_timeout": before.statement_timeout},
+    )
     pools = (
         PoolRecord(
             pool=SelectionPool.DISABILITY,
@@ -334,7 +448,6 @@ async def run_selection(
     wave.selected_at = now
     wave.selection_summary = summary
     await session.flush()
-    await record_selected(session, wave.id)
     await record_audit(
         session,
         actor=actor,

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import text
 
 from core.db.database import Database
-from core.eligibility import FAMILY_CARD_REGISTRANTS_MAX
+from core.eligibility import FAMILY_CARD_RECIPIENTS_MAX
 from tests.support.gateway import Tokens
 from tests.support.registration import (
     OFFICE,
@@ -18,7 +18,9 @@ from tests.support.registration import (
     codes,
     form,
     nik,
+    open_wave,
     register,
+    run_selection,
 )
 
 
@@ -139,12 +141,25 @@ async def test_consent_must_be_complete(tokens: Tokens) -> None:
     assert (await register(tokens, signed)).get("errors") is None
 
 
-async def test_a_family_card_takes_a_limited_number_of_registrants(tokens: Tokens) -> None:
+async def test_a_family_card_takes_members_until_it_has_its_two_recipients(
+    tokens: Tokens,
+) -> None:
+    # The programme limits recipients per card, not registrants: a third member registers.
     kk = "1101015555555555"
-    for serial in range(20, 20 + FAMILY_CARD_REGISTRANTS_MAX):
-        assert (await register(tokens, form(serial, kk=kk))).get("errors") is None
-    body = await register(tokens, form(99, kk=kk))
+    for serial in range(20, 23):
+        body = await register(tokens, form(serial, kk=kk, disabilities=["PHYSICAL"]))
+        assert body.get("errors") is None, body
+    # The demo programme has no other registrant with a disability: the wave's disability
+    # pool draws from this card, which keeps two and holds the third back.
+    wave = await open_wave(tokens, FAMILY_CARD_RECIPIENTS_MAX, disability=1.0)
+    result = await run_selection(tokens, wave["number"])
+    assert result["selected"] == FAMILY_CARD_RECIPIENTS_MAX
+    assert result["familyCardLimited"] == 1
+    body = await register(tokens, form(23, kk=kk))
     assert codes(body) == ["FAMILY_CARD_FULL"]
+    assert str(FAMILY_CARD_RECIPIENTS_MAX) in body["errors"][0]["message"]
+    # Another card is not affected.
+    assert (await register(tokens, form(24, kk="1101015555555556"))).get("errors") is None
 
 
 async def test_bulk_answers_each_item_in_order_and_keeps_the_successes(tokens: Tokens) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from tests.support.gateway import Tokens
@@ -70,3 +70,48 @@ async def register(tokens: Tokens, values: dict[str, Any], office: str = OFFICE)
 
 def codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body.get("errors") or []]
+
+
+OPEN_WAVE = """
+mutation($input: OpenWaveInput!) { openWave(input: $input) { number selectionSeed quota } }
+"""
+RUN_SELECTION = """
+mutation($wave: Int!, $quota: Int) {
+  runSelection(wave: $wave, quota: $quota) {
+    considered selected familyCardLimited
+    pools { pool reserved selected cutoffKey }
+    wave { number selectedAt selected }
+  }
+}
+"""
+
+
+async def open_wave(
+    tokens: Tokens, quota: int, *, disability: float = 0.0, offline: float = 0.0
+) -> dict[str, Any]:
+    """Opens a wave of scheme 2023 as programme management, from now for four days."""
+    now = datetime.now(UTC)
+    body = await tokens.graphql(
+        "PMO",
+        OPEN_WAVE,
+        {
+            "input": {
+                "scheme": "2023",
+                "quota": quota,
+                "reservedDisabilityShare": disability,
+                "reservedOfflineShare": offline,
+                "opensAt": now.isoformat(),
+                "closesAt": (now + timedelta(days=4)).isoformat(),
+            }
+        },
+    )
+    assert body.get("errors") is None, body
+    opened: dict[str, Any] = body["data"]["openWave"]
+    return opened
+
+
+async def run_selection(tokens: Tokens, wave: int, quota: int | None = None) -> dict[str, Any]:
+    body = await tokens.graphql("PMO", RUN_SELECTION, {"wave": wave, "quota": quota})
+    assert body.get("errors") is None, body
+    result: dict[str, Any] = body["data"]["runSelection"]
+    return result
