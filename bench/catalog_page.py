@@ -110,6 +110,7 @@ async def platform_client(url: str) -> tuple[str, str]:
                 Origin(operator="bench"),
                 partner_code="DP-001",
                 scopes=["catalog:read"],
+                master_key=MASTER_KEY.encode(),
                 name="catalog benchmark",
             )
             await session.commit()

@@ -297,7 +297,7 @@ async def open_hot(
     return {platform: [Offer(course.code, code, course.price)] for platform in PLATFORMS}
 
 
-async def create_clients(url: str, count: int) -> list[BuyerClient]:
+async def create_clients(url: str, count: int, master_key: str) -> list[BuyerClient]:
     database = Database.connect(url, pool_size=1)
     clients: list[BuyerClient] = []
     try:
@@ -309,6 +309,7 @@ async def create_clients(url: str, count: int) -> list[BuyerClient]:
                     ORIGIN,
                     partner_code=platform,
                     scopes=["enrollment:write"],
+                    master_key=master_key.encode(),
                     name=f"bench purchases {number}",
                 )
                 assert credentials.client_secret is not None
@@ -337,7 +338,7 @@ async def prepare(url: str, participants: int, concurrency: int, master_key: str
         await connection.execute("ANALYZE participants, schedules, course_listings")
     finally:
         await connection.close()
-    clients = await create_clients(url, concurrency)
+    clients = await create_clients(url, concurrency, master_key)
     spread = sum(len(platform_offers) for platform_offers in offers["spread"].values())
     print(
         f"prepared in {time.perf_counter() - began:.0f} s: {len(cards):,} recipients, "

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.db.availability import is_unavailable
 from core.db.engine import create_engine, create_sessionmaker
 
 
@@ -39,3 +44,42 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A pooled connection's own asyncpg connection, outside any transaction, for the
+        few hot paths whose work is one or two statements (the token endpoint).
+
+        Each statement sent on it commits by itself: no BEGIN and COMMIT round trips, none
+        of the ORM session's per-statement work (SQLAlchemy's asyncpg adapter begins a
+        transaction only before a statement of its own). Several statements that must hold
+        together go in ``connection.transaction()``. Parameters are ``$n``; the pool's JSON
+        codecs apply (JSONB is bound as JSON text and read as Python values). A connection
+        that failed otherwise than by an error PostgreSQL reported (unreachable, cancelled
+        halfway) is invalidated, so the pool opens a new one instead of handing it on.
+
+        When the sessionmaker is bound to one connection inside an outer transaction (the
+        tests roll every test back that way), the statements run on that connection,
+        through a session joined to it, so that they see and keep the test's writes.
+        """
+        bind = self.sessionmaker.kw.get("bind")
+        if isinstance(bind, AsyncConnection):
+            async with self.sessionmaker() as session:
+                joined = await session.connection()
+                async with _driver_of(joined) as driver:
+                    yield driver
+                await session.commit()
+            return
+        async with self.engine.connect() as connection, _driver_of(connection) as driver:
+            yield driver
+
+
+@asynccontextmanager
+async def _driver_of(connection: AsyncConnection) -> AsyncIterator[Any]:
+    raw = await connection.get_raw_connection()
+    try:
+        yield raw.driver_connection
+    except BaseException as exc:
+        if is_unavailable(exc) or isinstance(exc, asyncio.CancelledError):
+            await connection.invalidate()
+        raise

@@ -62,7 +62,7 @@ def cluster() -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 async def shop(cluster: Cluster) -> Shop:
-    return await open_shop(cluster.primary_url, BUYERS)
+    return await open_shop(cluster.primary_url, BUYERS, cluster.master_key)
 
 
 async def _replica_commits(cluster: Cluster) -> int:

@@ -83,6 +83,7 @@ async def create_test_clients(url: str) -> TestClients:
                     Origin(operator="tests"),
                     partner_code=code,
                     scopes=scopes,
+                    master_key=TEST_MASTER_KEY.encode(),
                     name=f"test client {code}",
                 )
                 found[(code, credentials.scopes)] = credentials
