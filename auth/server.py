@@ -4,9 +4,10 @@ authlib is synchronous, and its hooks (``query_client``, ``validate_jti``, ``que
 are called from deep inside its flow where nothing can be awaited. So the routes load all
 a request can need first (the claimed client, the signing key, whether an assertion's jti
 was seen, the presented token's state), build one ``GatewayAuthorizationServer`` per
-request around that ``Preloaded`` data, run it in a worker thread (client authentication costs a
-scrypt run that must not block the event loop), and afterwards write what it decided
-(replay-cache entry, revocation, audit) in the request's transaction.
+request around that ``Preloaded`` data, run it (on the event loop: a keyed secret check takes
+microseconds; in a worker thread only for a client whose secret is still a legacy scrypt
+hash, see auth/routes.py ``_run``), and afterwards write what it decided (replay-cache
+entry, revocation, audit, a rehashed secret).
 
 One server per request also means no mutable state is shared between threads.
 """

@@ -204,6 +204,8 @@ def bench(args: argparse.Namespace) -> None:
         # and close its own (a PostgreSQL backend started per token).
         "PRAKERJA_DB_POOL_SIZE": str(max(10, args.connections)),
     }
+    if args.server_path is not None:  # another checkout's gateway (with --legacy: main's)
+        env["PYTHONPATH"] = str(args.server_path.resolve())
     command = [sys.executable, "-m", "gateway.cli", "serve"]
     if args.cprofile:
         command = [sys.executable, "-m", "bench.cpu_profiled_serve", str(args.cprofile)]
@@ -283,6 +285,9 @@ def main() -> None:
     parser.add_argument("--py-spy", type=Path, default=None, help="collapsed stacks here")
     parser.add_argument(
         "--cprofile", type=Path, default=None, help="CPU-time cProfile stats of the server here"
+    )
+    parser.add_argument(
+        "--server-path", type=Path, default=None, help="serve another checkout's code (compare)"
     )
     parser.add_argument("--verbose", action="store_true", help="print wrk's own report")
     args = parser.parse_args()
