@@ -21,6 +21,8 @@ class Database:
     sessionmaker: async_sessionmaker[AsyncSession]
     # Where the LISTEN connection goes: a transaction pooler cannot hold one (defaults to url).
     listen_url: str = ""
+    # Behind PgBouncer in transaction mode (core/db/engine.py): see ``driver_connection``.
+    transaction_pooler: bool = False
 
     @classmethod
     def connect(
@@ -40,6 +42,7 @@ class Database:
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             listen_url=listen_url or url,
+            transaction_pooler=transaction_pooler,
         )
 
     async def dispose(self) -> None:
@@ -53,7 +56,8 @@ class Database:
         Each statement sent on it commits by itself: no BEGIN and COMMIT round trips, none
         of the ORM session's per-statement work (SQLAlchemy's asyncpg adapter begins a
         transaction only before a statement of its own). Several statements that must hold
-        together go in ``connection.transaction()``. Parameters are ``$n``; the pool's JSON
+        together go in ``connection.transaction()``. (Behind PgBouncer in transaction mode the
+        whole block is one transaction instead: see below.) Parameters are ``$n``; the pool's JSON
         codecs apply (JSONB is bound as JSON text and read as Python values). A connection
         that failed otherwise than by an error PostgreSQL reported (unreachable, cancelled
         halfway) is invalidated, so the pool opens a new one instead of handing it on.
@@ -71,7 +75,15 @@ class Database:
                 await session.commit()
             return
         async with self.engine.connect() as connection, _driver_of(connection) as driver:
-            yield driver
+            if not self.transaction_pooler:
+                yield driver
+                return
+            # PgBouncer in transaction mode hands each transaction (and each statement outside
+            # one) whichever server connection is free, while asyncpg prepares a statement in
+            # one round trip and runs it in the next: outside a transaction the two could meet
+            # different servers. So there, one transaction holds the block's statements.
+            async with driver.transaction():
+                yield driver
 
 
 @asynccontextmanager
