@@ -209,7 +209,8 @@ def bench(args: argparse.Namespace) -> None:
     command = [sys.executable, "-m", "gateway.cli", "serve"]
     if args.cprofile:
         command = [sys.executable, "-m", "bench.cpu_profiled_serve", str(args.cprofile)]
-    server = subprocess.Popen(command, env=env)  # noqa: S603
+    # ``-m`` puts the working directory first on the path: the other checkout's, if asked for.
+    server = subprocess.Popen(command, env=env, cwd=args.server_path)  # noqa: S603
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -228,7 +229,7 @@ def bench(args: argparse.Namespace) -> None:
         assert answer.status_code == 200, answer.text
         if args.legacy:
             now = asyncio.run(stored_hash(url, credentials.client_id))
-            print(f"the first token rewrote the scrypt hash: now {now.split('$')[0]}")
+            print(f"stored hash after the first token: {now.split('$')[0]}")
         basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         run_wrk(base, basic, 3, args.connections)  # warm-up: connections, plans, caches
         process = psutil.Process(server.pid)
