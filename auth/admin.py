@@ -1,7 +1,8 @@
 """Administrative operations on partner identity, each leaving an audit record.
 
 The CLI calls these; so do the test fixtures. A secret is returned once, to be shown once,
-and is never stored or logged: only its scrypt hash is kept.
+and is never stored or logged: only its keyed hash is kept (auth/secrets.py), made under the
+master key the gateway serves with.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.audit import AuditAction, Origin, audit
 from auth.keys import Rotation, rotate_signing_keys
 from auth.scopes import Scope, allowed_scopes
-from auth.secrets import generate_client_id, generate_secret, hash_secret
+from auth.secrets import SecretHasher, generate_client_id, generate_secret
 from auth.server import ASSERTION_ALGORITHMS
 from auth.tokens import key_retention
 from core.enums import ClientStatus, PartnerStatus, PartnerType
@@ -129,6 +130,7 @@ async def create_client(
     *,
     partner_code: str,
     scopes: list[str],
+    master_key: bytes,
     name: str | None = None,
     jwks: dict[str, Any] | None = None,
     with_secret: bool = True,
@@ -142,7 +144,7 @@ async def create_client(
         client_id=generate_client_id(partner.code),
         partner_id=partner.id,
         name=name or f"{partner.code} client",
-        secret_hash=hash_secret(secret) if secret is not None else None,
+        secret_hash=SecretHasher(master_key).hash(secret) if secret is not None else None,
         jwks=check_public_jwks(jwks) if jwks is not None else None,
         scopes=list(granted),
         status=ClientStatus.ACTIVE,
@@ -195,11 +197,13 @@ async def register_client_key(
     )
 
 
-async def rotate_client_secret(session: AsyncSession, origin: Origin, client_id: str) -> str:
+async def rotate_client_secret(
+    session: AsyncSession, origin: Origin, client_id: str, *, master_key: bytes
+) -> str:
     """A new secret replaces the old one at once; tokens already issued stay valid."""
     client = await client_by_id(session, client_id)
     secret = generate_secret()
-    client.secret_hash = hash_secret(secret)
+    client.secret_hash = SecretHasher(master_key).hash(secret)
     await session.flush()
     await audit(
         session,

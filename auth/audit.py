@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from core.audit import record_audit
+from core.audit import audit_values
+from core.models import AuditRecord
 
 
 class AuditAction(StrEnum):
@@ -69,11 +70,38 @@ async def audit(
     **detail: Any,
 ) -> None:
     """One record through the shared audit helper, written with the action's transaction."""
+    values = audit_row(
+        action,
+        origin,
+        client_id=client_id,
+        partner_id=partner_id,
+        entity=entity,
+        outcome=outcome,
+        before=before,
+        after=after,
+        **detail,
+    )
+    session.add(AuditRecord(**values))
+
+
+def audit_row(
+    action: AuditAction,
+    origin: Origin,
+    *,
+    client_id: str | None = None,
+    partner_id: int | None = None,
+    entity: tuple[str, str] | None = None,
+    outcome: str = "success",
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    """The record's column values, for ``audit`` or a statement that inserts it itself
+    (the token endpoint, auth/token_requests.py)."""
     extra: dict[str, Any] = {"outcome": outcome, **detail}
     if origin.operator is not None:
         extra["operator"] = origin.operator
-    await record_audit(
-        session,
+    return audit_values(
         action=action.value,
         client_id=client_id,
         partner_id=partner_id,

@@ -16,7 +16,7 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.secrets import verify_secret
+from auth.secrets import SecretHasher, Verdict
 from core.enums import ClientStatus, PartnerStatus, PartnerType
 from core.models import OAuthClient, Partner
 
@@ -77,9 +77,13 @@ async def load_client(session: AsyncSession, client_id: str) -> ClientRecord | N
 class GatewayClient(ClientMixin):  # type: ignore[misc]
     """authlib's view of a client; ``record`` is None for a client id nobody registered."""
 
-    def __init__(self, client_id: str, record: ClientRecord | None) -> None:
+    def __init__(self, client_id: str, record: ClientRecord | None, hasher: SecretHasher) -> None:
         self.client_id = client_id
         self.record = record
+        self._hasher = hasher
+        # The secret's keyed hash, when it was right but stored in the legacy (scrypt) form:
+        # the route writes it in the request's transaction (auth/secrets.py).
+        self.rehashed: str | None = None
 
     @property
     def usable(self) -> bool:
@@ -113,7 +117,10 @@ class GatewayClient(ClientMixin):  # type: ignore[misc]
     def check_client_secret(self, client_secret: str) -> bool:
         stored = self.record.secret_hash if self.record is not None else None
         # The hash is checked first and always, disabled or not, so timing says nothing.
-        return verify_secret(client_secret, stored) and self.usable
+        verdict = self._hasher.verify(client_secret, stored)
+        if verdict is Verdict.REHASH:
+            self.rehashed = self._hasher.hash(client_secret)
+        return verdict.matches and self.usable
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if not self.usable or self.record is None:

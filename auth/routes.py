@@ -11,23 +11,25 @@ import base64
 import binascii
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from auth import throttle
-from auth.audit import AuditAction, Origin, audit
+from auth import token_requests
+from auth.audit import AuditAction, Origin, audit_row
 from auth.clients import load_client
-from auth.keys import ALGORITHM, ensure_signing_keys, published_keys
+from auth.keys import ALGORITHM, PrivateSigningKey, ensure_signing_keys, published_keys
 from auth.runtime import AuthRuntime
 from auth.scopes import Scope
+from auth.secrets import is_slow
 from auth.server import (
     ASSERTION_ALGORITHMS,
     CLIENT_AUTH_FAILED,
@@ -41,7 +43,7 @@ from auth.server import (
 )
 from auth.tokens import InvalidToken, audience_of, issuer_of, live_principal
 from core.db.database import Database
-from core.models import RevokedToken, UsedClientAssertion
+from core.models import AuditRecord, OAuthClient, RevokedToken, UsedClientAssertion
 
 log = logging.getLogger("auth.oauth")
 
@@ -185,6 +187,39 @@ async def _remember_assertion(session: AsyncSession, decision: tuple[str, str, i
     return inserted is not None
 
 
+def _outcome_audit(
+    request: Request,
+    decisions: Decisions,
+    preloaded: Preloaded,
+    claimed: str | None,
+    *,
+    success: AuditAction,
+    entity: tuple[str, str] | None = None,
+    **detail: Any,
+) -> dict[str, Any]:
+    client = decisions.authenticated
+    partner_id = preloaded.client.partner_id if client is not None and preloaded.client else None
+    if decisions.error is None:
+        return audit_row(
+            success,
+            Origin.of(request),
+            client_id=client.get_client_id() if client else claimed,
+            partner_id=partner_id,
+            entity=entity,
+            **detail,
+        )
+    return audit_row(
+        AuditAction.TOKEN_REFUSED,
+        Origin.of(request),
+        client_id=(claimed or "")[:64] or None,
+        partner_id=partner_id,
+        outcome="failure",
+        endpoint=request.url.path,
+        error=decisions.error,
+        reason=decisions.error_detail,
+    )
+
+
 async def _audit_outcome(
     session: AsyncSession,
     request: Request,
@@ -193,42 +228,59 @@ async def _audit_outcome(
     claimed: str | None,
     *,
     success: AuditAction,
+    entity: tuple[str, str] | None = None,
     **detail: Any,
 ) -> None:
+    row = _outcome_audit(
+        request, decisions, preloaded, claimed, success=success, entity=entity, **detail
+    )
+    session.add(AuditRecord(**row))
+
+
+async def _run(
+    runtime: AuthRuntime, preloaded: Preloaded, call: Callable[..., OAuthResult], *args: Any
+) -> OAuthResult:
+    """authlib's decision: on the event loop, unless the client's secret is still an scrypt
+    hash (tens of milliseconds of CPU, run in a thread, at most one per core at a time)."""
+    stored = preloaded.client.secret_hash if preloaded.client is not None else None
+    if not is_slow(stored):
+        return call(*args)
+    async with runtime.hash_slots:
+        return await asyncio.to_thread(call, *args)
+
+
+async def _store_rehash(session: AsyncSession, decisions: Decisions, preloaded: Preloaded) -> None:
+    """A client that authenticated against a legacy scrypt hash gets its keyed hash stored.
+
+    Only if the row still holds the hash that was checked: a secret rotated meanwhile wins.
+    """
     client = decisions.authenticated
-    partner_id = preloaded.client.partner_id if client is not None and preloaded.client else None
-    if decisions.error is None:
-        await audit(
-            session,
-            success,
-            Origin.of(request),
-            client_id=client.get_client_id() if client else claimed,
-            partner_id=partner_id,
-            **detail,
+    if client is None or client.rehashed is None or decisions.error is not None:
+        return
+    assert preloaded.client is not None
+    await session.execute(
+        update(OAuthClient)
+        .where(
+            OAuthClient.client_id == preloaded.client.client_id,
+            OAuthClient.secret_hash == preloaded.client.secret_hash,
         )
-    else:
-        await audit(
-            session,
-            AuditAction.TOKEN_REFUSED,
-            Origin.of(request),
-            client_id=(claimed or "")[:64] or None,
-            partner_id=partner_id,
-            outcome="failure",
-            endpoint=request.url.path,
-            error=decisions.error,
-            reason=decisions.error_detail,
-        )
+        .values(secret_hash=client.rehashed)
+    )
 
 
 async def token_endpoint(request: Request) -> Response:
+    """Client credentials: one reading statement, authlib, one writing statement.
+
+    See auth/token_requests.py for what is read and written, and why outside the ORM.
+    """
     runtime, database = _runtime(request)
     try:
         pairs = await read_form(request)
-        form = dict(pairs)
-        async with database.sessionmaker() as session:
-            preloaded, claimed = await _preload(session, request, form)
-            address = request.client.host if request.client is not None else None
-            wait = await throttle.wait_seconds(session, claimed, address)
+        claimed, assertion = claimed_client_id(request, dict(pairs))
+        address = request.client.host if request.client is not None else None
+        async with database.driver_connection() as connection:
+            state = await token_requests.read_state(connection, claimed, address, assertion)
+            wait = state.wait_seconds
             if wait > 0:
                 description = f"too many failed authentications; retry after {wait} s"
                 return _respond(
@@ -238,45 +290,90 @@ async def token_endpoint(request: Request) -> Response:
                         [("Retry-After", str(wait)), *_NO_STORE.items()],
                     )
                 )
-            key_row = await ensure_signing_keys(session, runtime.master_key)
-            preloaded.signing_key = runtime.private_keys.load(key_row)
-            server = GatewayAuthorizationServer(runtime.settings, preloaded)
+            signing_key = runtime.private_keys.cached(state.active_kid)
+            if signing_key is None:
+                signing_key = await _signing_key(runtime, database)
+            preloaded = Preloaded(
+                client=state.client, signing_key=signing_key, assertion_seen=state.assertion_seen
+            )
+            server = GatewayAuthorizationServer(runtime.settings, preloaded, runtime.secret_hasher)
             oauth_request = GatewayOAuth2Request(
                 issuer_of(runtime.settings) + TOKEN_PATH, request.headers, pairs
             )
-            async with runtime.hash_slots:
-                result: OAuthResult = await asyncio.to_thread(
-                    server.create_token_response, oauth_request
-                )
+            result: OAuthResult = await _run(
+                runtime, preloaded, server.create_token_response, oauth_request
+            )
             decisions = server.decisions
-            replayed = (
-                result.status == 200
-                and decisions.assertion is not None
-                and not await _remember_assertion(session, decisions.assertion)
-            )
-            if replayed:  # another request used this assertion between our check and now
-                decisions.error, decisions.error_detail = "invalid_client", "replayed jti"
-                result = MalformedRequest("invalid_client", CLIENT_AUTH_FAILED, 401).result
-            if decisions.error == "invalid_client":
-                await throttle.record_failure(session, claimed, address)
-            elif decisions.error is None:
-                await throttle.record_success(session, claimed)
-            issued = decisions.issued if decisions.error is None else None
-            await _audit_outcome(
-                session,
-                request,
-                decisions,
-                preloaded,
-                claimed,
-                success=AuditAction.TOKEN_ISSUED,
-                scope=issued.get("scope") if issued else None,
-                kid=preloaded.signing_key.kid,
-                method=oauth_request.auth_method,
-            )
-            await session.commit()
+            authenticated = decisions.authenticated
+            rehashed = authenticated.rehashed if authenticated is not None else None
+            if decisions.error is None and decisions.assertion is None and rehashed is None:
+                # The common case: the audit record (and a cleared counter), one statement.
+                outcome = _token_outcome(request, server, oauth_request, claimed, None)
+                await token_requests.record_outcome(connection, state, outcome)
+            else:
+                async with connection.transaction():
+                    if (
+                        decisions.error is None
+                        and decisions.assertion is not None
+                        and not await token_requests.record_assertion(
+                            connection, decisions.assertion
+                        )
+                    ):  # another request used this assertion between our check and now
+                        decisions.error, decisions.error_detail = "invalid_client", "replayed jti"
+                        result = MalformedRequest("invalid_client", CLIENT_AUTH_FAILED, 401).result
+                    outcome = _token_outcome(request, server, oauth_request, claimed, rehashed)
+                    await token_requests.record_outcome(connection, state, outcome)
     except MalformedRequest as exc:
         return _respond(exc.result)
     return _respond(result)
+
+
+def _token_outcome(
+    request: Request,
+    server: GatewayAuthorizationServer,
+    oauth_request: GatewayOAuth2Request,
+    claimed: str | None,
+    rehashed: str | None,
+) -> token_requests.Outcome:
+    """What a token request writes: every issuance and every refusal is audited one by one.
+
+    Per token, not aggregated: an issuance is the moment a credential was used, and its
+    record (client, address, request id, the token's jti) is what ties a token seen later,
+    or a leaked secret used from an unexpected address, back to a request. Partners hold a
+    token for its lifetime, so real traffic is a few issuances per client per hour; the
+    record costs one row in the statement that is sent anyway.
+    """
+    decisions, preloaded = server.decisions, server.preloaded
+    assert preloaded.signing_key is not None
+    issued = decisions.issued if decisions.error is None else None
+    jti = server.generator.issued_jti if issued and server.generator else None
+    row = _outcome_audit(
+        request,
+        decisions,
+        preloaded,
+        claimed,
+        success=AuditAction.TOKEN_ISSUED,
+        entity=("access_token", jti) if jti else None,
+        scope=issued.get("scope") if issued else None,
+        kid=preloaded.signing_key.kid,
+        method=oauth_request.auth_method,
+    )
+    return token_requests.Outcome(
+        audit=row,
+        succeeded=decisions.error is None,
+        failed_authentication=decisions.error == "invalid_client",
+        rehashed=rehashed,
+        assertion=decisions.assertion,
+    )
+
+
+async def _signing_key(runtime: AuthRuntime, database: Database) -> PrivateSigningKey:
+    """The active signing key when this process has not decrypted it yet (or there is none:
+    then the first one is made)."""
+    async with database.sessionmaker() as session:
+        row = await ensure_signing_keys(session, runtime.master_key)
+        await session.commit()
+    return runtime.private_keys.load(row)
 
 
 async def _present(
@@ -304,15 +401,15 @@ async def _token_management(request: Request, endpoint: str) -> Response:
         async with database.sessionmaker() as session:
             preloaded, claimed = await _preload(session, request, form)
             await _present(session, runtime, preloaded, form.get("token", ""))
-            server = GatewayAuthorizationServer(runtime.settings, preloaded)
+            server = GatewayAuthorizationServer(runtime.settings, preloaded, runtime.secret_hasher)
             oauth_request = GatewayOAuth2Request(
                 issuer_of(runtime.settings) + request.url.path, request.headers, pairs
             )
-            async with runtime.hash_slots:
-                result: OAuthResult = await asyncio.to_thread(
-                    server.create_endpoint_response, endpoint, oauth_request
-                )
+            result = await _run(
+                runtime, preloaded, server.create_endpoint_response, endpoint, oauth_request
+            )
             decisions = server.decisions
+            await _store_rehash(session, decisions, preloaded)
             revoked = decisions.revoke
             if revoked is not None and decisions.error is None:
                 await session.execute(

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from auth.keys import PrivateKeyCache
 from auth.principal_cache import PrincipalCache
+from auth.secrets import SecretHasher
 from auth.tokens import PublicKeyCache, TokenVerifier, key_retention
 from core.settings import Settings
 
@@ -31,6 +32,10 @@ class AuthRuntime:
     def master_key(self) -> bytes:
         # Resolved on first use: a process that never signs never needs (or makes) one.
         return self.settings.resolved_master_key()
+
+    @cached_property
+    def secret_hasher(self) -> SecretHasher:
+        return SecretHasher(self.master_key)
 
     @cached_property
     def private_keys(self) -> PrivateKeyCache:

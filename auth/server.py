@@ -4,9 +4,10 @@ authlib is synchronous, and its hooks (``query_client``, ``validate_jti``, ``que
 are called from deep inside its flow where nothing can be awaited. So the routes load all
 a request can need first (the claimed client, the signing key, whether an assertion's jti
 was seen, the presented token's state), build one ``GatewayAuthorizationServer`` per
-request around that ``Preloaded`` data, run it in a worker thread (client authentication costs a
-scrypt run that must not block the event loop), and afterwards write what it decided
-(replay-cache entry, revocation, audit) in the request's transaction.
+request around that ``Preloaded`` data, run it (on the event loop: a keyed secret check takes
+microseconds; in a worker thread only for a client whose secret is still a legacy scrypt
+hash, see auth/routes.py ``_run``), and afterwards write what it decided (replay-cache
+entry, revocation, audit, a rehashed secret).
 
 One server per request also means no mutable state is shared between threads.
 """
@@ -38,6 +39,7 @@ from starlette.datastructures import Headers
 from auth.clients import KEY_METHOD, ClientRecord, GatewayClient
 from auth.keys import PrivateSigningKey
 from auth.scopes import Scope
+from auth.secrets import SecretHasher
 from auth.tokens import AccessTokenGenerator, VerifiedToken, audience_of, issuer_of
 from core.settings import Settings
 
@@ -252,16 +254,17 @@ class Revocation(RevocationEndpoint):  # type: ignore[misc]
 
 
 class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
-    def __init__(self, settings: Settings, preloaded: Preloaded) -> None:
+    def __init__(self, settings: Settings, preloaded: Preloaded, hasher: SecretHasher) -> None:
         super().__init__(scopes_supported=[scope.value for scope in Scope])
         self.preloaded = preloaded
+        self.hasher = hasher
         self.decisions = Decisions()
         self.issuer = issuer_of(settings)
         self.audience = audience_of(settings)
+        self.generator: AccessTokenGenerator | None = None
         if preloaded.signing_key is not None:
-            self.register_token_generator(
-                "default", AccessTokenGenerator(settings, preloaded.signing_key)
-            )
+            self.generator = AccessTokenGenerator(settings, preloaded.signing_key)
+            self.register_token_generator("default", self.generator)
         self.register_grant(ClientCredentials)
         self.register_client_auth_method(
             KEY_METHOD,
@@ -274,7 +277,7 @@ class GatewayAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         record = self.preloaded.client
         if record is None or record.client_id != client_id:
             record = None
-        return GatewayClient(client_id, record)
+        return GatewayClient(client_id, record, self.hasher)
 
     def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:
         client = super().authenticate_client(request, methods, endpoint)

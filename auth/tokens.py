@@ -12,15 +12,15 @@ principal cache instead (``auth/principal_cache.py``), which those same changes 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from joserfc import jws, jwt
 from joserfc.errors import BadSignatureError, ClaimError, ExpiredTokenError, JoseError
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import ECKey
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,7 +72,8 @@ class VerifiedToken:
 
 
 class AccessTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
-    """authlib's RFC 9068 generator, signing with the key the route loaded beforehand."""
+    """authlib's RFC 9068 generator (expiry, token response), signing with the key the route
+    loaded beforehand."""
 
     def __init__(self, settings: Settings, key: PrivateSigningKey) -> None:
         super().__init__(
@@ -82,19 +83,30 @@ class AccessTokenGenerator(JWTBearerTokenGenerator):  # type: ignore[misc]
         )
         self._key = key
         self._audience = audience_of(settings)
+        self._lifetime = settings.access_token_ttl_seconds
+        self.issued_jti: str | None = None  # the token's id, for its audit record
 
-    def get_jwks(self) -> KeySet:
-        # A one-key set: joserfc then writes the key's kid into the header.
-        return KeySet([self._key.key])
-
-    def get_audiences(self, client: GatewayClient, user: object, scope: str) -> str:
-        return self._audience
-
-    def get_extra_claims(
+    def access_token_generator(
         self, client: GatewayClient, grant_type: str, user: object, scope: str
-    ) -> dict[str, Any]:
+    ) -> str:
+        """The claims authlib's RFC 9068 generator writes for a client credentials grant,
+        signed by ``PrivateSigningKey.sign_access_token`` (auth/keys.py says why)."""
         assert client.record is not None  # only an authenticated client gets here
-        return {"sub": client.record.partner_code}
+        now = int(time.time())
+        # 128 random bits (authlib's default draws 16 characters one by one).
+        self.issued_jti = secrets.token_urlsafe(16)
+        return self._key.sign_access_token(
+            {
+                "iss": self.issuer,
+                "exp": now + self._lifetime,
+                "client_id": client.get_client_id(),
+                "iat": now,
+                "jti": self.issued_jti,
+                "scope": scope,
+                "sub": client.record.partner_code,
+                "aud": self._audience,
+            }
+        )
 
 
 class PublicKeyCache:

@@ -282,7 +282,12 @@ async def main() -> None:
         database = Database.connect(url, pool_size=4)
         async with database.sessionmaker() as session:
             credentials = await create_client(
-                session, ORIGIN, partner_code=provider, scopes=["completion:write"], name="bench"
+                session,
+                ORIGIN,
+                partner_code=provider,
+                scopes=["completion:write"],
+                master_key=b"bench-master-key",
+                name="bench",
             )
             await session.commit()
         settings = Settings(

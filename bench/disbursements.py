@@ -34,7 +34,7 @@ import psutil
 
 from auth.admin import create_client
 from auth.audit import Origin
-from bench.catalog_page import free_port, start_worker
+from bench.catalog_page import MASTER_KEY, free_port, start_worker
 from core.db import migrate
 from core.db.database import Database
 from core.db.urls import with_database
@@ -82,6 +82,7 @@ async def build(server_url: str, items: int, reuse: bool) -> tuple[str, str, str
                 Origin(operator="bench"),
                 partner_code=PARTNER,
                 scopes=["disbursement:read", "disbursement:write"],
+                master_key=MASTER_KEY.encode(),
                 name="disbursement benchmark",
             )
             await session.commit()

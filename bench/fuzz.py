@@ -70,6 +70,7 @@ async def main(server_url: str, count: int) -> None:
                         Origin(operator="fuzz"),
                         partner_code=code,
                         scopes=[s.value for s in allowed_scopes(partner_type)],
+                        master_key=settings.resolved_master_key(),
                     )
                     await session.commit()
                 assert issued.client_secret is not None

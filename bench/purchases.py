@@ -45,17 +45,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import itertools
 import math
+import multiprocessing
 import os
 import random
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -65,7 +69,7 @@ import httpx
 import psutil
 
 from auth.admin import create_client
-from bench._setup import ORIGIN
+from bench._setup import ORIGIN, peak_rss_mb
 from core.db import migrate
 from core.db.database import Database
 from core.db.urls import with_database
@@ -189,6 +193,11 @@ class Samples:
     wall: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
 
+    def merge(self, other: Samples) -> None:
+        for name in ("start", "otp", "authorize", "purchase", "wall"):
+            getattr(self, name).extend(getattr(other, name))
+        self.errors.update(other.errors)
+
     def record(self, sent: float, started: float, otp_read: float, authorized: float) -> None:
         self.start.append(started - sent)
         self.otp.append(otp_read - started)
@@ -297,7 +306,7 @@ async def open_hot(
     return {platform: [Offer(course.code, code, course.price)] for platform in PLATFORMS}
 
 
-async def create_clients(url: str, count: int) -> list[BuyerClient]:
+async def create_clients(url: str, count: int, master_key: str) -> list[BuyerClient]:
     database = Database.connect(url, pool_size=1)
     clients: list[BuyerClient] = []
     try:
@@ -309,6 +318,7 @@ async def create_clients(url: str, count: int) -> list[BuyerClient]:
                     ORIGIN,
                     partner_code=platform,
                     scopes=["enrollment:write"],
+                    master_key=master_key.encode(),
                     name=f"bench purchases {number}",
                 )
                 assert credentials.client_secret is not None
@@ -337,7 +347,7 @@ async def prepare(url: str, participants: int, concurrency: int, master_key: str
         await connection.execute("ANALYZE participants, schedules, course_listings")
     finally:
         await connection.close()
-    clients = await create_clients(url, concurrency)
+    clients = await create_clients(url, concurrency, master_key)
     spread = sum(len(platform_offers) for platform_offers in offers["spread"].values())
     print(
         f"prepared in {time.perf_counter() - began:.0f} s: {len(cards):,} recipients, "
@@ -365,7 +375,7 @@ def serve_command() -> list[str]:
 
 
 def start_server(
-    url: str, port: int, master_key: str, pool_size: int | None
+    url: str, port: int, master_key: str, pool_size: int | None, cprofile: Path | None = None
 ) -> subprocess.Popen[bytes]:
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("PRAKERJA_")}
     env = {
@@ -379,8 +389,11 @@ def start_server(
     }
     if pool_size is not None:
         env["PRAKERJA_DB_POOL_SIZE"] = str(pool_size)
+    command = serve_command()
+    if cprofile is not None:
+        command = [sys.executable, "-m", "bench.cpu_profiled_serve", str(cprofile)]
     # The command is this interpreter's own gateway script: no outside input.
-    return subprocess.Popen(serve_command(), env=env)  # noqa: S603
+    return subprocess.Popen(command, env=env)  # noqa: S603
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -545,6 +558,19 @@ def processes_cpu(pids: list[int]) -> dict[int, float]:
     return seconds
 
 
+def generator_cpu(server: psutil.Process) -> float:
+    """This process and its buyer processes (not the server, not a profiler)."""
+    me = psutil.Process()
+    used = cpu_seconds(me)
+    for child in me.children(recursive=True):
+        try:
+            if child.pid != server.pid and child.name() != "py-spy":
+                used += cpu_seconds(child)
+        except psutil.Error:
+            continue
+    return used
+
+
 async def cpu_snapshot(server: psutil.Process, connection: asyncpg.Connection) -> CpuSnapshot:
     pids = [row["pid"] for row in await connection.fetch(OUR_POSTGRES_PROCESSES)]
     machine = psutil.cpu_times()
@@ -552,7 +578,7 @@ async def cpu_snapshot(server: psutil.Process, connection: asyncpg.Connection) -
     return CpuSnapshot(
         at=time.perf_counter(),
         server=cpu_seconds(server),
-        generator=cpu_seconds(psutil.Process()),
+        generator=generator_cpu(server),
         postgres=processes_cpu(pids),
         machine_busy=sum(machine) - idle,
     )
@@ -617,7 +643,7 @@ def start_profiler(pid: int, window: Window, out: Path) -> subprocess.Popen[byte
 # --- one scenario ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class Run:
     """What every scenario of one bench run shares."""
 
@@ -629,9 +655,98 @@ class Run:
     warmup: float
     seconds: float
     profile_dir: Path | None
+    cprofile_dir: Path | None
+    # Buyers in other processes (--generator-processes): the executor and the cards each
+    # scenario may use.
+    executor: ProcessPoolExecutor | None = None
+    processes: int = 1
+    cards_per_scenario: int = 0
+
+
+def buyers_in_process(
+    base: str,
+    url: str,
+    tokens: list[tuple[str, str]],
+    cards: list[str],
+    offers: dict[str, list[Offer]],
+    window: Window,
+    floor: int,
+) -> Samples:
+    """Some of the buyers, in a process of their own (the time source is system-wide)."""
+    return arun(_buyers(base, url, tokens, cards, offers, window, floor))
+
+
+async def _buyers(
+    base: str,
+    url: str,
+    tokens: list[tuple[str, str]],
+    cards: list[str],
+    offers: dict[str, list[Offer]],
+    window: Window,
+    floor: int,
+) -> Samples:
+    size = min(16, len(tokens))
+    outbox = await asyncpg.create_pool(url, min_size=min(4, size), max_size=size)
+    limits = httpx.Limits(max_connections=len(tokens), max_keepalive_connections=len(tokens))
+    samples = Samples()
+    try:
+        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as http:
+            remaining = iter(cards)
+            buyers = [
+                Buyer(http, outbox, platform, token, offers[platform], floor)
+                for platform, token in tokens
+            ]
+            await asyncio.gather(*(buyer.run(remaining, samples, window) for buyer in buyers))
+    finally:
+        await outbox.close()
+    return samples
+
+
+async def run_in_processes(
+    run: Run, offers: dict[str, list[Offer]], window: Window, floor: int
+) -> Samples:
+    assert run.executor is not None
+    parts = run.processes
+    cards = list(itertools.islice(run.cards, run.cards_per_scenario))
+    loop = asyncio.get_running_loop()
+    futures = [
+        loop.run_in_executor(
+            run.executor,
+            buyers_in_process,
+            run.base,
+            run.url,
+            run.tokens[part::parts],
+            cards[part::parts],
+            offers,
+            window,
+            floor,
+        )
+        for part in range(parts)
+    ]
+    samples = Samples()
+    for part in await asyncio.gather(*futures):
+        samples.merge(part)
+    return samples
 
 
 async def run_scenario(run: Run, name: str, offers: dict[str, list[Offer]]) -> Result:
+    if run.executor is not None:
+        connection = await asyncpg.connect(run.url)
+        try:
+            floor = int(
+                await connection.fetchval("SELECT coalesce(max(id), 0) FROM notification_outbox")
+            )
+        finally:
+            await connection.close()
+        now = time.perf_counter()
+        window = Window(now + run.warmup, now + run.warmup + run.seconds)
+        cpu = asyncio.create_task(measure_cpu(run.url, run.server, window))
+        locks = asyncio.create_task(watch_locks(run.url, window))
+        profiling = asyncio.create_task(profile(run, name, window))
+        samples = await run_in_processes(run, offers, window, floor)
+        result = Result(name, run.seconds, samples, await cpu, await locks)
+        await profiling
+        return result
     concurrency = len(run.tokens)
     size = min(16, concurrency)
     outbox = await asyncpg.create_pool(run.url, min_size=min(4, size), max_size=size)
@@ -658,7 +773,15 @@ async def run_scenario(run: Run, name: str, offers: dict[str, list[Offer]]) -> R
 
 
 async def profile(run: Run, name: str, window: Window) -> None:
-    """py-spy on the server through the measured window only, when asked for."""
+    """py-spy (or cProfile of CPU time) on the server through the measured window only."""
+    if run.cprofile_dir is not None:
+        await sleep_until(window.measure_from)
+        run.server.send_signal(signal.SIGUSR1)
+        await sleep_until(window.stop)
+        run.server.send_signal(signal.SIGUSR2)
+        await asyncio.sleep(2)  # the dump
+        (run.cprofile_dir / "server.prof").rename(run.cprofile_dir / f"{name}.prof")
+        return
     if run.profile_dir is None:
         return
     run.profile_dir.mkdir(parents=True, exist_ok=True)
@@ -688,11 +811,29 @@ async def load(
         warmup=args.warmup,
         seconds=args.seconds,
         profile_dir=args.py_spy,
+        cprofile_dir=args.cprofile,
     )
+    if args.generator_processes > 1:
+        # spawn, not fork: a fork of this process would inherit its running event loop.
+        context = multiprocessing.get_context("spawn")
+        run.executor = ProcessPoolExecutor(args.generator_processes, mp_context=context)
+        run.processes = args.generator_processes
+        run.cards_per_scenario = len(setup.cards) // 2
+        # Started (and their imports done) before any window opens.
+        await asyncio.gather(
+            *(
+                asyncio.get_running_loop().run_in_executor(run.executor, time.sleep, 0.5)
+                for _ in range(args.generator_processes)
+            )
+        )
     results = []
-    for name in ("spread", "hot"):
-        print(f"{name}: {len(tokens)} buyers, {args.warmup:g} s warm-up + {args.seconds:g} s")
-        results.append(await run_scenario(run, name, setup.offers[name]))
+    try:
+        for name in ("spread", "hot"):
+            print(f"{name}: {len(tokens)} buyers, {args.warmup:g} s warm-up + {args.seconds:g} s")
+            results.append(await run_scenario(run, name, setup.offers[name]))
+    finally:
+        if run.executor is not None:
+            run.executor.shutdown()
     return results
 
 
@@ -810,7 +951,7 @@ def report(results: list[Result], server_rss: int, args: argparse.Namespace) -> 
         for note in notes(result):
             print(note)
     pool = args.pool_size if args.pool_size is not None else "default"
-    print(f"server RSS after both: {server_rss / 2**20:.0f} MiB (one worker, DB pool {pool})")
+    print(f"server peak RSS (VmHWM): {server_rss / 2**20:.0f} MiB (one worker, DB pool {pool})")
 
 
 # --- main -------------------------------------------------------------------------------------
@@ -834,10 +975,13 @@ def bench(args: argparse.Namespace, url: str, master_key: str) -> None:
     migrate.upgrade(url)
     setup = arun(prepare(url, args.participants, args.concurrency, master_key))
     port = free_port()
-    server = start_server(url, port, master_key, args.pool_size)
+    if args.cprofile is not None:
+        args.cprofile.mkdir(parents=True, exist_ok=True)
+    profile_to = args.cprofile / "server.prof" if args.cprofile is not None else None
+    server = start_server(url, port, master_key, args.pool_size, profile_to)
     try:
         results = arun(load(f"http://127.0.0.1:{port}", url, setup, server, args))
-        server_rss = psutil.Process(server.pid).memory_info().rss
+        server_rss = int(peak_rss_mb(server.pid) * 2**20)
     finally:
         stop_server(server)
     report(results, server_rss, args)
@@ -857,6 +1001,18 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="buyers, one client each")
     parser.add_argument("--pool-size", type=int, help="the server's PRAKERJA_DB_POOL_SIZE")
     parser.add_argument("--py-spy", type=Path, metavar="DIR", help="profile the server")
+    parser.add_argument(
+        "--generator-processes",
+        type=int,
+        default=1,
+        help="buyers spread over this many processes (the load generator's CPU is their sum)",
+    )
+    parser.add_argument(
+        "--cprofile", type=Path, metavar="DIR", help="CPU-time cProfile of the server, per scenario"
+    )
+    parser.add_argument(
+        "--name-prefix", default="bench_purchases", help="of the scratch database's name"
+    )
     args = parser.parse_args()
     if not 0 < args.seconds <= MAX_SECONDS or not 0 <= args.warmup <= MAX_SECONDS:
         parser.error(f"--seconds and --warmup are capped at {MAX_SECONDS:g}")
@@ -869,7 +1025,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    name = f"bench_purchases_{secrets.token_hex(4)}"
+    name = f"{args.name_prefix}_{secrets.token_hex(4)}"
     master_key = secrets.token_urlsafe(32)
     arun(create_database(args.database_url, name))
     print(f"scratch database {name}")

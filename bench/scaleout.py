@@ -185,7 +185,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 async def measure(cluster: Cluster, args: argparse.Namespace) -> list[Run]:
-    shop = await open_shop(cluster.primary_url, args.concurrency)
+    shop = await open_shop(cluster.primary_url, args.concurrency, cluster.master_key)
     runs = []
     for index in (1, 2):  # one replica: the others drained and stopped
         cluster.signal_gateway(index, signal.SIGTERM)

@@ -29,10 +29,10 @@ from gateway.app import create_app
 
 
 async def measure(url: str, rounds: int) -> None:
-    credentials = await bench_client(url)
+    settings = Settings(database_url=url)
+    credentials = await bench_client(url, settings.resolved_master_key())
     assert credentials.client_secret is not None
     database = Database.connect(url, pool_size=4)
-    settings = Settings(database_url=url)
     app = create_app(settings, database=database)
     runtime: AuthRuntime = app.state.auth
     transport = httpx.ASGITransport(app=app)

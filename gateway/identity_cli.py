@@ -118,6 +118,7 @@ def cmd_client_create(settings: Settings, url: str, args: argparse.Namespace) ->
             operator_origin(),
             partner_code=args.partner,
             scopes=args.scope,
+            master_key=settings.resolved_master_key(),
             name=args.name,
             jwks=jwks,
             with_secret=not args.no_secret,
@@ -151,7 +152,9 @@ def cmd_client_add_key(settings: Settings, url: str, args: argparse.Namespace) -
 
 def cmd_client_rotate_secret(settings: Settings, url: str, args: argparse.Namespace) -> int:
     async def work(session: AsyncSession) -> str:
-        return await admin.rotate_client_secret(session, operator_origin(), args.client_id)
+        return await admin.rotate_client_secret(
+            session, operator_origin(), args.client_id, master_key=settings.resolved_master_key()
+        )
 
     try:
         secret = run_admin(url, work)
@@ -252,7 +255,8 @@ async def _demo_clients(
     partners: tuple[str, ...] = DEMO_PARTNERS,
 ) -> list[DemoClient]:
     """One client per partner type, with every scope of its type and a fresh secret."""
-    await ensure_signing_keys(session, settings.resolved_master_key())
+    master_key = settings.resolved_master_key()
+    await ensure_signing_keys(session, master_key)
     origin = operator_origin()
     made = []
     for wanted in partners:
@@ -274,7 +278,12 @@ async def _demo_clients(
         )
         if existing is None:
             credentials = await admin.create_client(
-                session, origin, partner_code=partner.code, scopes=scopes, name=name
+                session,
+                origin,
+                partner_code=partner.code,
+                scopes=scopes,
+                master_key=master_key,
+                name=name,
             )
             client_id, secret = credentials.client_id, credentials.client_secret
             assert secret is not None
@@ -282,7 +291,9 @@ async def _demo_clients(
             # Secrets cannot be shown twice: every demo start gives the demo client a new one.
             existing.scopes = scopes
             client_id = existing.client_id
-            secret = await admin.rotate_client_secret(session, origin, client_id)
+            secret = await admin.rotate_client_secret(
+                session, origin, client_id, master_key=master_key
+            )
         made.append(DemoClient(partner.code, partner.type, client_id, secret, tuple(scopes)))
     return made
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.db.availability import is_unavailable
 from core.db.engine import create_engine, create_sessionmaker
 
 
@@ -16,6 +21,8 @@ class Database:
     sessionmaker: async_sessionmaker[AsyncSession]
     # Where the LISTEN connection goes: a transaction pooler cannot hold one (defaults to url).
     listen_url: str = ""
+    # Behind PgBouncer in transaction mode (core/db/engine.py): see ``driver_connection``.
+    transaction_pooler: bool = False
 
     @classmethod
     def connect(
@@ -35,7 +42,56 @@ class Database:
             engine=engine,
             sessionmaker=create_sessionmaker(engine),
             listen_url=listen_url or url,
+            transaction_pooler=transaction_pooler,
         )
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A pooled connection's own asyncpg connection, outside any transaction, for the
+        few hot paths whose work is one or two statements (the token endpoint).
+
+        Each statement sent on it commits by itself: no BEGIN and COMMIT round trips, none
+        of the ORM session's per-statement work (SQLAlchemy's asyncpg adapter begins a
+        transaction only before a statement of its own). Several statements that must hold
+        together go in ``connection.transaction()``. (Behind PgBouncer in transaction mode the
+        whole block is one transaction instead: see below.) Parameters are ``$n``; the pool's JSON
+        codecs apply (JSONB is bound as JSON text and read as Python values). A connection
+        that failed otherwise than by an error PostgreSQL reported (unreachable, cancelled
+        halfway) is invalidated, so the pool opens a new one instead of handing it on.
+
+        When the sessionmaker is bound to one connection inside an outer transaction (the
+        tests roll every test back that way), the statements run on that connection,
+        through a session joined to it, so that they see and keep the test's writes.
+        """
+        bind = self.sessionmaker.kw.get("bind")
+        if isinstance(bind, AsyncConnection):
+            async with self.sessionmaker() as session:
+                joined = await session.connection()
+                async with _driver_of(joined) as driver:
+                    yield driver
+                await session.commit()
+            return
+        async with self.engine.connect() as connection, _driver_of(connection) as driver:
+            if not self.transaction_pooler:
+                yield driver
+                return
+            # PgBouncer in transaction mode hands each transaction (and each statement outside
+            # one) whichever server connection is free, while asyncpg prepares a statement in
+            # one round trip and runs it in the next: outside a transaction the two could meet
+            # different servers. So there, one transaction holds the block's statements.
+            async with driver.transaction():
+                yield driver
+
+
+@asynccontextmanager
+async def _driver_of(connection: AsyncConnection) -> AsyncIterator[Any]:
+    raw = await connection.get_raw_connection()
+    try:
+        yield raw.driver_connection
+    except BaseException as exc:
+        if is_unavailable(exc) or isinstance(exc, asyncio.CancelledError):
+            await connection.invalidate()
+        raise

@@ -64,7 +64,8 @@ class OAuthClient(Base):
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    # scrypt hash of the secret, "scrypt$n$r$p$salt$hash"; the secret itself is shown once.
+    # Keyed hash of the secret, "hmac-sha256$v1$<pepper id>$<digest>" (or a legacy scrypt hash
+    # until the client next authenticates): auth/secrets.py. The secret is shown once.
     secret_hash: Mapped[str | None] = mapped_column(String(256))
     # Public keys for private_key_jwt client authentication (RFC 7523), as a JWK Set.
     jwks: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 import httpx
@@ -11,10 +13,11 @@ from sqlalchemy import select, text
 
 from auth.admin import IssuedCredentials, create_client, disable_client
 from auth.audit import AuditAction, Origin
+from auth.secrets import scrypt_hash
 from core.db.database import Database
 from core.models import AuditRecord
 from tests.support.auth import ISSUER, ask_graphql, assert_invalid_token, now, token_request
-from tests.support.gateway import Tokens
+from tests.support.gateway import TEST_MASTER_KEY, Tokens
 
 
 async def key_client(database: Database, key: ECKey, code: str = "DP-001") -> IssuedCredentials:
@@ -25,6 +28,7 @@ async def key_client(database: Database, key: ECKey, code: str = "DP-001") -> Is
             Origin(operator="tests"),
             partner_code=code,
             scopes=["catalog:read"],
+            master_key=TEST_MASTER_KEY.encode(),
             jwks=jwks,
             with_secret=False,
         )
@@ -237,3 +241,73 @@ async def test_issuance_and_refusals_are_audited_without_secrets(
     text = repr([(r.before, r.after, r.detail) for r in records])
     assert credentials.client_secret not in text
     assert good.json()["access_token"] not in text
+
+
+async def test_a_legacy_scrypt_secret_still_works_and_is_stored_keyed_after_its_first_use(
+    tokens: Tokens, database: Database
+) -> None:
+    credentials = await tokens.client_for("DP-002", ["catalog:read"])
+    secret = credentials.client_secret
+    assert secret is not None
+    legacy = scrypt_hash(secret, n=2**10)
+    stored = "SELECT secret_hash FROM oauth_clients WHERE client_id = :id"
+    async with database.sessionmaker() as session:
+        await session.execute(
+            text("UPDATE oauth_clients SET secret_hash = :hash WHERE client_id = :id"),
+            {"hash": legacy, "id": credentials.client_id},
+        )
+        await session.commit()
+    # A wrong secret against the scrypt hash changes nothing.
+    wrong = await token_request(tokens.http, credentials.client_id, "not-the-secret")
+    assert wrong.status_code == 401
+    async with database.sessionmaker() as session:
+        assert await session.scalar(text(stored), {"id": credentials.client_id}) == legacy
+    for _ in range(2):  # the first use rewrites the hash, the second checks the new one
+        response = await token_request(tokens.http, credentials.client_id, secret)
+        assert response.status_code == 200, response.text
+        async with database.sessionmaker() as session:
+            now = await session.scalar(text(stored), {"id": credentials.client_id})
+        assert now.startswith("hmac-sha256$v1$") and secret not in now
+
+
+async def test_a_secret_hashed_under_another_master_key_is_refused(
+    tokens: Tokens, database: Database
+) -> None:
+    async with database.sessionmaker() as session:
+        foreign = await create_client(
+            session,
+            Origin(operator="tests"),
+            partner_code="DP-001",
+            scopes=["catalog:read"],
+            master_key=b"another deployment's master key",
+        )
+        await session.commit()
+    assert foreign.client_secret is not None
+    response = await token_request(tokens.http, foreign.client_id, foreign.client_secret)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+async def test_each_issuance_is_audited_with_the_tokens_jti(
+    tokens: Tokens, database: Database
+) -> None:
+    credentials = await tokens.client_for("DP-001", ["catalog:read"])
+    assert credentials.client_secret is not None
+    issued = []
+    for _ in range(2):
+        response = await token_request(
+            tokens.http, credentials.client_id, credentials.client_secret
+        )
+        payload = response.json()["access_token"].split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        issued.append(claims["jti"])
+    async with database.sessionmaker() as session:
+        records = (
+            await session.scalars(
+                select(AuditRecord).where(
+                    AuditRecord.actor_client_id == credentials.client_id,
+                    AuditRecord.action == AuditAction.TOKEN_ISSUED.value,
+                )
+            )
+        ).all()
+    assert sorted(r.entity_id for r in records if r.entity_type == "access_token") == sorted(issued)

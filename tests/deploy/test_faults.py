@@ -45,7 +45,7 @@ REPLICA_COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = curr
 
 @pytest.fixture(scope="module")
 async def shop(cluster: Cluster) -> Shop:
-    return await open_shop(cluster.primary_url, BUYERS)
+    return await open_shop(cluster.primary_url, BUYERS, cluster.master_key)
 
 
 async def _replica_commits(cluster: Cluster) -> int:

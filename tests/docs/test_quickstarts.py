@@ -92,6 +92,7 @@ async def seeded(
                     Origin(operator="tests"),
                     partner_code=code,
                     scopes=sorted(allowed_scopes(partner_type)),
+                    master_key=TEST_MASTER_KEY.encode(),
                     name="quickstart",
                 )
                 credentials[code] = (issued.client_id, issued.client_secret or "")

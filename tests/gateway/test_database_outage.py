@@ -39,7 +39,11 @@ async def test_outage_gives_json_503_everywhere_and_recovers(tmp_path: Path) -> 
     try:
         async with database.sessionmaker() as session:
             credentials = await create_client(
-                session, Origin(operator="tests"), partner_code="PMO", scopes=["program:admin"]
+                session,
+                Origin(operator="tests"),
+                partner_code="PMO",
+                scopes=["program:admin"],
+                master_key=TEST_MASTER_KEY.encode(),
             )
             await session.commit()
         assert credentials.client_secret is not None

@@ -112,6 +112,7 @@ async def test_workers_share_metrics_and_sigterm_finishes_an_accepted_request(
             Origin(operator="tests"),
             partner_code="DP-001",
             scopes=["catalog:read"],
+            master_key=TEST_MASTER_KEY.encode(),
             name="serve test",
         )
         await session.commit()

@@ -1,14 +1,15 @@
-"""Test OAuth clients made once per run, so that tests do not pay scrypt for every token.
+"""Test OAuth clients made once per run, so that tests do not make them for every token.
 
-A client secret is stored as a scrypt hash that costs tens of milliseconds to make and as
-much to check, and most tests ask for a client and a token of the same few partners: done
-per test, that was a third of the suite's time. So the template the shared ``database``
-fixture clones (``tests/support/databases.py``) already holds, committed, one client with
-every allowed scope for each partner below, and its signing keys. ``Tokens`` hands those
-out, and keeps the tokens it got for them from ``POST /oauth/token`` for the rest of the
-worker's session: every test's writes roll back, so a later test sees the same clients,
-keys and unrevoked tokens. Any other (partner, scopes) is made inside the test as before;
-tests that need a client of their own ask for a narrower scope set or make it themselves.
+Client secrets were once scrypt hashes costing tens of milliseconds to make and as much to
+check (now a keyed hash, auth/secrets.py), and most tests ask for a client and a token of
+the same few partners: done per test, that was a third of the suite's time. So the
+template the shared ``database`` fixture clones (``tests/support/databases.py``) already
+holds, committed, one client with every allowed scope for each partner below, and its
+signing keys. ``Tokens`` hands those out, and keeps the tokens it got for them from
+``POST /oauth/token`` for the rest of the worker's session: every test's writes roll back,
+so a later test sees the same clients, keys and unrevoked tokens. Any other (partner,
+scopes) is made inside the test as before; tests that need a client of their own ask for a
+narrower scope set or make it themselves.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ async def create_test_clients(url: str) -> TestClients:
                     Origin(operator="tests"),
                     partner_code=code,
                     scopes=scopes,
+                    master_key=TEST_MASTER_KEY.encode(),
                     name=f"test client {code}",
                 )
                 found[(code, credentials.scopes)] = credentials

@@ -132,6 +132,7 @@ class Tokens:
                     Origin(operator="tests"),
                     partner_code=code,
                     scopes=list(granted),
+                    master_key=TEST_MASTER_KEY.encode(),
                     name=f"test client {code}",
                 )
                 await session.commit()

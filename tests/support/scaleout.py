@@ -59,17 +59,17 @@ class Tally:
     retried: Counter[str] = field(default_factory=Counter)
 
 
-async def open_shop(primary_url: str, buyers: int) -> Shop:
+async def open_shop(primary_url: str, buyers: int, master_key: str) -> Shop:
     connection = await asyncpg.connect(primary_url)
     try:
         cards = await make_recipients(connection)
         offers = await open_spread(connection, await sellable_courses(connection))
     finally:
         await connection.close()
-    return Shop(cards, offers, await create_clients(primary_url, buyers))
+    return Shop(cards, offers, await create_clients(primary_url, buyers, master_key))
 
 
-async def create_clients(url: str, count: int) -> list[BuyerClient]:
+async def create_clients(url: str, count: int, master_key: str) -> list[BuyerClient]:
     database = Database.connect(url, pool_size=1)
     clients: list[BuyerClient] = []
     try:
@@ -77,7 +77,12 @@ async def create_clients(url: str, count: int) -> list[BuyerClient]:
             for number in range(count):
                 platform = PLATFORMS[number % len(PLATFORMS)]
                 issued = await create_client(
-                    session, ORIGIN, partner_code=platform, scopes=SCOPES.split(), name="scale"
+                    session,
+                    ORIGIN,
+                    partner_code=platform,
+                    scopes=SCOPES.split(),
+                    master_key=master_key.encode(),
+                    name="scale",
                 )
                 assert issued.client_secret is not None
                 clients.append(BuyerClient(platform, issued.client_id, issued.client_secret))
