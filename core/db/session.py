@@ -17,6 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
 
+# The engine's execution option that says it connects through PgBouncer in transaction
+# pooling (core.db.engine.create_engine sets it).
+TRANSACTION_POOLER_OPTION = "prakerja_transaction_pooler"
+
 
 class SessionEnded(RuntimeError):
     """A database call arrived after the request's session was closed."""
@@ -130,6 +134,11 @@ def autocommit_session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncS
     if not isinstance(engine, AsyncEngine):
         # Bound to one connection (the tests' outer transaction): its statements are in
         # that transaction whatever this session does.
+        return sessionmaker()
+    if engine.get_execution_options().get(TRANSACTION_POOLER_OPTION):
+        # PgBouncer in transaction pooling hands each transaction any server connection:
+        # asyncpg prepares a statement and runs it in two exchanges, which only a
+        # transaction keeps on one server connection.
         return sessionmaker()
     found = _AUTOCOMMIT.get(id(engine))
     if found is None or found[0] is not engine:
