@@ -6,7 +6,10 @@ start-up with pydantic's message, which names the variable (see ``load_settings`
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
+import warnings
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -115,11 +118,14 @@ class Settings(BaseSettings):
             "change (PostgreSQL LISTEN/NOTIFY)."
         ),
     )
-    catalog_fast_path: bool = Field(
+    compiled_reads: bool = Field(
         default=True,
         description=(
-            "Answer the courses query from one SQL statement without GraphQL value "
-            "completion when its selection allows (same answers; off to compare or debug)."
+            "Answer the fields that declare a compiled read (the catalog's courses, a "
+            "disbursement batch's items) from one SQL statement without GraphQL value "
+            "completion when their selection allows, and a document whose only root field "
+            "was so answered without GraphQL at all (same answers; off to compare or "
+            "debug). PRAKERJA_CATALOG_FAST_PATH, its former name, is still read."
         ),
     )
     catalog_cache_max_mb: Annotated[int, Field(ge=1, le=4096)] = Field(
@@ -205,9 +211,27 @@ class SettingsError(Exception):
     """A variable has a wrong value; the message names it by its environment name."""
 
 
+# Former names still read, each with the setting that replaced it: a deployment that sets
+# the old variable keeps its behaviour and is warned once at start-up.
+DEPRECATED_VARIABLES: dict[str, str] = {"PRAKERJA_CATALOG_FAST_PATH": "compiled_reads"}
+
+
+def _deprecated_values() -> dict[str, str]:
+    values = {}
+    for old, field in DEPRECATED_VARIABLES.items():
+        new = ENV_PREFIX + field.upper()
+        if old in os.environ and new not in os.environ:
+            warnings.warn(
+                f"{old} is deprecated: set {new} instead", DeprecationWarning, stacklevel=3
+            )
+            logging.getLogger(__name__).warning("%s is deprecated: set %s instead", old, new)
+            values[field] = os.environ[old]
+    return values
+
+
 def load_settings() -> Settings:
     try:
-        return Settings()
+        return Settings(**_deprecated_values())  # type: ignore[arg-type]
     except ValidationError as exc:
         problems = []
         for error in exc.errors():

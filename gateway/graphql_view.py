@@ -21,6 +21,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from auth.middleware import Unauthenticated, authenticate, is_ide_page_request
 from core.db.database import Database
+from core.db.session import autocommit_session
 from core.errors import ErrorCode
 from gateway import idempotency, read_routing
 from gateway.cache import http as catalog_cache
@@ -29,6 +30,13 @@ from gateway.metrics import ROUTED
 from gateway.rate_limit import Limiter
 from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
+from schema.compiled import FALLBACKS, FallbackReason
+from schema.compiled.documents import (
+    CompiledDocument,
+    CompiledDocuments,
+    DocumentKey,
+    document_key,
+)
 from schema.context import Context
 from schema.cost import MAX_QUERY_COST, document_cost
 from schema.documents import is_mutation
@@ -41,6 +49,7 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 class GatewayGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: BaseSchema, *, graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.compiled_documents = CompiledDocuments()
 
     async def run(  # type: ignore[override]
         self,
@@ -78,12 +87,19 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 refusal.headers["allow"] = "POST"
                 return refusal
         rate_headers: dict[str, str] = {}
+        compiled_key = _compiled_document_key(request, graphql_request)
+        request.state.compiled_key = compiled_key
+        compiled = self.compiled_documents.get(compiled_key)
         if graphql_request is not None and graphql_request.document is not None:
-            cost = document_cost(
-                self.schema._schema,  # type: ignore[attr-defined]
-                graphql_request.document,
-                graphql_request.operation_name,
-                graphql_request.variables,
+            cost = (
+                document_cost(
+                    self.schema._schema,  # type: ignore[attr-defined]
+                    graphql_request.document,
+                    graphql_request.operation_name,
+                    graphql_request.variables,
+                )
+                if compiled is None
+                else compiled.cost  # the same document, variables and schema: the same cost
             )
             if cost is not None:
                 request.state.cost = cost
@@ -120,6 +136,12 @@ class GatewayGraphQL(GraphQL[Context, None]):
             claim = _idempotency_claim(request, graphql_request)
         except idempotency.InvalidIdempotencyKey as exc:
             return _refusal(ErrorCode.IDEMPOTENCY_KEY_INVALID, str(exc), status=400)
+        if compiled is not None:
+            answered = await self._answer_compiled(request, compiled, cached)
+            if answered is not None:
+                catalog_cache.remember(cached, request, answered, graphql_request)
+                answered.headers.update(rate_headers)
+                return answered
         # The replica for a query when it is safe, else the primary (gateway/read_routing.py).
         route = await read_routing.route_for(request, cached)
         session, route = await read_routing.open_session(request, route)
@@ -168,6 +190,11 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 )
             await session.commit()
             await request.app.state.routing.committed(route, session)
+        used: Context | None = getattr(request.state, "context", None)
+        if used is not None and used.compiled_roots:
+            self.compiled_documents.consider(
+                compiled_key, used.compiled_roots, answer, getattr(request.state, "cost", None)
+            )
         catalog_cache.remember(cached, request, response, graphql_request)
         response.headers.update(rate_headers)
         return response
@@ -185,19 +212,47 @@ class GatewayGraphQL(GraphQL[Context, None]):
         )
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]
-        session = request.state.session
-        context = Context(
-            request=request,
-            response=response,
-            session=session,
-            loaders=Loaders(session),
-            principal=getattr(request.state, "principal", None),
-            request_id=getattr(request.state, "request_id", None),
-            catalog_fast_path=request.app.state.settings.catalog_fast_path,
-            certificate_issuer=request.app.state.certificate_issuer,
-        )
+        context = _context(request, request.state.session, response)
+        if getattr(request.state, "compiled_key", None) is not None:
+            context.compiled_roots = []  # a compiled root may make this a compiled document
         request.state.context = context
         return context
+
+    async def _answer_compiled(
+        self, request: Request, compiled: CompiledDocument, cached: catalog_cache.Lookup | None
+    ) -> Response | None:
+        """The answer of a compiled document (``schema.compiled.documents``), or None when
+        the normal path must answer it. A read that needs no transaction runs on a
+        connection in autocommit: one statement per request instead of BEGIN, the page
+        and COMMIT (the public catalog; anything on a partner-owned table, under
+        row-level security, keeps its transaction)."""
+        route = await read_routing.route_for(request, cached)
+        if not route.replica and not compiled.in_transaction:
+            session = autocommit_session(route.sessionmaker)
+        else:
+            session, route = await read_routing.open_session(request, route)
+        async with session:
+            try:
+                context = _context(request, session, Response())
+                data = await compiled.data(context)
+            except Exception as failed:
+                # The database went away, say: the normal path answers as it always does
+                # (a 503 with an errorId), from a fresh session.
+                FALLBACKS.record(compiled.root.where, FallbackReason.REPLAY, type(failed).__name__)
+                await session.rollback()
+                return None
+            if data is None:
+                await session.rollback()
+                return None
+            await session.commit()
+            await request.app.state.routing.committed(route, session)
+        answer: dict[str, Any] = {"data": data}
+        if compiled.cost is not None:
+            answer["extensions"] = {"cost": {"requested": compiled.cost, "limit": MAX_QUERY_COST}}
+        request.state.answer = answer
+        request.state.request_error = False
+        body = self.encode_json(answer)
+        return self._negotiate(request, Response(body, media_type="application/json"))
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -233,6 +288,43 @@ class GatewayGraphQL(GraphQL[Context, None]):
         if getattr(request.state, "request_error", False) and response.status_code == 200:
             response.status_code = 400
         return response
+
+
+def _context(request: Request, session: Any, response: Response) -> Context:
+    return Context(
+        request=request,
+        response=response,
+        session=session,
+        loaders=Loaders(session),
+        principal=getattr(request.state, "principal", None),
+        request_id=getattr(request.state, "request_id", None),
+        compiled_reads=request.app.state.settings.compiled_reads,
+        certificate_issuer=request.app.state.certificate_issuer,
+    )
+
+
+def _compiled_document_key(
+    request: Request, graphql_request: GraphQLRequest | None
+) -> DocumentKey | None:
+    """The compiled-document key of a query from an authenticated caller; None for anything
+    that is never a compiled document (a mutation, an unparsed document, request
+    extensions, the compiled reads switched off)."""
+    principal = getattr(request.state, "principal", None)
+    if (
+        graphql_request is None
+        or graphql_request.document is None
+        or graphql_request.extensions
+        or principal is None
+        or not request.app.state.settings.compiled_reads
+        or is_mutation(graphql_request.document, graphql_request.operation_name)
+    ):
+        return None
+    return document_key(
+        graphql_request.query,
+        graphql_request.operation_name,
+        graphql_request.variables,
+        principal,
+    )
 
 
 def _idempotency_claim(

@@ -70,7 +70,8 @@ def first_schedules(
         .where(*conditions)
         .correlate(outer)  # a FROM subquery does not correlate by itself
         .order_by(Schedule.starts_at, Schedule.id)
-        .limit(bindparam("schedules_first", type_=Integer))
+        # A literal, like the page's LIMIT (resolvers.catalog._page_statement: why).
+        .limit(bindparam("schedules_first", type_=Integer, literal_execute=True))
     )
 
 

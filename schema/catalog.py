@@ -42,6 +42,7 @@ from schema.common import (
     decode_cursor,
 )
 from schema.compiled import CompiledRead, Nested, Related, column, reads, record_values
+from schema.context import Context
 from schema.info import Info
 from schema.scalars import Rupiah
 
@@ -315,14 +316,12 @@ def course_page_arguments(
 
 
 async def _compiled_courses(
-    info: Info, plan: ReadPlan, arguments: dict[str, Any]
+    context: Context, plan: ReadPlan, arguments: dict[str, Any]
 ) -> tuple[Connection[CourseRecord], dict[str, Any]]:
     """The ``courses`` page for its compiled plan: the same arguments, the same page
     statement (``resolvers.catalog_sql.compiled_course_page``), the same connection."""
     page = course_page_arguments(**arguments)
-    rows = await catalog_sql.compiled_course_page(
-        info.context.session, info.context.principal, page, plan
-    )
+    rows = await catalog_sql.compiled_course_page(context.session, context.principal, page, plan)
     connection = build_connection(
         rows.records,
         page_size=page.page_size,
@@ -330,6 +329,14 @@ async def _compiled_courses(
         after=arguments.get("after"),
     )
     return connection, rows.related
+
+
+def _courses_in_transaction(arguments: dict[str, Any]) -> bool:
+    """The catalog is public data (no partner-owned table, no row-level security): its
+    page needs no transaction, except that a text search sets transaction-local settings
+    (``resolvers.catalog._folded_search_text``) that its page statement relies on."""
+    filter = arguments.get("filter")
+    return filter is not None and filter.search is not None
 
 
 def _check_code(code: str, what: str, longest: int) -> None:
@@ -346,7 +353,11 @@ class CatalogQuery:
         ),
         permission_classes=[requires(Scope.CATALOG_READ)],
         extensions=[
-            CompiledRead(_compiled_courses, enabled=lambda info: info.context.catalog_fast_path)
+            CompiledRead(
+                _compiled_courses,
+                enabled=lambda info: info.context.compiled_reads,
+                in_transaction=_courses_in_transaction,
+            )
         ],
     )
     async def courses(  # see also _compiled_courses (the same page, compiled)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,5 +27,8 @@ class Context:
     certificate_issuer: Issuer = field(kw_only=True)
     principal: Principal | None = None
     request_id: str | None = None
-    # Settings.catalog_fast_path: may the compiled read (schema/compiled) answer `courses`?
-    catalog_fast_path: bool = True
+    # Settings.compiled_reads: may the compiled reads (schema/compiled) answer their fields?
+    compiled_reads: bool = True
+    # The root fields the compiled read answered (schema.compiled.extension.CompiledRoot),
+    # when the view is recording a document for the compiled-document cache; else None.
+    compiled_roots: list[Any] | None = None

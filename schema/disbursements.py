@@ -192,9 +192,9 @@ class DisbursementBatch(Node):
 
     @strawberry.field(
         description="The batch's items in a fixed order, up to 1,000 a page.",
-        # The switch is the one of every compiled read (Settings.catalog_fast_path).
+        # The switch is the one of every compiled read (Settings.compiled_reads).
         extensions=[
-            CompiledFieldRead(_compiled_items, enabled=lambda info: info.context.catalog_fast_path)
+            CompiledFieldRead(_compiled_items, enabled=lambda info: info.context.compiled_reads)
         ],
     )
     async def items(  # see also _compiled_items (the same page, compiled)

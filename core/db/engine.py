@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from core.db.session import SerializedAsyncSession
+from core.db.session import TRANSACTION_POOLER_OPTION, SerializedAsyncSession
 from core.db.urls import async_url
 
 CONNECT_TIMEOUT_SECONDS = 5
@@ -48,6 +48,9 @@ def create_engine(
         database_url = database_url.update_query_dict({"prepared_statement_cache_size": "0"})
     return create_async_engine(
         database_url,
+        # Read by core.db.session.autocommit_session: behind the pooler a statement outside
+        # a transaction may be prepared on one server connection and run on another.
+        execution_options={TRANSACTION_POOLER_OPTION: transaction_pooler},
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=pre_ping,

@@ -13,9 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Executable
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 T = TypeVar("T")
+
+# The engine's execution option that says it connects through PgBouncer in transaction
+# pooling (core.db.engine.create_engine sets it).
+TRANSACTION_POOLER_OPTION = "prakerja_transaction_pooler"
 
 
 class SessionEnded(RuntimeError):
@@ -116,3 +120,32 @@ async def execute_core(
     if isinstance(session, SerializedAsyncSession):
         return await session.execute_core(statement, parameters)
     return await (await session.connection()).execute(statement, parameters)
+
+
+_AUTOCOMMIT: dict[int, tuple[AsyncEngine, AsyncEngine]] = {}
+
+
+def autocommit_session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """A session of ``sessionmaker`` whose every statement commits by itself: sent alone,
+    without BEGIN and COMMIT around it. For a single statement that is atomic by itself,
+    or reads of public data that need no common snapshot; never for a partner-owned table
+    (row-level security reads a transaction-local setting)."""
+    engine = sessionmaker.kw.get("bind")
+    if not isinstance(engine, AsyncEngine):
+        # Bound to one connection (the tests' outer transaction): its statements are in
+        # that transaction whatever this session does.
+        return sessionmaker()
+    if engine.get_execution_options().get(TRANSACTION_POOLER_OPTION):
+        # PgBouncer in transaction pooling hands each transaction any server connection:
+        # asyncpg prepares a statement and runs it in two exchanges, which only a
+        # transaction keeps on one server connection.
+        return sessionmaker()
+    found = _AUTOCOMMIT.get(id(engine))
+    if found is None or found[0] is not engine:
+        # The option engine shares the pool; the isolation level is set at checkout and
+        # put back when the connection returns to the pool.
+        found = _AUTOCOMMIT[id(engine)] = (
+            engine,
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+        )
+    return sessionmaker(bind=found[1])

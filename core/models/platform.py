@@ -80,9 +80,11 @@ class OutboxMessage(Base):
 
 
 class RateLimitBucket(Base):
-    """A token bucket of query-cost points, shared by every gateway process."""
+    """A token bucket of query-cost points, shared by every gateway process. Unlogged
+    (migration 0019): written on every request, worthless after a crash."""
 
     __tablename__ = "rate_limit_buckets"
+    __table_args__ = {"prefixes": ["UNLOGGED"]}
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     points: Mapped[float] = mapped_column(Float)

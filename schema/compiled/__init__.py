@@ -21,6 +21,11 @@ How a domain opts in (the catalog's ``courses`` is the first, a disbursement bat
 
 The compiler refuses what it cannot answer like the normal path (see ``compiler``), and
 every refusal is counted by reason (``metrics.FALLBACKS``) and logged.
+
+A query whose only root field a ``CompiledRead`` answered becomes a compiled document
+(``documents``): the view answers the same document, variables and caller class next time
+without GraphQL at all, and, when the read says it needs no transaction (the public
+catalog), with its statements in autocommit instead of BEGIN, the page and COMMIT.
 """
 
 from schema.compiled.declare import (

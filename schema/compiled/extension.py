@@ -18,6 +18,7 @@ answer is the same, only slower.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from graphql import OperationDefinitionNode
@@ -37,7 +38,13 @@ PLANS_KEPT: Final = 512  # like the parser cache: partners send the same few doc
 # What a read gives back: the source the field's type renders from (an instance of the
 # field's type or a record, as its declarations say) and the related lists by name and key.
 ReadResult = tuple[Any, Mapping[str, Mapping[Any, Sequence[Any]]]]
-Read = Callable[[Info, ReadPlan, dict[str, Any]], Awaitable[ReadResult]]
+# A root read takes the request's context (``schema.context.Context``), not the field's
+# info: a compiled document (``schema.compiled.documents``) replays it without GraphQL.
+Read = Callable[[Any, ReadPlan, dict[str, Any]], Awaitable[ReadResult]]
+# Whether a root read needs its statements in one transaction, from its arguments: it
+# must when it touches a partner-owned table (row-level security reads a transaction-local
+# setting) or sets transaction-local settings itself; the public catalog need not.
+InTransaction = Callable[[dict[str, Any]], bool]
 FieldRead = Callable[[Any, Info, ReadPlan, dict[str, Any]], Awaitable[ReadResult]]
 
 _PlanKey = tuple[int, int, tuple[tuple[str, str | None], ...], str]
@@ -71,20 +78,50 @@ class _CompiledReadExtension(FieldExtension):
         except CompiledReadRefused as refused:
             FALLBACKS.record(where, refused.reason, refused.detail)
             return await next_(source, info, **kwargs)
+        if isinstance(self, CompiledRead) and info.path.prev is None:
+            # A root field answered compiled: the view may keep the whole document as a
+            # compiled document and answer it next time without GraphQL.
+            compiled_roots = getattr(info.context, "compiled_roots", None)
+            if compiled_roots is not None:
+                compiled_roots.append(CompiledRoot(info.path.key, where, self, kwargs, plan))
         return Finished(plan.render(root, related))
 
 
 class CompiledRead(_CompiledReadExtension):
-    """On a root field: ``read(info, plan, arguments)``."""
+    """On a root field: ``read(context, plan, arguments)``. ``in_transaction(arguments)``
+    says whether the read needs a transaction (the default: always); a compiled document
+    whose read needs none is answered by single statements, without BEGIN and COMMIT."""
 
-    def __init__(self, read: Read, *, enabled: Callable[[Info], bool] | None = None) -> None:
+    def __init__(
+        self,
+        read: Read,
+        *,
+        enabled: Callable[[Info], bool] | None = None,
+        in_transaction: InTransaction | None = None,
+    ) -> None:
         super().__init__(enabled=enabled)
         self.read = read
+        self.in_transaction = in_transaction or _always
 
     async def fetch(
         self, source: Any, info: Info, plan: ReadPlan, arguments: dict[str, Any]
     ) -> ReadResult:
-        return await self.read(info, plan, arguments)
+        return await self.read(info.context, plan, arguments)
+
+
+def _always(_arguments: dict[str, Any]) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRoot:
+    """A root field the compiled read answered: what replaying it takes."""
+
+    response_key: str | int
+    where: str
+    extension: CompiledRead
+    arguments: dict[str, Any]
+    plan: CompiledPlan
 
 
 class CompiledFieldRead(_CompiledReadExtension):

@@ -24,7 +24,7 @@ class FallbackReason(StrEnum):
     resolvers' refusals (``resolvers.compiled_reads.CompiledReadRefused``) use the same
     words for ``ARGUMENT`` and ``RELATION``."""
 
-    DISABLED = "disabled"  # PRAKERJA_CATALOG_FAST_PATH=false (it switches every compiled read)
+    DISABLED = "disabled"  # PRAKERJA_COMPILED_READS=false (it switches every compiled read)
     PERMISSION = "permission"  # a selected field has a permission class
     EXTENSION = "extension"  # a selected field has a field extension
     DIRECTIVE = "directive"  # an executable directive, or a schema directive on a field
@@ -34,6 +34,12 @@ class FallbackReason(StrEnum):
     UNSUPPORTED_TYPE = "unsupported_type"  # an interface, union or unknown scalar
     ARGUMENT = "argument"  # arguments the plan cannot take (differing, null, out of range)
     RELATION = "relation"  # a related list the read does not join
+    # A document with a compiled root field that is not kept as a compiled document
+    # (schema.compiled.documents): other root fields beside it, errors, other extensions.
+    DOCUMENT = "document"
+    # A compiled document's replay that refused (a GatewayError such as an unknown code
+    # in a filter): the normal path answers it, with its own error.
+    REPLAY = "replay"
 
 
 class FallbackCounter:

@@ -1,7 +1,7 @@
 """The catalog fast path answers exactly as the normal path does, and does take over.
 
 Every document runs through two apps on the same database: one with the fast path (the
-default) and one with ``catalog_fast_path=False``. The JSON bodies must be identical;
+default) and one with ``compiled_reads=False``. The JSON bodies must be identical;
 whether the fast path answered is read off the SQL it ran (its statements carry
 ``FAST_PATH_MARK``), never off timings.
 """
@@ -159,7 +159,7 @@ async def apps(database: Database, shared_credentials: SharedCredentials) -> Asy
     # No response cache: every answer must be computed by the path under test.
     async with (
         make_client(database, catalog_cache=False) as fast,
-        make_client(database, catalog_cache=False, catalog_fast_path=False) as normal,
+        make_client(database, catalog_cache=False, compiled_reads=False) as normal,
     ):
         yield Apps(fast, normal, Tokens(fast, database, shared_credentials), database)
 
@@ -406,7 +406,7 @@ async def test_each_fallback_is_counted_with_its_reason(
     switched_off = FALLBACKS.count(FIELD, FallbackReason.DISABLED)
     await _normal(apps, document, variables)
     assert FALLBACKS.count(FIELD, reason) == before + 1
-    # The comparison app runs with PRAKERJA_CATALOG_FAST_PATH=false: counted as well.
+    # The comparison app runs with PRAKERJA_COMPILED_READS=false: counted as well.
     assert FALLBACKS.count(FIELD, FallbackReason.DISABLED) == switched_off + 1
 
 

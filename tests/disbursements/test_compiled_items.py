@@ -2,7 +2,7 @@
 normal executor's answer, and the compiled read does take over.
 
 Every document runs through two apps on the same database: one with compiled reads on
-(the default) and one with ``catalog_fast_path=False`` (the switch of every compiled read).
+(the default) and one with ``compiled_reads=False`` (the switch of every compiled read).
 The JSON bodies must be identical; which path answered is read off the SQL it ran (a
 compiled read's statement carries ``COMPILED_READ_MARK``), never off timings. The account
 number rule is part of the answer: shown only in the paying partner's own unsettled items,
@@ -114,7 +114,7 @@ class Apps:
 async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
     async with (
         make_client(database, catalog_cache=False) as compiled,
-        make_client(database, catalog_cache=False, catalog_fast_path=False) as normal,
+        make_client(database, catalog_cache=False, compiled_reads=False) as normal,
     ):
         yield Apps(compiled, normal, Tokens(compiled, database, shared_credentials), database)
 

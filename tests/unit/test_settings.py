@@ -69,3 +69,18 @@ def test_without_a_master_key_one_is_made_once_per_data_directory(tmp_path: Path
     assert (tmp_path / "master.key").stat().st_mode & 0o077 == 0  # readable by the owner only
     assert Settings(data_dir=tmp_path / "other").resolved_master_key() != first
     assert Settings(master_key="given", data_dir=tmp_path).resolved_master_key() == b"given"
+
+
+def test_compiled_reads_is_read_under_its_former_name_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PRAKERJA_COMPILED_READS", raising=False)
+    monkeypatch.setenv("PRAKERJA_CATALOG_FAST_PATH", "false")
+    with pytest.warns(DeprecationWarning, match="PRAKERJA_COMPILED_READS"):
+        assert load_settings().compiled_reads is False
+    # The new name wins when both are set, without a warning about the old one.
+    monkeypatch.setenv("PRAKERJA_COMPILED_READS", "true")
+    assert load_settings().compiled_reads is True
+    monkeypatch.delenv("PRAKERJA_CATALOG_FAST_PATH")
+    monkeypatch.setenv("PRAKERJA_COMPILED_READS", "false")
+    assert load_settings().compiled_reads is False
