@@ -81,23 +81,48 @@ async def main() -> int:
     started_load = os.getloadavg()[0]
     started = time.perf_counter()
     child = await asyncio.create_subprocess_exec(
-        *command, env={**os.environ, "PRAKERJA_DATABASE_URL": url}
+        *command,
+        env={**os.environ, "PRAKERJA_DATABASE_URL": url},
+        stderr=asyncio.subprocess.PIPE,
     )
     monitor = await asyncpg.connect(server_url)
+    # Each progress line ends a step: the backends' CPU then, for the CPU of each step.
+    steps: list[tuple[str, float, float]] = []
+
+    async def sample() -> None:
+        loads.append(os.getloadavg()[0])
+        for pid in await _backend_pids(monitor, args.database):
+            try:
+                times = psutil.Process(pid).cpu_times()
+            except psutil.Error:
+                continue
+            backend_cpu[pid] = times.user + times.system
+
+    async def read_progress() -> None:
+        assert child.stderr is not None
+        async for raw in child.stderr:
+            line = raw.decode(errors="replace")
+            sys.stderr.write(line)
+            if line.startswith("seeding:"):
+                await sample()
+                steps.append((line.strip(), time.perf_counter(), sum(backend_cpu.values())))
+
+    reader = asyncio.ensure_future(read_progress())
     try:
         while child.returncode is None:
-            loads.append(os.getloadavg()[0])
-            for pid in await _backend_pids(monitor, args.database):
-                try:
-                    times = psutil.Process(pid).cpu_times()
-                except psutil.Error:
-                    continue
-                backend_cpu[pid] = times.user + times.system
+            await sample()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(child.wait(), 0.5)
+        await reader
     finally:
         await monitor.close()
     wall = time.perf_counter() - started
+    print("step (wall s, PostgreSQL backends' CPU s)")
+    previous_wall, previous_cpu = started, 0.0
+    for line, at, cpu in steps:
+        label = line.split(" s ", 1)[-1] if " s " in line else line
+        print(f"  {label:42} {at - previous_wall:7.1f} {cpu - previous_cpu:7.1f}")
+        previous_wall, previous_cpu = at, cpu
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     connection = await asyncpg.connect(url)
     try:
