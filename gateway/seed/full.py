@@ -1,4 +1,5 @@
-"""The programme at the seed's full scale, generated inside PostgreSQL.
+"""The programme's registrants and all that hangs off them, generated inside PostgreSQL: at
+every size (``seed --participants N`` and ``seed --scale full``, one mechanism).
 
 15.9 million registrants cannot be made in Python within minutes: every row here is made by
 ``INSERT ... SELECT FROM generate_series`` as a deterministic function of its row number
@@ -21,10 +22,11 @@ within the balance, and the balance is debited by it; seats taken equal successf
 per schedule; installments per scheme from ``core.incentives.installment_plan``; one PAID item
 per paid person into the verified account at its payment partner (0008's payable check runs).
 
-Simplified against the demo: recipients who did not complete made no purchase (the demo also
-has unredeemed, started and voided purchases); codes of generated rows (platform user ids,
-invoices, transaction and redeem codes, account references) carry a ``G`` mark instead of the
-demo's permuted forms, unique by construction; ages are spread evenly over 18-64.
+Besides the completers, recipients of the next ranks bought a training starting after AS_OF
+(not redeemed), and the next redeemed one and attended its first session. Simplified against
+a live programme: no voided, failed or expired purchases; codes of generated rows (platform
+user ids, invoices, transaction and redeem codes, account references) carry a ``G`` mark,
+unique by construction; ages are spread evenly over 18-64.
 """
 
 from __future__ import annotations
@@ -98,6 +100,12 @@ _DISABLED_SHARE_ONLINE: Final = 0.01
 _EDUCATION_WEIGHTS: Final = (90, 150, 480, 80, 180, 17, 3)  # SD .. S3, per mille (the demo's)
 _BATCH_PERIOD_DAYS: Final = 14
 _MASK63: Final = (1 << 63) - 1
+# Of all recipients, the share stopped short of completion by ``AS_OF`` after buying: not yet
+# redeemed (the training starts later), or redeemed and attended, not completed.
+_UNREDEEMED_SHARE: Final = 0.08
+_STARTED_SHARE: Final = 0.05
+# seed_offers.kind: a schedule that had started by AS_OF (bought, redeemed), or had not.
+_OFFER_STARTED, _OFFER_LATER = 0, 1
 # A recipient buys between 6 hours and 20 days after the wave opens (before its deadline);
 # sessions, the post-test and the completion take 3 days and 2 hours from redemption.
 _BUY_FROM: Final = "interval '6 hours'"
@@ -126,6 +134,22 @@ class FullScale:
             completers=round(COMPLETERS * fraction),
             paid=round(PAID * fraction),
         )
+
+    @property
+    def unredeemed(self) -> int:
+        """Recipients who bought a training that had not started by ``AS_OF``."""
+        return min(round(self.recipients * _UNREDEEMED_SHARE), self.recipients - self.completers)
+
+    @property
+    def started(self) -> int:
+        """Recipients who redeemed a training and attended, not (yet) completed."""
+        left = self.recipients - self.completers - self.unredeemed
+        return min(round(self.recipients * _STARTED_SHARE), left)
+
+    @property
+    def buyers(self) -> int:
+        """Ranks below this bought: completers, then the unredeemed, then the started."""
+        return self.completers + self.unredeemed + self.started
 
     @classmethod
     def of(cls, registrants: int) -> FullScale:
@@ -461,8 +485,9 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
           ) g1
         OFFSET 0
       ) g2
-      LEFT JOIN seed_offer_counts oc ON oc.wave_id = g2.wave AND g2.rank < {scale.completers}
-      LEFT JOIN seed_offers bought ON bought.wave_id = g2.wave
+      LEFT JOIN seed_offer_counts oc ON oc.wave_id = g2.wave AND g2.rank < {scale.buyers}
+           AND oc.kind = {_offer_kind_sql("g2.rank", scale)}
+      LEFT JOIN seed_offers bought ON bought.wave_id = g2.wave AND bought.kind = oc.kind
            AND bought.k = 1 + {_offer_draw("g2.n")} % oc.offers
     """  # noqa: S608 - only integers of ours are joined in; values are bound
     multiplier = _coprime_multiplier(max(count, 1))
@@ -495,6 +520,16 @@ def _rank_sql(scale: FullScale) -> str:
     return f"(((p.id - 1) * {multiplier} % {scale.registrants} + {offset}) % {scale.registrants})"
 
 
+def _offer_kind_sql(rank: str, scale: FullScale) -> str:
+    """The kind of offer a buyer of this rank takes: one not started by AS_OF for the
+    unredeemed (ranks just above the completers'), one started for everyone else."""
+    upper = scale.completers + scale.unredeemed
+    return (
+        f"CASE WHEN {rank} >= {scale.completers} AND {rank} < {upper} "
+        f"THEN {_OFFER_LATER} ELSE {_OFFER_STARTED} END"
+    )
+
+
 def _offer_draw(participant_id: str) -> str:
     """Which of its wave's offers a buyer takes (``seed_offers.k`` = 1 + draw % their count)."""
     return _rand(participant_id, 21, 1 << 30)
@@ -506,15 +541,19 @@ async def _offers(connection: Any, inputs: FullInputs) -> None:
     # an approved course of an active provider, listed by the platform, priced within the
     # balance, without age or education rule (admitted whoever buys: core.eligibility), on a
     # schedule still running ``_SESSIONS_SPAN`` after the last possible purchase.
+    # The unredeemed buy a schedule starting after AS_OF instead.
     await connection.execute(
         f"""
         CREATE UNLOGGED TABLE seed_offers AS
-        SELECT w.id AS wave_id,
-               row_number() OVER (PARTITION BY w.id ORDER BY s.id, l.platform_id) AS k,
+        SELECT w.id AS wave_id, kind.kind,
+               row_number() OVER (PARTITION BY w.id, kind.kind ORDER BY s.id, l.platform_id)
+                   AS k,
                s.id AS schedule_id, c.id AS course_id, c.price, l.platform_id, s.starts_at,
                s.ends_at, w.opens_at
           FROM waves w
-          JOIN schedules s ON s.starts_at < $4
+          CROSS JOIN (VALUES ({_OFFER_STARTED}), ({_OFFER_LATER})) AS kind(kind)
+          JOIN schedules s ON CASE kind.kind WHEN {_OFFER_STARTED} THEN s.starts_at < $4
+                                             ELSE s.starts_at > $5 END
                AND s.ends_at > greatest(s.starts_at, w.opens_at + {_BUY_FROM} + {_BUY_WITHIN})
                                + {_SESSIONS_SPAN}
           JOIN courses c ON c.id = s.course_id
@@ -527,44 +566,57 @@ async def _offers(connection: Any, inputs: FullInputs) -> None:
         "APPROVED",
         SCHEME_2020.training_balance,
         timeline.AS_OF - timedelta(days=30),
+        timeline.AS_OF,
     )
     await connection.execute(
         "CREATE UNLOGGED TABLE seed_offer_counts AS "
-        "SELECT wave_id, count(*) AS offers FROM seed_offers GROUP BY wave_id"
+        "SELECT wave_id, kind, count(*) AS offers FROM seed_offers GROUP BY wave_id, kind"
     )
-    waves_offered = int(await connection.fetchval("SELECT count(*) FROM seed_offer_counts"))
-    assert waves_offered == len(inputs.waves), "a wave has no course its recipients could buy"
+    offered = int(await connection.fetchval("SELECT count(*) FROM seed_offer_counts"))
+    assert offered == 2 * len(inputs.waves), "a wave has no course its recipients could buy"
 
 
 async def _journeys(connection: Any, scale: FullScale) -> None:
-    """Each completer (rank < C) bought one training (purchase id = rank + 1), redeemed it,
-    attended sessions 1-3 and the post-test, completed it and holds its certificate."""
+    """Each buyer (rank < B) bought one training (purchase id = rank + 1). A completer
+    (rank < C) redeemed it, attended sessions 1-3 and the post-test, completed it and holds
+    its certificate; an unredeemed buyer's training starts after AS_OF; a started one
+    attended its first session."""
     rank = _rank_sql(scale)
     # Bought (authorized) within the window, redeemed an hour later or when the schedule
-    # starts, whichever is later.
+    # starts, whichever is later (not at all when that is after AS_OF).
     await connection.execute(
         f"""
-        CREATE TEMP TABLE full_completers ON COMMIT DROP AS
+        CREATE TEMP TABLE full_buyers ON COMMIT DROP AS
         SELECT p.participant_id, p.purchase_id, p.wave_id, p.full_name, p.phone_masked,
                o.schedule_id, o.course_id, o.price, o.platform_id, o.starts_at, o.ends_at,
-               p.bought_at, greatest(p.bought_at + interval '1 hour', o.starts_at) AS redeemed_at
+               p.bought_at,
+               CASE WHEN o.kind = {_OFFER_STARTED}
+                    THEN greatest(p.bought_at + interval '1 hour', o.starts_at) END
+                   AS redeemed_at
           FROM (SELECT p.id AS participant_id, {rank} + 1 AS purchase_id, p.wave_id,
                        p.full_name, p.phone_masked,
                        w.opens_at + {_BUY_FROM}
                        + interval '1 second' * {_rand("p.id", 20, _BUY_WITHIN_SECONDS)}
                            AS bought_at,
-                       {_offer_draw("p.id")} AS draw
+                       {_offer_draw("p.id")} AS draw,
+                       {_offer_kind_sql(rank, scale)} AS kind
                   FROM participants p JOIN waves w ON w.id = p.wave_id
-                 WHERE {rank} < {scale.completers}) p
-          JOIN seed_offer_counts oc ON oc.wave_id = p.wave_id
-          JOIN seed_offers o ON o.wave_id = p.wave_id AND o.k = 1 + p.draw % oc.offers
+                 WHERE {rank} < {scale.buyers}) p
+          JOIN seed_offer_counts oc ON oc.wave_id = p.wave_id AND oc.kind = p.kind
+          JOIN seed_offers o ON o.wave_id = p.wave_id AND o.kind = p.kind
+               AND o.k = 1 + p.draw % oc.offers
         """  # noqa: S608 - only integers of ours are joined in
+    )
+    await connection.execute(
+        "CREATE TEMP TABLE full_completers ON COMMIT DROP AS "
+        "SELECT * FROM full_buyers WHERE purchase_id <= $1",
+        scale.completers,
     )
     await connection.execute(
         """
         INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id, created_at)
         SELECT platform_id, 'g' || participant_id, participant_id,
-               bought_at - interval '3 days' FROM full_completers
+               bought_at - interval '3 days' FROM full_buyers
         """
     )
     await connection.execute(
@@ -582,7 +634,7 @@ async def _journeys(connection: Any, scale: FullScale) -> None:
                'G' || left(lpad(purchase_id::text, 9, '0'), 4) || '-'
                    || right(lpad(purchase_id::text, 9, '0'), 5),
                1, bought_at - interval '5 minutes', bought_at, redeemed_at
-          FROM full_completers
+          FROM full_buyers
         """,
         PurchaseStatus.SUCCESS.value,
     )
@@ -595,6 +647,13 @@ async def _journeys(connection: Any, scale: FullScale) -> None:
                redeemed_at + interval '1 day' * (step - 1)
           FROM full_completers, (VALUES (1, 1), (2, 2), (3, 3), (4, 999)) AS s(step, seq)
         """
+    )
+    await connection.execute(
+        f"""
+        INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
+        SELECT (purchase_id - 1) * 4 + 1, purchase_id, 1, NULL, redeemed_at, redeemed_at
+          FROM full_buyers WHERE purchase_id > {scale.completers} AND redeemed_at IS NOT NULL
+        """  # noqa: S608 - only integers of ours are joined in
     )
     await connection.execute(
         """
