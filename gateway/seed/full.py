@@ -311,6 +311,9 @@ async def complete(
     """The last part, in the caller's transaction: the journeys, the indexes and constraints
     put back, disbursements, seats, the figures; the seed's own tables dropped."""
     await connection.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    # The figures' rebuild, the foreign keys' checks and the paid items' numbering hash or
+    # sort every registrant: with the default 4 MB each spills to disk in many batches.
+    await connection.execute("SET LOCAL work_mem = '256MB'")
     await connection.execute("SET LOCAL synchronous_commit = off")
     if scale.completers > 0:
         await _journeys(connection, scale)
