@@ -575,6 +575,7 @@ async def _offers(connection: Any, inputs: FullInputs) -> None:
         "CREATE UNLOGGED TABLE seed_offer_counts AS "
         "SELECT wave_id, kind, count(*) AS offers FROM seed_offers GROUP BY wave_id, kind"
     )
+    await connection.execute("ANALYZE seed_offers, seed_offer_counts")  # for the joins' plans
     offered = int(await connection.fetchval("SELECT count(*) FROM seed_offer_counts"))
     assert offered == 2 * len(inputs.waves), "a wave has no course its recipients could buy"
 
@@ -596,6 +597,7 @@ async def _journeys(connection: Any, scale: FullScale) -> None:
                CASE WHEN o.kind = {_OFFER_STARTED}
                     THEN greatest(p.bought_at + interval '1 hour', o.starts_at) END
                    AS redeemed_at
+          FROM (SELECT p0.*, 1 + p0.draw % oc.offers AS k
           FROM (SELECT p.id AS participant_id, {rank} + 1 AS purchase_id, p.wave_id,
                        p.full_name, p.phone_masked,
                        w.opens_at + {_BUY_FROM}
@@ -604,10 +606,13 @@ async def _journeys(connection: Any, scale: FullScale) -> None:
                        {_offer_draw("p.id")} AS draw,
                        {_offer_kind_sql(rank, scale)} AS kind
                   FROM participants p JOIN waves w ON w.id = p.wave_id
-                 WHERE {rank} < {scale.buyers}) p
-          JOIN seed_offer_counts oc ON oc.wave_id = p.wave_id AND oc.kind = p.kind
-          JOIN seed_offers o ON o.wave_id = p.wave_id AND o.kind = p.kind
-               AND o.k = 1 + p.draw % oc.offers
+                 WHERE {rank} < {scale.buyers}) p0
+          JOIN seed_offer_counts oc ON oc.wave_id = p0.wave_id AND oc.kind = p0.kind
+          -- OFFSET 0: the offer's number is computed before seed_offers is joined, so
+          -- the join hashes on it (joined the other way, every buyer would be compared
+          -- with every offer of its wave).
+          OFFSET 0) p
+          JOIN seed_offers o ON o.wave_id = p.wave_id AND o.kind = p.kind AND o.k = p.k
         """  # noqa: S608 - only integers of ours are joined in
     )
     await connection.execute(
