@@ -159,7 +159,12 @@ def _migrate_with_progress(url: str, revision: str) -> None:
 
 
 def _seed(
-    url: str, participants: int, force: bool, scale: str = "demo", fraction: float = 1.0
+    url: str,
+    participants: int,
+    force: bool,
+    scale: str = "demo",
+    fraction: float = 1.0,
+    jobs: int | None = None,
 ) -> int:
     from gateway.seed import database_is_empty, seed_database, seed_full_database
 
@@ -168,15 +173,25 @@ def _seed(
             print("the database already has data; use --force to replace it", file=sys.stderr)
             return 2
         asyncio.run(reset_database(url))
-    if scale == "full":
-        report = asyncio.run(seed_full_database(url, fraction=fraction))
-    else:
-        with Progress("seeding participants", participants) as progress:
+    from gateway.seed.seeder import PROGRESS_TOTAL
+
+    with Progress("seeding", PROGRESS_TOTAL) as progress:
+
+        def step(label: str, weight: float) -> None:
+            progress.advance(weight, label)
+
+        if scale == "full":
             report = asyncio.run(
-                seed_database(url, participants=participants, on_progress=progress.advance)
+                seed_full_database(url, fraction=fraction, on_step=step, jobs=jobs)
+            )
+        else:
+            report = asyncio.run(
+                seed_database(url, participants=participants, on_step=step, jobs=jobs)
             )
     for table, count in sorted(report.counts.items()):
         print(f"{table:28} {count:>10,}")
+    for label, seconds in report.phases:
+        print(f"{label:40} {seconds:8.1f} s")
     print(f"seeded in {report.seconds:.1f} s")
     return 0
 
@@ -184,7 +199,7 @@ def _seed(
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     with database_url(settings) as url:
         migrate.upgrade(url)
-        return _seed(url, args.participants, args.force, args.scale, args.fraction)
+        return _seed(url, args.participants, args.force, args.scale, args.fraction, args.jobs)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -429,14 +444,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale",
         choices=("demo", "full"),
         default="demo",
-        help="demo: --participants made in Python; full: the seed's 15.9 million registrants, "
-        "generated in PostgreSQL",
+        help="demo: --participants registrants in the programme's proportions; full: the seed's "
+        "15.9 million registrants (both generated in PostgreSQL)",
     )
     seed.add_argument(
         "--fraction",
         type=_fraction,
         default=1.0,
         help="with --scale full: load this share (0-1] of the full programme",
+    )
+    seed.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        help="connections making registrants at once (default: the machine's cores)",
     )
     seed.set_defaults(handler=cmd_seed)
 

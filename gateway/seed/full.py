@@ -1,4 +1,5 @@
-"""The programme at the seed's full scale, generated inside PostgreSQL.
+"""The programme's registrants and all that hangs off them, generated inside PostgreSQL: at
+every size (``seed --participants N`` and ``seed --scale full``, one mechanism).
 
 15.9 million registrants cannot be made in Python within minutes: every row here is made by
 ``INSERT ... SELECT FROM generate_series`` as a deterministic function of its row number
@@ -21,22 +22,24 @@ within the balance, and the balance is debited by it; seats taken equal successf
 per schedule; installments per scheme from ``core.incentives.installment_plan``; one PAID item
 per paid person into the verified account at its payment partner (0008's payable check runs).
 
-Simplified against the demo: recipients who did not complete made no purchase (the demo also
-has unredeemed, started and voided purchases); codes of generated rows (platform user ids,
-invoices, transaction and redeem codes, account references) carry a ``G`` mark instead of the
-demo's permuted forms, unique by construction; ages are spread evenly over 18-64.
+Besides the completers, recipients of the next ranks bought a training starting after AS_OF
+(not redeemed), and the next redeemed one and attended its first session. Simplified against
+a live programme: no voided, failed or expired purchases; codes of generated rows (platform
+user ids, invoices, transaction and redeem codes, account references) carry a ``G`` mark,
+unique by construction; ages are spread evenly over 18-64.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final, TextIO
+from typing import Any, Final
+
+import asyncpg
 
 from core.enums import (
     BatchStatus,
@@ -56,10 +59,22 @@ from core.incentives import installment_plan
 from core.models.certificates import STATUS_LIST_SIZE
 from gateway.seed import names, timeline
 from gateway.seed.partners import Partners
-from gateway.seed.programme import SCHEME_2020, WAVE_WEIGHTS, PlacedRegency, Wave
-from gateway.seed.registrants import COMPLETERS, OFFLINE_SHARE, PAID, RECIPIENTS, REGISTRANTS
+from gateway.seed.programme import (
+    COMPLETERS,
+    OFFLINE_SHARE,
+    PAID,
+    RECIPIENTS,
+    REGISTRANTS,
+    SCHEME_2020,
+    WAVE_WEIGHTS,
+    PlacedRegency,
+    Wave,
+)
 
 CHUNK: Final = 1_000_000  # registrants per statement: a progress step
+# Progress units of ``load_full``'s steps (their sum): about their share of the time.
+_SET_ASIDE, _REGISTRANTS, _JOURNEYS, _INCENTIVES, _REBUILD, _PAID, _SEATS = 1, 40, 6, 2, 12, 1, 3
+LOAD_WEIGHT: Final = _SET_ASIDE + _REGISTRANTS + _JOURNEYS + _INCENTIVES + _REBUILD + _PAID + _SEATS
 # Tables generated here: their indexes and constraints are rebuilt after the load.
 LARGE_TABLES: Final = (
     "participants",
@@ -74,6 +89,10 @@ LARGE_TABLES: Final = (
     "disbursement_reports",
 )
 FIGURES_TRIGGERS: Final = ("participants", "completions", "disbursement_items")
+# Tables of the seed's own while it runs (none is in the model): what ``undo_interrupted``
+# needs to put a database back after a failed seed, and the offers buyers are drawn from.
+SEED_STATE_TABLES: Final = ("seed_rebuild", "seed_offers", "seed_offer_counts")
+Step = Callable[[str, float], None]
 _REGENCY_BUCKETS: Final = 1 << 16
 _AGE_DAYS: Final = 46 * 365  # birth dates spread over ages 18 to 64
 _DISABLED_SHARE_OFFLINE: Final = 0.08
@@ -81,6 +100,19 @@ _DISABLED_SHARE_ONLINE: Final = 0.01
 _EDUCATION_WEIGHTS: Final = (90, 150, 480, 80, 180, 17, 3)  # SD .. S3, per mille (the demo's)
 _BATCH_PERIOD_DAYS: Final = 14
 _MASK63: Final = (1 << 63) - 1
+# Of all recipients, the share stopped short of completion by ``AS_OF`` after buying: not yet
+# redeemed (the training starts later), or redeemed and attended, not completed.
+_UNREDEEMED_SHARE: Final = 0.08
+_STARTED_SHARE: Final = 0.05
+# seed_offers.kind: a schedule that had started by AS_OF (bought, redeemed), or had not.
+_OFFER_STARTED, _OFFER_LATER = 0, 1
+# A recipient buys between 6 hours and 20 days after the wave opens (before its deadline);
+# sessions, the post-test and the completion take 3 days and 2 hours from redemption.
+_BUY_FROM: Final = "interval '6 hours'"
+_BUY_WITHIN_SECONDS: Final = 20 * 86400
+_BUY_WITHIN: Final = f"interval '{_BUY_WITHIN_SECONDS} seconds'"
+_SESSIONS_SPAN: Final = "interval '4 days'"
+assert SCHEME_2020.purchase_deadline_days * 86400 > _BUY_WITHIN_SECONDS + 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -101,6 +133,35 @@ class FullScale:
             recipients=round(RECIPIENTS * fraction),
             completers=round(COMPLETERS * fraction),
             paid=round(PAID * fraction),
+        )
+
+    @property
+    def unredeemed(self) -> int:
+        """Recipients who bought a training that had not started by ``AS_OF``."""
+        return min(round(self.recipients * _UNREDEEMED_SHARE), self.recipients - self.completers)
+
+    @property
+    def started(self) -> int:
+        """Recipients who redeemed a training and attended, not (yet) completed."""
+        left = self.recipients - self.completers - self.unredeemed
+        return min(round(self.recipients * _STARTED_SHARE), left)
+
+    @property
+    def buyers(self) -> int:
+        """Ranks below this bought: completers, then the unredeemed, then the started."""
+        return self.completers + self.unredeemed + self.started
+
+    @classmethod
+    def of(cls, registrants: int) -> FullScale:
+        """``registrants`` in the programme's proportions: each figure of the one before it,
+        so the demo's small sizes keep recipients, completers and paid people in order."""
+        recipients = round(registrants * RECIPIENTS / REGISTRANTS)
+        completers = round(recipients * COMPLETERS / RECIPIENTS)
+        return cls(
+            registrants=registrants,
+            recipients=recipients,
+            completers=completers,
+            paid=round(completers * PAID / COMPLETERS),
         )
 
 
@@ -168,30 +229,6 @@ def _rand(n: str, salt: int, modulus: int) -> str:
     return f"((hashint8extended({n}, {salt}) & {_MASK63}) % {modulus})"
 
 
-class Progress:
-    """A bar on a terminal; plain lines otherwise (a log, CI)."""
-
-    def __init__(self, total: float, stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stdout
-        self._tty = self._stream.isatty()
-        self._total = total
-        self._done = 0.0
-        self._started = time.perf_counter()
-
-    def step(self, label: str, weight: float) -> None:
-        self._done += weight
-        share = min(1.0, self._done / self._total)
-        elapsed = time.perf_counter() - self._started
-        if self._tty:
-            bar = "#" * round(30 * share)
-            self._stream.write(f"\r[{bar:<30}] {share:4.0%} {elapsed:6.0f} s  {label:<40}")
-            if share >= 1:
-                self._stream.write("\n")
-        else:
-            self._stream.write(f"{share:4.0%} {elapsed:7.1f} s {label}\n")
-        self._stream.flush()
-
-
 @dataclass(frozen=True)
 class FullInputs:
     regencies: list[PlacedRegency]
@@ -212,39 +249,110 @@ async def set_figures_triggers(connection: Any, *, enabled: bool) -> None:
         await connection.execute("SELECT prakerja_figures_rebuild()")
 
 
-async def load_full(
-    connection: Any,
-    scale: FullScale,
-    inputs: FullInputs,
-    step: Callable[[str, float], None],
-) -> dict[str, int]:
-    """Fills the large tables of an empty programme (its catalog and partners loaded)."""
-    await connection.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    await connection.execute("SET LOCAL synchronous_commit = off")
-    await set_figures_triggers(connection, enabled=False)
+async def set_aside(connection: Any, inputs: FullInputs, step: Step) -> None:
+    """The first of the load's three parts, in the caller's transaction (committed before
+    the registrants are loaded): the large tables' indexes and constraints dropped (the
+    statements putting them back kept in ``seed_rebuild``), the figures' triggers off, and
+    the offers a recipient of each wave could buy (``seed_offers``), which the registrants'
+    workers read to debit each buyer's balance as its row is made."""
     rebuild = await _drop_indexes_and_constraints(connection)
-    step("indexes and constraints set aside", 1)
+    await set_figures_triggers(connection, enabled=False)
+    await connection.execute(
+        "CREATE TABLE seed_rebuild (position integer PRIMARY KEY, statement text NOT NULL)"
+    )
+    await connection.executemany(
+        "INSERT INTO seed_rebuild VALUES ($1, $2)", list(enumerate(rebuild))
+    )
+    await _offers(connection, inputs)
+    step("indexes and constraints set aside", _SET_ASIDE)
 
-    await _participants(connection, scale, inputs, step)
-    await _journeys(connection, scale, inputs)
-    step("purchases, attendances, completions", 6)
-    await _incentives(connection, scale, inputs)
-    step("installments", 2)
 
-    for statement in rebuild:
-        await connection.execute(statement)
-    step("indexes and constraints rebuilt", 12)
-    await _disbursements(connection)
-    step("disbursements", 1)
+async def load_registrants(
+    dsn: str, scale: FullScale, inputs: FullInputs, step: Step, *, jobs: int
+) -> None:
+    """The registrants, in chunks of ``CHUNK``, over ``jobs`` connections at once (each chunk
+    its own transaction): the one step that scales with the programme, and one backend's CPU
+    cannot make 15.9 million rows in minutes."""
+    statement, parameters = _participants_statement(scale, inputs)
+    count = scale.registrants
+    chunks = [(first, min(count, first + CHUNK - 1)) for first in range(1, count + 1, CHUNK)]
+    if not chunks:
+        step("no registrants", _REGISTRANTS)
+        return
+    pending = iter(chunks)
+    done = 0
+
+    async def work() -> None:
+        nonlocal done
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute("SET synchronous_commit = off")
+            for first, last in pending:
+                await connection.execute(
+                    statement, *parameters, first, last, _RANK_OFFSET % max(count, 1)
+                )
+                done += last - first + 1
+                step(f"registrants {done:,} of {count:,}", _REGISTRANTS / len(chunks))
+        finally:
+            await connection.close()
+
+    workers = [asyncio.ensure_future(work()) for _ in range(max(1, min(jobs, len(chunks))))]
+    try:
+        await asyncio.gather(*workers)
+    finally:
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+
+
+async def complete(
+    connection: Any, scale: FullScale, inputs: FullInputs, step: Step
+) -> dict[str, int]:
+    """The last part, in the caller's transaction: the journeys, the indexes and constraints
+    put back, disbursements, seats, the figures; the seed's own tables dropped."""
+    await connection.execute("SET LOCAL maintenance_work_mem = '512MB'")
+    # The figures' rebuild, the foreign keys' checks and the paid items' numbering hash or
+    # sort every registrant: with the default 4 MB each spills to disk in many batches.
+    await connection.execute("SET LOCAL work_mem = '256MB'")
+    await connection.execute("SET LOCAL synchronous_commit = off")
+    if scale.completers > 0:
+        await _journeys(connection, scale)
+    step("purchases, attendances, completions", _JOURNEYS)
+    if scale.completers > 0:
+        await _incentives(connection, scale, inputs)
+    step("installments", _INCENTIVES)
+    for row in await connection.fetch("SELECT statement FROM seed_rebuild ORDER BY position"):
+        await connection.execute(row["statement"])
+    step("indexes and constraints rebuilt", _REBUILD)
+    if scale.completers > 0:
+        await _disbursements(connection)
+    step("disbursements", _PAID)
     await _seats(connection)
     await set_figures_triggers(connection, enabled=True)
-    step("seats and figures", 3)
+    await connection.execute(f"DROP TABLE {', '.join(SEED_STATE_TABLES)}")
+    step("seats and figures", _SEATS)
     counts = {}
     for table in (*LARGE_TABLES, "disbursement_batches"):
         counts[table] = int(
             await connection.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 (our names)
         )
     return counts
+
+
+async def undo_interrupted(connection: Any, model_tables: Sequence[str]) -> bool:
+    """After a seed failed (or was killed) between ``set_aside`` and ``complete``: empties
+    the model's tables and puts the indexes, constraints and triggers back. False when no
+    seed was interrupted."""
+    if not await connection.fetchval("SELECT to_regclass('seed_rebuild') IS NOT NULL"):
+        return False
+    async with connection.transaction():
+        names = ", ".join(f'"{name}"' for name in model_tables)
+        await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        for row in await connection.fetch("SELECT statement FROM seed_rebuild ORDER BY position"):
+            await connection.execute(row["statement"])
+        await set_figures_triggers(connection, enabled=True)
+        await connection.execute(f"DROP TABLE IF EXISTS {', '.join(SEED_STATE_TABLES)}")
+    return True
 
 
 async def _drop_indexes_and_constraints(connection: Any) -> list[str]:
@@ -289,9 +397,10 @@ def _given_and_family() -> tuple[list[str], list[str], list[str]]:
     return male, female, family
 
 
-async def _participants(
-    connection: Any, scale: FullScale, inputs: FullInputs, step: Callable[[str, float], None]
-) -> None:
+def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, tuple[Any, ...]]:
+    """The INSERT of registrants ``$27`` to ``$28`` and its other parameters. A completer's
+    balance is debited here by the price of the offer ``_journeys`` will draw for it (the
+    same draw): one pass over the table instead of an UPDATE of each buyer's row."""
     regencies = inputs.regencies
     assert [regency.id for regency in regencies] == list(range(1, len(regencies) + 1))
     regency_slots = _buckets(
@@ -335,7 +444,8 @@ async def _participants(
                % cardinality(CASE WHEN female THEN $12::text[] ELSE $11::text[] END)]
                || ' ' || ($13::text[])[1 + {_rand("n", 8, 991)} % cardinality($13::text[])],
            birth, ($9::text[])[1 + ($10::int[])[1 + {_rand("n", 9, 1000)}]], regency, wave,
-           CASE WHEN wave IS NULL THEN 0 ELSE {SCHEME_2020.training_balance} END,
+           CASE WHEN wave IS NULL THEN 0
+                ELSE {SCHEME_2020.training_balance} - coalesce(bought.price, 0) END,
            CASE WHEN wave IS NULL THEN $15 ELSE $16 END,
            ($8::timestamptz[])[wave],
            CASE WHEN offline THEN $17 ELSE $18 END,
@@ -354,7 +464,7 @@ async def _participants(
     } ELSE {round(_DISABLED_SHARE_ONLINE * 1000)} END
                 THEN ARRAY[($21::text[])[1 + {_rand("n", 15, 4)}]] ELSE '{{}}'::text[] END
       FROM (
-        SELECT n, regency, offline, female, birth, wave, {card_body_sql("n")} AS card_body,
+        SELECT n, rank, regency, offline, female, birth, wave, {card_body_sql("n")} AS card_body,
                ($4::text[])[regency] || lpad((1 + {_rand("n", 16, 20)})::text, 2, '0')
                || lpad((extract(day FROM birth)::int + CASE WHEN female THEN 40 ELSE 0 END)
                        ::text, 2, '0')
@@ -378,8 +488,12 @@ async def _participants(
           ) g1
         OFFSET 0
       ) g2
+      LEFT JOIN seed_offer_counts oc ON oc.wave_id = g2.wave AND g2.rank < {scale.buyers}
+           AND oc.kind = {_offer_kind_sql("g2.rank", scale)}
+      LEFT JOIN seed_offers bought ON bought.wave_id = g2.wave AND bought.kind = oc.kind
+           AND bought.k = 1 + {_offer_draw("g2.n")} % oc.offers
     """  # noqa: S608 - only integers of ours are joined in; values are bound
-    multiplier = _coprime_multiplier(count)
+    multiplier = _coprime_multiplier(max(count, 1))
     disabilities = ["PHYSICAL", "INTELLECTUAL", "MENTAL", "SENSORY"]
     fixed = (
         ParticipantStatus.REGISTERED.value,
@@ -395,13 +509,7 @@ async def _participants(
         multiplier,
         count,
     )
-    chunks = max(1, math.ceil(count / CHUNK))
-    for first in range(1, count + 1, CHUNK):
-        last = min(count, first + CHUNK - 1)
-        await connection.execute(
-            statement, *parameters, *fixed, first, last, _RANK_OFFSET % max(count, 1)
-        )
-        step(f"registrants {last:,} of {count:,}", 40 / chunks)
+    return statement, (*parameters, *fixed)
 
 
 # The rank's additive constant: with the multiplier, the permutation of registrant numbers.
@@ -415,53 +523,108 @@ def _rank_sql(scale: FullScale) -> str:
     return f"(((p.id - 1) * {multiplier} % {scale.registrants} + {offset}) % {scale.registrants})"
 
 
-async def _journeys(connection: Any, scale: FullScale, inputs: FullInputs) -> None:
-    """Each completer (rank < C) bought one training (purchase id = rank + 1), redeemed it,
-    attended sessions 1-3 and the post-test, completed it and holds its certificate."""
+def _offer_kind_sql(rank: str, scale: FullScale) -> str:
+    """The kind of offer a buyer of this rank takes: one not started by AS_OF for the
+    unredeemed (ranks just above the completers'), one started for everyone else."""
+    upper = scale.completers + scale.unredeemed
+    return (
+        f"CASE WHEN {rank} >= {scale.completers} AND {rank} < {upper} "
+        f"THEN {_OFFER_LATER} ELSE {_OFFER_STARTED} END"
+    )
+
+
+def _offer_draw(participant_id: str) -> str:
+    """Which of its wave's offers a buyer takes (``seed_offers.k`` = 1 + draw % their count)."""
+    return _rand(participant_id, 21, 1 << 30)
+
+
+async def _offers(connection: Any, inputs: FullInputs) -> None:
+    # Per wave, the offers a recipient of it could buy within the purchase window
+    # (``_BUY_WITHIN`` of the wave's opening, before its deadline) and finish by ``AS_OF``:
+    # an approved course of an active provider, listed by the platform, priced within the
+    # balance, without age or education rule (admitted whoever buys: core.eligibility), on a
+    # schedule still running ``_SESSIONS_SPAN`` after the last possible purchase.
+    # The unredeemed buy a schedule starting after AS_OF instead.
     await connection.execute(
-        """
-        CREATE TEMP TABLE full_offers ON COMMIT DROP AS
-        SELECT row_number() OVER (ORDER BY s.id, l.platform_id) AS k, s.id AS schedule_id,
-               c.id AS course_id, c.price, l.platform_id, s.starts_at, s.ends_at
-          FROM schedules s
+        f"""
+        CREATE UNLOGGED TABLE seed_offers AS
+        SELECT w.id AS wave_id, kind.kind,
+               row_number() OVER (PARTITION BY w.id, kind.kind ORDER BY s.id, l.platform_id)
+                   AS k,
+               s.id AS schedule_id, c.id AS course_id, c.price, l.platform_id, s.starts_at,
+               s.ends_at, w.opens_at
+          FROM waves w
+          CROSS JOIN (VALUES ({_OFFER_STARTED}), ({_OFFER_LATER})) AS kind(kind)
+          JOIN schedules s ON CASE kind.kind WHEN {_OFFER_STARTED} THEN s.starts_at < $4
+                                             ELSE s.starts_at > $5 END
+               AND s.ends_at > greatest(s.starts_at, w.opens_at + {_BUY_FROM} + {_BUY_WITHIN})
+                               + {_SESSIONS_SPAN}
           JOIN courses c ON c.id = s.course_id
           JOIN partners pr ON pr.id = c.provider_id AND pr.status = $1
           JOIN course_listings l ON l.course_id = c.id
          WHERE c.status = $2 AND c.min_age IS NULL AND c.max_age IS NULL
-           AND c.min_education IS NULL AND c.price <= $3 AND s.starts_at < $4
-        """,
+           AND c.min_education IS NULL AND c.price <= $3
+        """,  # noqa: S608 - only our interval literals are joined in
         "ACTIVE",
         "APPROVED",
         SCHEME_2020.training_balance,
         timeline.AS_OF - timedelta(days=30),
+        timeline.AS_OF,
     )
-    offers = int(await connection.fetchval("SELECT count(*) FROM full_offers"))
-    assert offers > 0, "the catalog offers no course a completer could buy"
+    await connection.execute(
+        "CREATE UNLOGGED TABLE seed_offer_counts AS "
+        "SELECT wave_id, kind, count(*) AS offers FROM seed_offers GROUP BY wave_id, kind"
+    )
+    await connection.execute("ANALYZE seed_offers, seed_offer_counts")  # for the joins' plans
+    offered = int(await connection.fetchval("SELECT count(*) FROM seed_offer_counts"))
+    assert offered == 2 * len(inputs.waves), "a wave has no course its recipients could buy"
+
+
+async def _journeys(connection: Any, scale: FullScale) -> None:
+    """Each buyer (rank < B) bought one training (purchase id = rank + 1). A completer
+    (rank < C) redeemed it, attended sessions 1-3 and the post-test, completed it and holds
+    its certificate; an unredeemed buyer's training starts after AS_OF; a started one
+    attended its first session."""
     rank = _rank_sql(scale)
+    # Bought (authorized) within the window, redeemed an hour later or when the schedule
+    # starts, whichever is later (not at all when that is after AS_OF).
     await connection.execute(
         f"""
-        CREATE TEMP TABLE full_completers ON COMMIT DROP AS
-        SELECT p.id AS participant_id, {rank} + 1 AS purchase_id, p.wave_id, p.full_name,
-               p.phone_masked, o.*,
-               greatest(o.starts_at, w.opens_at + interval '6 hours'
-                        + interval '1 second' * {_rand("p.id", 20, 20 * 86400)}) AS redeemed_at
-          FROM participants p
-          JOIN waves w ON w.id = p.wave_id
-          JOIN full_offers o ON o.k = 1 + {_rand("p.id", 21, offers)}
-         WHERE {rank} < {scale.completers}
+        CREATE TEMP TABLE full_buyers ON COMMIT DROP AS
+        SELECT p.participant_id, p.purchase_id, p.wave_id, p.full_name, p.phone_masked,
+               o.schedule_id, o.course_id, o.price, o.platform_id, o.starts_at, o.ends_at,
+               p.bought_at,
+               CASE WHEN o.kind = {_OFFER_STARTED}
+                    THEN greatest(p.bought_at + interval '1 hour', o.starts_at) END
+                   AS redeemed_at
+          FROM (SELECT p0.*, 1 + p0.draw % oc.offers AS k
+          FROM (SELECT p.id AS participant_id, {rank} + 1 AS purchase_id, p.wave_id,
+                       p.full_name, p.phone_masked,
+                       w.opens_at + {_BUY_FROM}
+                       + interval '1 second' * {_rand("p.id", 20, _BUY_WITHIN_SECONDS)}
+                           AS bought_at,
+                       {_offer_draw("p.id")} AS draw,
+                       {_offer_kind_sql(rank, scale)} AS kind
+                  FROM participants p JOIN waves w ON w.id = p.wave_id
+                 WHERE {rank} < {scale.buyers}) p0
+          JOIN seed_offer_counts oc ON oc.wave_id = p0.wave_id AND oc.kind = p0.kind
+          -- OFFSET 0: the offer's number is computed before seed_offers is joined, so
+          -- the join hashes on it (joined the other way, every buyer would be compared
+          -- with every offer of its wave).
+          OFFSET 0) p
+          JOIN seed_offers o ON o.wave_id = p.wave_id AND o.kind = p.kind AND o.k = p.k
         """  # noqa: S608 - only integers of ours are joined in
     )
     await connection.execute(
-        """
-        UPDATE participants p SET training_balance = p.training_balance - c.price
-          FROM full_completers c WHERE p.id = c.participant_id
-        """
+        "CREATE TEMP TABLE full_completers ON COMMIT DROP AS "
+        "SELECT * FROM full_buyers WHERE purchase_id <= $1",
+        scale.completers,
     )
     await connection.execute(
         """
         INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id, created_at)
         SELECT platform_id, 'g' || participant_id, participant_id,
-               redeemed_at - interval '3 days' FROM full_completers
+               bought_at - interval '3 days' FROM full_buyers
         """
     )
     await connection.execute(
@@ -471,16 +634,15 @@ async def _journeys(connection: Any, scale: FullScale, inputs: FullInputs) -> No
             otp_attempts, created_at, authorized_at, redeemed_at)
         SELECT purchase_id, platform_id, participant_id, course_id, schedule_id,
                'g' || participant_id,
-               'INV/' || to_char(redeemed_at - interval '1 hour', 'YYYYMMDD') || '/G'
+               'INV/' || to_char(bought_at, 'YYYYMMDD') || '/G'
                    || lpad(purchase_id::text, 8, '0'),
                price, $1,
-               'TRX-' || to_char(redeemed_at - interval '1 hour', 'YYMMDD') || '-G'
+               'TRX-' || to_char(bought_at, 'YYMMDD') || '-G'
                    || lpad(purchase_id::text, 8, '0'),
                'G' || left(lpad(purchase_id::text, 9, '0'), 4) || '-'
                    || right(lpad(purchase_id::text, 9, '0'), 5),
-               1, redeemed_at - interval '1 hour 5 minutes', redeemed_at - interval '1 hour',
-               redeemed_at
-          FROM full_completers
+               1, bought_at - interval '5 minutes', bought_at, redeemed_at
+          FROM full_buyers
         """,
         PurchaseStatus.SUCCESS.value,
     )
@@ -493,6 +655,13 @@ async def _journeys(connection: Any, scale: FullScale, inputs: FullInputs) -> No
                redeemed_at + interval '1 day' * (step - 1)
           FROM full_completers, (VALUES (1, 1), (2, 2), (3, 3), (4, 999)) AS s(step, seq)
         """
+    )
+    await connection.execute(
+        f"""
+        INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
+        SELECT (purchase_id - 1) * 4 + 1, purchase_id, 1, NULL, redeemed_at, redeemed_at
+          FROM full_buyers WHERE purchase_id > {scale.completers} AND redeemed_at IS NOT NULL
+        """  # noqa: S608 - only integers of ours are joined in
     )
     await connection.execute(
         """

@@ -30,6 +30,14 @@ SCHEME_2020: Final = Scheme(
 )
 SCHEME_2023: Final = Scheme(2, "2023", "Skema Normal 2023", 3_500_000, 600_000, 1, 50_000, 2, 15)
 
+# The programme's own figures (mid-2020): registrants, recipients, first completers, paid.
+REGISTRANTS: Final = 15_900_000
+RECIPIENTS: Final = 3_000_000
+COMPLETERS: Final = 849_921
+PAID: Final = 610_563
+# Registrants who came through a regional office (offline registration).
+OFFLINE_SHARE: Final = 0.05
+
 # Relative sizes of the six waves (the third and fourth were the largest in 2020).
 WAVE_WEIGHTS: Final = (6, 10, 26, 26, 16, 16)
 

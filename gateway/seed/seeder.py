@@ -1,34 +1,59 @@
-"""Building the demo programme into an empty, migrated database, in one transaction."""
+"""Building the programme into an empty, migrated database.
+
+One mechanism at every size: geography, schemes, waves, partners and the catalog are made in
+Python (a few thousand rows, copied with COPY); the registrants and everything that hangs off
+them are generated inside PostgreSQL (``gateway/seed/full.py``), so nothing per registrant
+passes through Python and the seed's memory does not grow with its size.
+
+Three transactions: the small tables with the large tables' indexes set aside; the
+registrants, over several connections at once (one backend's CPU is the limit at 15.9 million);
+the rest with the indexes put back. Should the seed fail or be killed in between, the
+database is emptied and its indexes put back (``undo_interrupted``: at once on failure, or by
+the next ``seed --force``), never left half-seeded.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Final, TextIO
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 import asyncpg
 
+from core.models import Base
 from gateway.seed import tables
 from gateway.seed.catalog import add_catalog
-from gateway.seed.disbursements import add_disbursements
-from gateway.seed.full import FullInputs, FullScale, Progress, load_full, set_figures_triggers
+from gateway.seed.full import (
+    LOAD_WEIGHT,
+    FullInputs,
+    FullScale,
+    complete,
+    load_registrants,
+    set_aside,
+    undo_interrupted,
+)
 from gateway.seed.loader import Loader, RowBuffer
 from gateway.seed.partners import add_partners
 from gateway.seed.programme import add_geography, add_schemes_and_waves
-from gateway.seed.registrants import Registrants
 
-CHUNK: Final = 25_000  # participants generated and copied at a time
 # Serialises two seeds started against the same database.
 _ADVISORY_LOCK: Final = 0x5EED_2020
+# Progress units of the steps outside ``load_full``: the catalog, then the id sequences.
+_CATALOG_WEIGHT: Final = 1
+_FINISH_WEIGHT: Final = 2
+PROGRESS_TOTAL: Final = _CATALOG_WEIGHT + LOAD_WEIGHT + _FINISH_WEIGHT
+
+Step = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
 class SeedReport:
     counts: dict[str, int]  # table name -> rows inserted
     seconds: float
+    phases: list[tuple[str, float]] = field(default_factory=list)  # (step, seconds), in order
 
 
 def _dsn(url: str) -> str:
@@ -62,95 +87,17 @@ async def seed_database(
     participants: int = 10_000,
     random_seed: int = 2020,
     master_key: bytes = b"demo-master-key",
-    on_progress: Callable[[int], None] | None = None,
+    on_step: Step | None = None,
+    jobs: int | None = None,
 ) -> SeedReport:
-    """Builds the demo programme; the same arguments always give the same rows.
+    """The demo programme with ``participants`` registrants in the programme's proportions;
+    the same arguments always give the same rows.
 
     Raises ``RuntimeError`` when the database already holds partners or participants.
     """
     if participants < 0:
         raise ValueError("participants must not be negative")
-    started = time.perf_counter()
-    connection = await asyncpg.connect(_dsn(url))
-    try:
-        async with connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", _ADVISORY_LOCK)
-            if not await _is_empty(connection):
-                raise RuntimeError("the database already holds partners or participants")
-            loader = Loader(connection, tables.ALL_TABLES)
-            await set_figures_triggers(connection, enabled=False)
-            await _seed(
-                loader,
-                connection,
-                random.Random(random_seed),
-                participants,
-                master_key,
-                on_progress or (lambda done: None),
-            )
-            await set_figures_triggers(connection, enabled=True)
-            await loader.advance_id_sequences(tables.ALL_TABLES)
-        # Fresh statistics, so the first queries after a large seed get sensible plans.
-        await connection.execute("ANALYZE")
-    finally:
-        await connection.close()
-    return SeedReport(counts=dict(loader.counts), seconds=time.perf_counter() - started)
-
-
-async def _seed(
-    loader: Loader,
-    connection: Any,
-    rng: random.Random,
-    participants: int,
-    master_key: bytes,
-    on_progress: Callable[[int], None],
-) -> None:
-    buffer = RowBuffer(tables.ALL_TABLES)
-    regencies = add_geography(buffer)
-    waves = add_schemes_and_waves(buffer)
-    partners = add_partners(rng, buffer, regencies)
-    catalog = add_catalog(rng, buffer, partners, regencies)
-    await buffer.flush(loader)
-
-    registrants = Registrants(rng, participants, master_key, regencies, waves, partners, catalog)
-    await _copy_registrants(loader, registrants, on_progress)
-
-    # Seats sold above were counted in memory; the schedules were written before the sales.
-    await connection.execute(
-        "UPDATE schedules AS s SET remaining = v.remaining "
-        "FROM unnest($1::bigint[], $2::integer[]) AS v(id, remaining) "
-        "WHERE s.id = v.id AND s.remaining <> v.remaining",
-        [slot.id for slot in catalog.slots],
-        [slot.remaining for slot in catalog.slots],
-    )
-    add_disbursements(rng, buffer, partners, registrants.journeys.paid)
-    await buffer.flush(loader)
-
-
-async def _copy_registrants(
-    loader: Loader, registrants: Registrants, on_progress: Callable[[int], None]
-) -> None:
-    """Makes and copies the participants chunk by chunk.
-
-    The next chunk is made in a worker thread while the previous one is being copied, so
-    Python and PostgreSQL work at the same time. Chunks are still made one at a time and in
-    order, so the random stream, and every row, is the same as without the overlap.
-    """
-    count = registrants.count
-    bounds = [(start, min(start + CHUNK, count)) for start in range(0, count, CHUNK)]
-    making: asyncio.Future[RowBuffer] | None = None
-    try:
-        for position, (start, stop) in enumerate(bounds):
-            chunk = await making if making is not None else registrants.chunk(start, stop)
-            making = None
-            if position + 1 < len(bounds):
-                making = asyncio.ensure_future(
-                    asyncio.to_thread(registrants.chunk, *bounds[position + 1])
-                )
-            await chunk.flush(loader)
-            on_progress(stop - start)
-    finally:
-        if making is not None:  # a copy failed: let the worker finish before unwinding
-            await asyncio.gather(making, return_exceptions=True)
+    return await _seed(url, FullScale.of(participants), random_seed, master_key, on_step, jobs)
 
 
 async def seed_full_database(
@@ -159,20 +106,44 @@ async def seed_full_database(
     fraction: float = 1.0,
     random_seed: int = 2020,
     master_key: bytes = b"demo-master-key",
-    stream: TextIO | None = None,
+    on_step: Step | None = None,
+    jobs: int | None = None,
 ) -> SeedReport:
-    """The programme at the seed's full scale (or a fraction of it), generated in PostgreSQL
-    (``gateway/seed/full.py``); partners and catalog are the demo's. One transaction."""
-    scale = FullScale.at(fraction)
+    """The programme at the seed's full scale (15.9 million registrants), or a fraction."""
+    return await _seed(url, FullScale.at(fraction), random_seed, master_key, on_step, jobs)
+
+
+async def _seed(
+    url: str,
+    scale: FullScale,
+    random_seed: int,
+    master_key: bytes,
+    on_step: Step | None,
+    jobs: int | None,
+) -> SeedReport:
     started = time.perf_counter()
-    progress = Progress(total=66, stream=stream)
-    connection = await asyncpg.connect(_dsn(url))
+    phases: list[tuple[str, float]] = []
+    last = started
+
+    def step(label: str, weight: float) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        phases.append((label, now - last))
+        last = now
+        if on_step is not None:
+            on_step(label, weight)
+
+    dsn = _dsn(url)
+    connection = await asyncpg.connect(dsn)
     try:
+        # A session lock: it spans the three transactions.
+        await connection.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK)
+        if not await _is_empty(connection):
+            raise RuntimeError("the database already holds partners or participants")
+        model_tables = [table.name for table in Base.metadata.sorted_tables]
+        await undo_interrupted(connection, model_tables)  # an earlier seed killed midway
+        loader = Loader(connection, tables.ALL_TABLES)
         async with connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", _ADVISORY_LOCK)
-            if not await _is_empty(connection):
-                raise RuntimeError("the database already holds partners or participants")
-            loader = Loader(connection, tables.ALL_TABLES)
             buffer = RowBuffer(tables.ALL_TABLES)
             rng = random.Random(random_seed)
             regencies = add_geography(buffer)
@@ -180,15 +151,24 @@ async def seed_full_database(
             partners = add_partners(rng, buffer, regencies)
             add_catalog(rng, buffer, partners, regencies)
             await buffer.flush(loader)
-            progress.step("partners and catalog", 1)
-            counts = await load_full(
-                connection,
-                scale,
-                FullInputs(regencies, waves, partners, master_key),
-                progress.step,
-            )
-            await loader.advance_id_sequences(tables.ALL_TABLES)
+            step("partners and catalog", _CATALOG_WEIGHT)
+            inputs = FullInputs(regencies, waves, partners, master_key)
+            await set_aside(connection, inputs, step)
+        try:
+            await load_registrants(dsn, scale, inputs, step, jobs=jobs or os.cpu_count() or 1)
+            async with connection.transaction():
+                counts = await complete(connection, scale, inputs, step)
+                await loader.advance_id_sequences(tables.ALL_TABLES)
+        except BaseException:
+            await undo_interrupted(connection, model_tables)
+            raise
+        # Fresh statistics, so the first queries after a large seed get sensible plans.
         await connection.execute("ANALYZE")
+        step("committed, analyzed", _FINISH_WEIGHT)
     finally:
         await connection.close()
-    return SeedReport(counts={**loader.counts, **counts}, seconds=time.perf_counter() - started)
+    return SeedReport(
+        counts={**loader.counts, **counts},
+        seconds=time.perf_counter() - started,
+        phases=phases,
+    )

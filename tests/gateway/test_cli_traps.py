@@ -138,3 +138,18 @@ def test_progress_is_plain_lines_off_a_terminal() -> None:
     assert lines[0].startswith("seeding: 0/100")
     assert lines[-1].startswith("seeding: 100/100 (100%)")
     assert len(lines) == 11
+
+
+def test_progress_gives_each_named_step_its_line_off_a_terminal() -> None:
+    stream = io.StringIO()
+    with Progress("seeding", 10, stream=stream) as progress:
+        progress.advance(0.5, "partners and catalog")
+        progress.advance(0.25, "indexes set aside")
+        progress.advance(9.25, "figures")
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" s ", 1)[-1] for line in lines[1:]] == [
+        "partners and catalog",
+        "indexes set aside",
+        "figures",
+    ]
+    assert lines[-1].startswith("seeding: 10/10 (100%)")

@@ -4,7 +4,6 @@ invariants of the live system; the same hashing and card numbers as the live cod
 from __future__ import annotations
 
 import asyncio
-import io
 
 import asyncpg
 import pytest
@@ -14,6 +13,7 @@ from core.identity import hash_nik
 from gateway.seed import seed_full_database
 from gateway.seed.full import FullScale, card_number_sql, hmac_pads, nik_hash_sql
 from tests.support.databases import DatabaseFactory
+from tests.support.seed_invariants import CHECKS, violations
 
 FRACTION = 0.0005
 pytestmark = pytest.mark.xdist_group("full_scale_seed")
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.xdist_group("full_scale_seed")
 async def full_url(databases: DatabaseFactory) -> str:
     url = await databases.create("full_scale")
     await asyncio.to_thread(migrate.upgrade, url)
-    await seed_full_database(url, fraction=FRACTION, stream=io.StringIO())
+    await seed_full_database(url, fraction=FRACTION)
     return url
 
 
@@ -168,3 +168,7 @@ async def test_sql_hashes_and_card_numbers_are_the_live_ones(full_url: str) -> N
         f" WHERE {card_number_sql('n')} <> prakerja_card_number(n)",
     )
     assert differ["n"] == 0
+
+
+async def test_every_invariant_of_the_live_system_holds(full_url: str) -> None:
+    assert await violations(full_url) == dict.fromkeys(CHECKS, 0)
