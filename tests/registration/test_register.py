@@ -21,6 +21,7 @@ from tests.support.registration import (
     open_wave,
     register,
     run_selection,
+    set_aside_seeded_disabilities,
 )
 
 
@@ -142,8 +143,9 @@ async def test_consent_must_be_complete(tokens: Tokens) -> None:
 
 
 async def test_a_family_card_takes_members_until_it_has_its_two_recipients(
-    tokens: Tokens,
+    tokens: Tokens, database: Database
 ) -> None:
+    await set_aside_seeded_disabilities(database)
     # The programme limits recipients per card, not registrants: a third member registers.
     kk = "1101015555555555"
     for serial in range(20, 23):

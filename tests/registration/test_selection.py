@@ -23,6 +23,7 @@ from tests.support.registration import (
     open_wave,
     register,
     run_selection,
+    set_aside_seeded_disabilities,
 )
 from tests.support.webhooks import DELIVERIES, feed, subscribe
 
@@ -52,16 +53,7 @@ query($wave: Int!, $id: ID, $card: String) {
 async def test_the_draw_honours_family_cards_shares_and_its_seed(
     tokens: Tokens, database: Database
 ) -> None:
-    # The disability pool holds only this test's registrants: the seed's registrants with a
-    # disability (about 1%, 8% of offline ones) are set aside for this (rolled-back) test.
-    async with database.sessionmaker() as session:
-        await session.execute(
-            text(
-                "UPDATE participants SET disabilities = '{}'"
-                " WHERE wave_id IS NULL AND cardinality(disabilities) > 0"
-            )
-        )
-        await session.commit()
+    await set_aside_seeded_disabilities(database)
     family = "1101017777777777"
     ids = []
     for serial in range(70, 74):  # one family card, four members, all with a disability
@@ -226,6 +218,7 @@ async def test_selection_notices_and_events_reach_the_person_or_their_own_office
     demo: Tokens, database: Database
 ) -> None:
     tokens = demo
+    await set_aside_seeded_disabilities(database)
     people = {
         "phone": await register(tokens, form(90, disabilities=["PHYSICAL"], phone="081234567890")),
         "no phone": await register(tokens, form(91, disabilities=["PHYSICAL"])),
