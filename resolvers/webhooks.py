@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,16 +103,28 @@ def message_id(event_id: int) -> str:
     return f"evt_{event_id}"
 
 
-def envelope(event: EventRecord) -> dict[str, Any]:
-    """The JSON body of a webhook, and a feed entry: the same for both."""
-    return {
-        "id": event.message_id,
-        "type": event.type,
-        "version": event.version,
-        "timestamp": event.occurred_at.isoformat(),
-        "subject": event.subject,
-        "data": event.payload,
-    }
+def envelope_body(
+    *,
+    event_id: int,
+    type: str,
+    version: int,
+    subject: str,
+    occurred_at: datetime,
+    payload_json: str,
+) -> bytes:
+    """The JSON body of a webhook: the feed's entry (``Event``) as one object, ``data``
+    being the payload's stored JSON text as it is."""
+    head = json.dumps(
+        {
+            "id": message_id(event_id),
+            "type": type,
+            "version": version,
+            "timestamp": occurred_at.isoformat(),
+            "subject": subject,
+        },
+        separators=(",", ":"),
+    )
+    return f'{head[:-1]},"data":{payload_json}}}'.encode()
 
 
 def seal_secret(master_key: bytes, uid: str, secret: str) -> bytes:
