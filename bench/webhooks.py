@@ -229,6 +229,7 @@ def cli() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=64, help="requests (and connections) in flight at once"
     )
+    parser.add_argument("--rounds", type=int, default=2, help="rounds in flight at once")
     parser.add_argument("--port", type=int, default=0, help="the receiver's port (0: any free)")
     parser.add_argument(
         "--py-spy", type=Path, help="sample the worker with py-spy into DIR/webhooks.txt"
@@ -272,6 +273,7 @@ async def main(arguments: argparse.Namespace) -> None:
                 allow_private=True,
                 batch_size=arguments.batch,
                 concurrency=arguments.concurrency,
+                rounds_at_once=arguments.rounds,
             )
             # The pool's connections exist before the timing starts.
             async with database.sessionmaker() as session:
@@ -327,7 +329,10 @@ async def main(arguments: argparse.Namespace) -> None:
         receiver_cpu = after.receiver - before.receiver
         cores = psutil.cpu_count() or 1
         print(f"events                   {arguments.events:>10,}")
-        print(f"batch / concurrency      {arguments.batch:>6,} / {arguments.concurrency}")
+        print(
+            f"batch / concurrency / rounds  {arguments.batch:,} / {arguments.concurrency}"
+            f" / {arguments.rounds}"
+        )
         print(f"delivered (worker)       {recorded.succeeded:>10,}   retried {recorded.retried}")
         print(f"succeeded (database)     {succeeded:>10,}")
         for what, count in failures:

@@ -63,6 +63,11 @@ class DeliveryWorker:
     # (where httpcore's bookkeeping grows with the queue), and every request of a round
     # waits for the slowest: 64 keeps a round short and a receiver's connections few.
     concurrency: int = 64
+    # Rounds in flight at once, each in its own transaction and connection: one claims and
+    # records while another sends, as two workers would (and as safely: SKIP LOCKED, and a
+    # subject's next delivery is not due while its head is pending in another round).
+    # ``prakerja-gateway worker`` runs 2.
+    rounds_at_once: int = 1
     clock: Callable[[], datetime] = utc_now
     # Signers by the sealed secret they were opened from: a rotation writes a new sealed
     # value, which is a new key here, so a rotated secret is never used from the cache.
@@ -101,25 +106,33 @@ class DeliveryWorker:
     async def run_until_idle(self) -> Recorded:
         """Rounds until nothing is due (tests, benchmarks, ``worker --once``)."""
         total = Recorded()
-        while True:
-            recorded = await self.run_once()
-            if not (recorded.succeeded or recorded.retried or recorded.failed):
-                return total
-            total.succeeded += recorded.succeeded
-            total.retried += recorded.retried
-            total.failed += recorded.failed
-            total.disabled_endpoints += recorded.disabled_endpoints
+
+        async def rounds() -> None:
+            while True:
+                recorded = await self.run_once()
+                if not (recorded.succeeded or recorded.retried or recorded.failed):
+                    return
+                total.succeeded += recorded.succeeded
+                total.retried += recorded.retried
+                total.failed += recorded.failed
+                total.disabled_endpoints += recorded.disabled_endpoints
+
+        await asyncio.gather(*(rounds() for _ in range(self.rounds_at_once)))
+        return total
 
     async def run_forever(self, stop: asyncio.Event, *, idle_seconds: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                recorded = await self.run_once()
-            except Exception:
-                log.exception("webhook delivery round failed")
-                recorded = Recorded()
-            if not (recorded.succeeded or recorded.retried or recorded.failed):
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_seconds)
+        async def rounds() -> None:
+            while not stop.is_set():
+                try:
+                    recorded = await self.run_once()
+                except Exception:
+                    log.exception("webhook delivery round failed")
+                    recorded = Recorded()
+                if not (recorded.succeeded or recorded.retried or recorded.failed):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), idle_seconds)
+
+        await asyncio.gather(*(rounds() for _ in range(self.rounds_at_once)))
 
     async def _public_hosts(self, due: list[DueDelivery]) -> dict[str, bool]:
         if self.allow_private:

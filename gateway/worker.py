@@ -20,6 +20,8 @@ from resolvers.disbursements.due import ANNOUNCE_LIMIT, announce_due_installment
 
 log = logging.getLogger(__name__)
 
+# Delivery rounds in flight at once (DeliveryWorker.rounds_at_once): a connection each.
+ROUNDS_AT_ONCE = 2
 # Installments fall due on dates (monthly): looking once a minute announces each within a
 # minute of its date, for one indexed look-up a minute.
 ANNOUNCE_EVERY_SECONDS = 60.0
@@ -28,7 +30,8 @@ ANNOUNCE_EVERY_SECONDS = 60.0
 async def run_worker(
     settings: Settings, url: str, *, once: bool = False, stop: asyncio.Event | None = None
 ) -> None:
-    database = Database.connect(url, pool_size=2)
+    # The delivery rounds and the announcer each hold a connection.
+    database = Database.connect(url, pool_size=ROUNDS_AT_ONCE + 1)
     sender = NotificationSender()
     stop = stop or asyncio.Event()
     try:
@@ -38,6 +41,7 @@ async def run_worker(
                 master_key=settings.resolved_master_key(),
                 client=client,
                 allow_private=settings.demo,
+                rounds_at_once=ROUNDS_AT_ONCE,
             )
             if once:
                 await announce_due(database)
