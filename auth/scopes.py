@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
-from core.enums import PartnerType
+from core.enums import EventType, PartnerType
 
 
 class Scope(StrEnum):
@@ -49,6 +50,43 @@ SCOPES_BY_PARTNER_TYPE: dict[PartnerType, frozenset[Scope]] = {
 
 def allowed_scopes(partner_type: PartnerType) -> frozenset[Scope]:
     return SCOPES_BY_PARTNER_TYPE[partner_type]
+
+
+# The scope a token needs to hear of each event family (the type's part before the dot):
+# the scope that reads the family's rows through the API, so an event never tells a token
+# what the same token could not read. None: news of the partner's own webhook endpoints,
+# heard with any token. Every family of ``EventType`` is listed (a unit test checks it).
+EVENT_FAMILY_SCOPES: dict[str, Scope | None] = {
+    "purchase": Scope.ENROLLMENT_READ,
+    "attendance": Scope.ENROLLMENT_READ,
+    "course": Scope.CATALOG_READ,
+    "certificate": Scope.CERTIFICATE_READ,
+    "installment": Scope.DISBURSEMENT_READ,
+    "batch": Scope.DISBURSEMENT_READ,
+    "registrant": Scope.REGISTRATION_READ,
+    "webhook_endpoint": None,
+    "webhook": None,
+}
+
+
+def event_family(event_type: EventType) -> str:
+    return event_type.value.split(".", 1)[0]
+
+
+def scope_for_event(event_type: EventType) -> Scope | None:
+    """The scope that lets a token subscribe to, and read in the feed, ``event_type``."""
+    return EVENT_FAMILY_SCOPES[event_family(event_type)]
+
+
+def event_types_allowed(scopes: Iterable[str]) -> frozenset[EventType]:
+    """The event types a token holding ``scopes`` may subscribe to and read in the feed
+    (which of those events reach its partner is the tenancy's audience, on top)."""
+    held = frozenset(scopes)
+    return frozenset(
+        event_type
+        for event_type in EventType
+        if (needed := scope_for_event(event_type)) is None or needed.value in held
+    )
 
 
 def parse_scopes(value: str | None) -> frozenset[str]:

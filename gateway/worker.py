@@ -1,6 +1,7 @@
-"""``prakerja-gateway worker``: the webhook delivery worker and the notification sender in
-one loop. Run one, or several (each claims its own deliveries); ``demo`` runs one in a
-background thread of the serving process."""
+"""``prakerja-gateway worker``: the webhook delivery worker, the notification sender, and
+the announcer of installments falling due, in one loop. Run one, or several (each claims
+its own deliveries and installments); ``demo`` runs one in a background thread of the
+serving process."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ import asyncio
 import contextlib
 import logging
 import threading
+from datetime import datetime
 
+from core.clock import utc_now
 from core.db.database import Database
 from core.settings import DatabasePooler, Settings
 from gateway.notifications import NotificationSender, send_notifications
 from gateway.webhooks import DeliveryWorker, http_client
+from resolvers.disbursements.due import ANNOUNCE_LIMIT, announce_due_installments
 
 log = logging.getLogger(__name__)
+
+# Delivery rounds in flight at once (DeliveryWorker.rounds_at_once): a connection each.
+ROUNDS_AT_ONCE = 2
+# Installments fall due on dates (monthly): looking once a minute announces each within a
+# minute of its date, for one indexed look-up a minute.
+ANNOUNCE_EVERY_SECONDS = 60.0
 
 
 async def run_worker(
@@ -22,7 +32,8 @@ async def run_worker(
 ) -> None:
     # Behind PgBouncer in transaction mode (the Kubernetes worker is): no statement cache.
     pooled = settings.database_pooler is DatabasePooler.TRANSACTION
-    database = Database.connect(url, pool_size=2, transaction_pooler=pooled)
+    # The delivery rounds and the announcer each hold a connection.
+    database = Database.connect(url, pool_size=ROUNDS_AT_ONCE + 1, transaction_pooler=pooled)
     sender = NotificationSender()
     stop = stop or asyncio.Event()
     try:
@@ -32,19 +43,45 @@ async def run_worker(
                 master_key=settings.resolved_master_key(),
                 client=client,
                 allow_private=settings.demo,
+                rounds_at_once=ROUNDS_AT_ONCE,
             )
             if once:
+                await announce_due(database)
                 await worker.run_until_idle()
                 await send_notifications(url, sender, transaction_pooler=pooled)
                 return
             notifications = asyncio.create_task(_notify_forever(url, sender, stop, pooled))
+            announcements = asyncio.create_task(_announce_forever(database, stop))
             try:
                 await worker.run_forever(stop)
             finally:
                 stop.set()
                 await notifications
+                await announcements
     finally:
         await database.dispose()
+
+
+async def announce_due(database: Database, *, now: datetime | None = None) -> int:
+    """``installment.due`` for every installment whose date has passed, not yet announced,
+    a transaction per ``ANNOUNCE_LIMIT`` (a concurrent worker skips what this one holds)."""
+    total = 0
+    while True:
+        async with database.sessionmaker() as session, session.begin():
+            count = await announce_due_installments(session, now=now or utc_now())
+        total += count
+        if count < ANNOUNCE_LIMIT:
+            return total
+
+
+async def _announce_forever(database: Database, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await announce_due(database)
+        except Exception:
+            log.exception("installment announcement round failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), ANNOUNCE_EVERY_SECONDS)
 
 
 async def _notify_forever(

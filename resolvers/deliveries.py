@@ -28,7 +28,7 @@ from core.enums import DeliveryStatus, EventType, WebhookEndpointStatus
 from core.models import WebhookDelivery, WebhookEndpoint
 from resolvers.events import record_event
 from resolvers.tenancy import endpoint_event_audience
-from resolvers.webhooks import EventRecord
+from resolvers.webhooks import envelope_body, message_id
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,15 @@ class DueDelivery:
     secret_encrypted: bytes
     previous_secret_encrypted: bytes | None
     previous_secret_expires_at: datetime | None
-    event: EventRecord
+    event_id: int
+    subject: str
+    # The webhook's JSON body (``resolvers.webhooks.envelope_body``), built from the
+    # payload's stored text: never decoded into objects to be encoded again.
+    body: bytes
+
+    @property
+    def message_id(self) -> str:
+        return message_id(self.event_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +88,8 @@ _CLAIM = text(
     SELECT d.id, d.attempts, d.first_attempt_at,
            ep.id AS endpoint_id, ep.uid AS endpoint_uid, ep.partner_id, ep.url,
            ep.secret_encrypted, ep.previous_secret_encrypted, ep.previous_secret_expires_at,
-           e.id AS event_id, e.xid, e.type, e.version, e.subject, e.occurred_at, e.payload
+           e.id AS event_id, e.type, e.version, e.subject, e.occurred_at,
+           CAST(e.payload AS text) AS payload_json
       FROM webhook_deliveries AS d
       JOIN webhook_endpoints AS ep ON ep.id = d.endpoint_id
       JOIN events AS e ON e.id = d.event_id
@@ -102,7 +111,9 @@ _CLAIM = text(
 
 
 async def claim_due(session: AsyncSession, *, limit: int, now: datetime) -> list[DueDelivery]:
-    """Locks up to ``limit`` due deliveries for this transaction (others skip them)."""
+    """Locks up to ``limit`` due deliveries for this transaction (others skip them), in one
+    statement. Only the oldest pending delivery of each (endpoint, subject) is due, so a
+    batch holds at most one per subject and may send them all at once, in any order."""
     rows = await execute_core(session, _CLAIM, {"now": now, "limit": limit})
     return [
         DueDelivery(
@@ -116,46 +127,48 @@ async def claim_due(session: AsyncSession, *, limit: int, now: datetime) -> list
             secret_encrypted=row.secret_encrypted,
             previous_secret_encrypted=row.previous_secret_encrypted,
             previous_secret_expires_at=row.previous_secret_expires_at,
-            event=EventRecord(
-                id=row.event_id,
-                xid=row.xid,
+            event_id=row.event_id,
+            subject=row.subject,
+            body=envelope_body(
+                event_id=row.event_id,
                 type=row.type,
                 version=row.version,
                 subject=row.subject,
                 occurred_at=row.occurred_at,
-                payload=row.payload,
+                payload_json=row.payload_json,
             ),
         )
         for row in rows
     ]
 
 
-_RECORD_ATTEMPTS = text(
+# One statement per batch: every attempt, every delivery's next state, and the health of
+# the endpoints that answered (a success ends an endpoint's failing spell).
+_RECORD = text(
     """
-    INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms,
-                                  response_excerpt, error)
-    SELECT * FROM unnest(CAST(:delivery_ids AS bigint[]), CAST(:attempted_ats AS timestamptz[]),
-                         CAST(:status_codes AS smallint[]), CAST(:latencies AS integer[]),
-                         CAST(:excerpts AS text[]), CAST(:errors AS text[]))
-    """
-)
-
-_UPDATE_DELIVERIES = text(
-    """
+    WITH outcome AS (
+        SELECT * FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]),
+                             CAST(:next_attempt_ats AS timestamptz[]),
+                             CAST(:attempted_ats AS timestamptz[]),
+                             CAST(:status_codes AS smallint[]), CAST(:latencies AS integer[]),
+                             CAST(:excerpts AS text[]), CAST(:errors AS text[]))
+            AS u(id, status, next_attempt_at, attempted_at, status_code, latency_ms,
+                 response_excerpt, error)
+    ), attempts AS (
+        INSERT INTO webhook_attempts (delivery_id, attempted_at, status_code, latency_ms,
+                                      response_excerpt, error)
+        SELECT id, attempted_at, status_code, latency_ms, response_excerpt, error FROM outcome
+    ), healthy AS (
+        UPDATE webhook_endpoints SET failing_since = NULL
+         WHERE id = ANY (CAST(:healthy AS bigint[])) AND failing_since IS NOT NULL
+    )
     UPDATE webhook_deliveries AS d
        SET status = u.status, attempts = d.attempts + 1, next_attempt_at = u.next_attempt_at,
            first_attempt_at = coalesce(d.first_attempt_at, u.attempted_at),
            last_attempt_at = u.attempted_at
-      FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS text[]),
-                  CAST(:next_attempt_ats AS timestamptz[]), CAST(:attempted_ats AS timestamptz[]))
-           AS u(id, status, next_attempt_at, attempted_at)
+      FROM outcome AS u
      WHERE d.id = u.id
     """
-)
-
-_ENDPOINT_SUCCEEDED = text(
-    "UPDATE webhook_endpoints SET failing_since = NULL"
-    " WHERE id = ANY (CAST(:ids AS bigint[])) AND failing_since IS NOT NULL"
 )
 
 # An endpoint is failing from its first failure after a success on.
@@ -216,26 +229,20 @@ async def record_outcomes(
     if not outcomes:
         return recorded
     next_states = [_next_status(outcome, policy, rng) for outcome in outcomes]
+    healthy = sorted({o.delivery.endpoint_id for o in outcomes if o.succeeded})
     await execute_core(
         session,
-        _RECORD_ATTEMPTS,
-        {
-            "delivery_ids": [o.delivery.id for o in outcomes],
-            "attempted_ats": [o.attempted_at for o in outcomes],
-            "status_codes": [o.status_code for o in outcomes],
-            "latencies": [o.latency_ms for o in outcomes],
-            "excerpts": [o.response_excerpt for o in outcomes],
-            "errors": [o.error for o in outcomes],
-        },
-    )
-    await execute_core(
-        session,
-        _UPDATE_DELIVERIES,
+        _RECORD,
         {
             "ids": [o.delivery.id for o in outcomes],
             "statuses": [status.value for status, _ in next_states],
             "next_attempt_ats": [at for _, at in next_states],
             "attempted_ats": [o.attempted_at for o in outcomes],
+            "status_codes": [o.status_code for o in outcomes],
+            "latencies": [o.latency_ms for o in outcomes],
+            "excerpts": [o.response_excerpt for o in outcomes],
+            "errors": [o.error for o in outcomes],
+            "healthy": healthy,
         },
     )
     for status, _ in next_states:
@@ -245,9 +252,6 @@ async def record_outcomes(
             recorded.failed += 1
         else:
             recorded.retried += 1
-    healthy = sorted({o.delivery.endpoint_id for o in outcomes if o.succeeded})
-    if healthy:
-        await execute_core(session, _ENDPOINT_SUCCEEDED, {"ids": healthy})
     failing = sorted({o.delivery.endpoint_id for o in outcomes if not o.succeeded} - set(healthy))
     if failing:
         await execute_core(session, _ENDPOINT_FAILED, {"ids": failing, "now": now})

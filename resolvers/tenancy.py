@@ -329,6 +329,19 @@ def batch_event_audience(payment_partner_id: int) -> list[int]:
     return [payment_partner_id]
 
 
+def installment_event_audience_sql(installment: str) -> str:
+    """SQL for the audience of an installment falling due, over a row aliased
+    ``installment``: the payment partner that will pay it, the one holding the participant's
+    verified primary account (as ``batches.create_batches`` picks it). None yet: programme
+    management alone hears of it. Platforms, providers and offices never do."""
+    # Only the caller's alias is formatted in, never a value.
+    return (
+        "ARRAY(SELECT payee.payment_partner_id FROM payment_accounts AS payee"  # noqa: S608
+        f" WHERE payee.participant_id = {installment}.participant_id"
+        " AND payee.is_primary AND payee.verified_at IS NOT NULL)::bigint[]"
+    )
+
+
 def registrant_event_audience(
     regency_id: ColumnElement[int] | InstrumentedAttribute[int],
 ) -> ColumnElement[list[int]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -102,16 +103,28 @@ def message_id(event_id: int) -> str:
     return f"evt_{event_id}"
 
 
-def envelope(event: EventRecord) -> dict[str, Any]:
-    """The JSON body of a webhook, and a feed entry: the same for both."""
-    return {
-        "id": event.message_id,
-        "type": event.type,
-        "version": event.version,
-        "timestamp": event.occurred_at.isoformat(),
-        "subject": event.subject,
-        "data": event.payload,
-    }
+def envelope_body(
+    *,
+    event_id: int,
+    type: str,
+    version: int,
+    subject: str,
+    occurred_at: datetime,
+    payload_json: str,
+) -> bytes:
+    """The JSON body of a webhook: the feed's entry (``Event``) as one object, ``data``
+    being the payload's stored JSON text as it is."""
+    head = json.dumps(
+        {
+            "id": message_id(event_id),
+            "type": type,
+            "version": version,
+            "timestamp": occurred_at.isoformat(),
+            "subject": subject,
+        },
+        separators=(",", ":"),
+    )
+    return f'{head[:-1]},"data":{payload_json}}}'.encode()
 
 
 def seal_secret(master_key: bytes, uid: str, secret: str) -> bytes:
@@ -191,8 +204,22 @@ async def create_endpoint(
     description: str | None,
     master_key: bytes,
     allow_private: bool,
+    allowed_types: frozenset[EventType],
 ) -> EndpointWithSecret:
+    """``allowed_types``: what the caller's token may hear of (``auth.scopes``); an empty
+    ``event_types`` subscribes to exactly those, stored as that list."""
     await check_endpoint_url(url, allow_private=allow_private)
+    refused = sorted({event_type.value for event_type in event_types} - allowed_types)
+    if refused:
+        raise GatewayError(
+            ErrorCode.EVENT_TYPE_NOT_ALLOWED,
+            f"this token's scopes do not allow the event types {', '.join(refused)}: each "
+            "event family needs the scope that reads its rows (purchase and attendance "
+            "enrollment:read, course catalog:read, certificate certificate:read, batch and "
+            "installment disbursement:read, registrant registration:read)",
+            field="eventTypes",
+        )
+    subscribed = event_types or allowed_types
     if description is not None and len(description) > 200:
         raise GatewayError(
             ErrorCode.BAD_USER_INPUT, "description is at most 200 characters", field="description"
@@ -212,7 +239,7 @@ async def create_endpoint(
         partner_id=actor.partner_id,
         url=url,
         description=description,
-        event_types=sorted({event_type.value for event_type in event_types}),
+        event_types=sorted({event_type.value for event_type in subscribed}),
         status=WebhookEndpointStatus.ENABLED,
         secret_encrypted=seal_secret(master_key, uid, secret),
     )
@@ -524,17 +551,23 @@ async def events_page(
     *,
     after: tuple[int, int] | None,
     types: Sequence[EventType],
+    allowed_types: frozenset[EventType],
     limit: int,
     now: datetime,
 ) -> list[EventRecord]:
-    """The feed: the caller's events in commit-safe order, from ``after`` on."""
+    """The feed: the caller's events in commit-safe order, from ``after`` on, of ``types``
+    (none: all) among ``allowed_types``, those its token may read (``auth.scopes``)."""
+    readable = sorted(
+        event_type.value for event_type in (set(types) if types else allowed_types) & allowed_types
+    )
+    if not readable:
+        return []
     where: list[Any] = [
         events_visible_to(principal),
         Event.occurred_at > now - EVENT_RETENTION,
         _SETTLED,
+        Event.type.in_(readable),
     ]
-    if types:
-        where.append(Event.type.in_([event_type.value for event_type in types]))
     if after is not None:
         where.append(tuple_(Event.xid, Event.id) > tuple_(*after))
     rows = (

@@ -1,8 +1,11 @@
 """Events: webhook endpoints a partner manages itself, their deliveries, and the feed.
 
-Any valid token manages its own partner's endpoints and reads its own feed: what an
-endpoint or the feed receives is decided per event by the tenancy rules (its audience),
-so no scope is needed to subscribe; programme management receives every event.
+Any valid token manages its own partner's endpoints and reads its own feed. Two rules
+decide what an endpoint or the feed receives: the token's scopes allow event families
+(``auth.scopes.event_types_allowed``: ``batch.*`` needs disbursement:read...), checked
+when an endpoint subscribes and each time the feed is read; and each event's audience
+(``resolvers.tenancy``) names the partners that may hear of it. Programme management
+receives every event of the families its token allows.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from auth.permissions import IsAuthenticated
+from auth.scopes import event_types_allowed
 from core.clock import utc_now
 from core.enums import DeliveryStatus, EventType, WebhookEndpointStatus
 from core.errors import ErrorCode, GatewayError
@@ -59,6 +63,11 @@ def _allow_private(info: Info) -> bool:
     return bool(info.context.request.app.state.settings.demo)
 
 
+def _allowed_types(info: Info) -> frozenset[EventType]:
+    """The event types the caller's token may subscribe to and read (``auth.scopes``)."""
+    return event_types_allowed(actor_of(info).principal.scopes)
+
+
 def _event_id(value: str) -> int:
     try:
         prefix, number = value.split("_", 1)
@@ -77,7 +86,10 @@ class WebhookEndpoint:
     url: str
     description: str | None
     event_types: list[EventTypeEnum] = strawberry.field(  # type: ignore[valid-type]
-        description="The types it receives; empty: every type the partner may see."
+        description=(
+            "The types it receives (an endpoint created with none lists every type the "
+            "creating token's scopes allowed)."
+        )
     )
     status: WebhookEndpointStatusEnum  # type: ignore[valid-type]
     disabled_reason: str | None
@@ -187,7 +199,11 @@ class Event:
 class CreateWebhookEndpointInput:
     url: str = strawberry.field(description="https:// (http:// too in demo mode).")
     event_types: list[EventTypeEnum] = strawberry.field(  # type: ignore[valid-type]
-        default_factory=list, description="Empty: every type the partner may see."
+        default_factory=list,
+        description=(
+            "Empty: every type this token's scopes allow. A type whose family needs a scope "
+            "the token lacks is refused (EVENT_TYPE_NOT_ALLOWED)."
+        ),
     )
     description: str | None = None
 
@@ -261,6 +277,7 @@ class EventQuery:
             actor_of(info).principal,
             after=None if key is None else (int(key[0]), int(key[1])),
             types=types or [],
+            allowed_types=_allowed_types(info),
             limit=page_size + 1,
             now=utc_now(),
         )
@@ -289,6 +306,7 @@ class EventMutation:
             description=input.description,
             master_key=master_key(info),
             allow_private=_allow_private(info),
+            allowed_types=_allowed_types(info),
         )
         return WebhookEndpointWithSecret.from_record(record)
 

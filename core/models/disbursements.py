@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -73,6 +74,12 @@ class IncentiveInstallment(Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("sequence >= 1", name="sequence_positive"),
         Index("ix_installments_status_due", "status", "due_at"),
+        Index(
+            "ix_installments_due_event_pending",
+            "due_at",
+            "id",
+            postgresql_where=text("due_event_pending"),
+        ),
     )
 
     id: Mapped[BigId]
@@ -85,6 +92,9 @@ class IncentiveInstallment(Base):
         text_enum(InstallmentStatus, "installment_status")
     )
     created_at: Mapped[CreatedAt]
+    # Its ``installment.due`` event is still to be written (once the due date has passed);
+    # false for installments that need none (the seeds', those announced).
+    due_event_pending: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class DisbursementBatch(Base):

@@ -346,7 +346,7 @@ async def submit_completions(
                 existing[candidate.position] = by_purchase[candidate.row.purchase_id]
         if firsts:
             await create_first_installments(
-                session, actor, firsts, [record.number for record in issued.values()]
+                session, actor, firsts, [record.number for record in issued.values()], now=now
             )
 
     earlier = await records_by_number(session, list(existing.values()))

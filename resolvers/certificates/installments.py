@@ -4,7 +4,8 @@ their scheme, exactly once.
 The database decides, not a read-then-write: the installments are inserted only while the
 participant has no certificate but those issued by this statement's request, and
 ``ON CONFLICT`` on ``uq_installments_participant_kind_seq`` (participant, kind, sequence)
-makes a second insert, even one racing in another transaction, add nothing.
+makes a second insert, even one racing in another transaction, add nothing. Each dated
+installment is created owing its ``installment.due`` event (``due_event_pending``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from core.audit import AUDIT_PARAMETERS, Actor, audit_values
 from core.db.session import execute_core
 from core.enums import IncentiveKind, InstallmentStatus
 from core.incentives import installment_plan
+from resolvers.disbursements.due import announce_due_installments
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +57,9 @@ _CREATE = text(
             AS t(participant_id, kind, sequence, amount, due_at, status)
     ), changed AS (
         INSERT INTO incentive_installments (participant_id, kind, sequence, amount, due_at,
-                                            status)
+                                            status, due_event_pending)
         SELECT plan.participant_id, plan.kind, plan.sequence, plan.amount, plan.due_at,
-               plan.status
+               plan.status, plan.due_at IS NOT NULL
           FROM plan
          WHERE NOT EXISTS (
                 SELECT 1 FROM certificates c
@@ -98,9 +100,13 @@ async def create_first_installments(
     actor: Actor,
     firsts: list[FirstCompletion],
     issued_numbers: list[str],
+    *,
+    now: datetime,
 ) -> set[int]:
     """Installments for each participant whose only certificates are ``issued_numbers``;
-    returns the participants that got them."""
+    returns the participants that got them. Those already due by ``now`` (the first
+    training installment) are announced (``installment.due``) in this transaction; the
+    later ones when their dates pass (``resolvers.disbursements.due``)."""
     columns: dict[str, list[object]] = {
         name: [] for name in ("participant_ids", "kinds", "sequences", "amounts", "due_ats")
     }
@@ -134,4 +140,6 @@ async def create_first_installments(
             ),
         },
     )
-    return {row.id for row in rows}
+    created = {row.id for row in rows}
+    await announce_due_installments(session, now=now, participant_ids=created)
+    return created

@@ -36,6 +36,7 @@ from resolvers.compiled_reads import (
     CompiledRows,
     ReadPlan,
 )
+from resolvers.disbursements.due import ANNOUNCE_LIMIT, announce_due_installments
 from resolvers.disbursements.records import (
     BatchRecord,
     ItemRecord,
@@ -105,6 +106,9 @@ async def create_batches(
 ) -> list[BatchRecord]:
     """One batch for each payment partner with due installments; none for the others."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": _BATCH_LOCK})
+    # An installment's installment.due comes before the batch.ready of the batch paying it.
+    while await announce_due_installments(session, now=now) == ANNOUNCE_LIMIT:
+        pass
     partners = (
         await session.execute(
             select(Partner.id, Partner.code)

@@ -97,6 +97,8 @@ async def test_two_workers_never_send_one_delivery_at_the_same_time(
             first = worker(live_database, client)
             second = worker(live_database, client)
             first.batch_size = second.batch_size = 7
+            # Each runs two rounds at once, as `prakerja-gateway worker` does: four in all.
+            first.rounds_at_once = second.rounds_at_once = 2
             await asyncio.gather(first.run_until_idle(), second.run_until_idle())
     assert receiver.overlaps == []
     assert len(receiver.received) == SUBJECTS * PER_SUBJECT
