@@ -14,6 +14,7 @@ installed from the npm registry into a temporary directory (skipped, saying so, 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import re
@@ -105,6 +106,9 @@ async def seeded(
                 ("PP-001", PartnerType.PAYMENT_PARTNER),
                 ("PP-002", PartnerType.PAYMENT_PARTNER),
                 ("PP-003", PartnerType.PAYMENT_PARTNER),
+                # Trusted documents: programme management registers them for DP-002's client.
+                ("PMO", PartnerType.PROGRAM_MANAGEMENT),
+                ("DP-002", PartnerType.PLATFORM),
                 ("DISNAKER-1101", PartnerType.REGIONAL_OFFICE),
             ):
                 issued = await create_client(
@@ -279,6 +283,7 @@ TOKEN_VARIABLES = {
     "LP-0001": "TRAINING_PROVIDER_TOKEN",
     "PP-001": "PAYMENT_PARTNER_TOKEN",
     "DISNAKER-1101": "REGIONAL_OFFICE_TOKEN",
+    "PMO": "PROGRAM_MANAGEMENT_TOKEN",
 }
 
 
@@ -330,10 +335,16 @@ def _answers(output: str) -> list[dict[str, object]]:
 
 
 def _curl(
-    gateway: Gateway, section: str, partner: str, **variables: str
+    gateway: Gateway,
+    section: str,
+    partner: str,
+    *,
+    refusals: tuple[str, ...] = (),
+    cwd: Path | None = None,
+    **variables: str,
 ) -> list[dict[str, object]]:
     """Runs a section's curl block in bash as the page says to; every GraphQL answer it
-    printed must be free of errors."""
+    printed must be free of errors, but for the ``refusals`` the page shows on purpose."""
     environment = _user_environment(gateway)
     environment.update(
         BASE=gateway.base_url, **{TOKEN_VARIABLES[section]: _token(gateway, partner)}, **variables
@@ -341,6 +352,7 @@ def _curl(
     done = subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", BLOCKS[section]["sh"]],  # noqa: S607 (a user's bash)
         env=environment,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=180,
@@ -348,8 +360,12 @@ def _curl(
     )
     assert done.returncode == 0, done.stdout + done.stderr + gateway.log_tail()
     answers = [a for a in _answers(done.stdout) if "data" in a or "errors" in a]
-    for answer in answers:
-        assert "errors" not in answer, (section, answer)
+    codes = [
+        error["extensions"]["code"]  # type: ignore[index]
+        for answer in answers
+        for error in answer.get("errors", [])  # type: ignore[attr-defined]
+    ]
+    assert codes == list(refusals), (section, answers)
     return answers
 
 
@@ -517,3 +533,45 @@ def test_javascript_regional_office_registers(gateway: Gateway, node_project: Pa
     counted = _node(gateway, node_project, "DISNAKER-1101", "DISNAKER-1101")
     assert "channel: 'OFFLINE'" in counted, counted
     assert "REGISTERED" in counted, counted
+
+
+def test_curl_trusted_documents_register_call_by_id_and_refuse(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    client_id, _ = gateway.credentials["DP-002"]
+    answers = _curl(
+        gateway,
+        "PMO",
+        "PMO",
+        refusals=("DOCUMENT_NOT_REGISTERED",),
+        cwd=tmp_path,
+        PLATFORM_TOKEN=_token(gateway, "DP-002"),
+        PLATFORM_CLIENT_ID=client_id,
+    )
+    registered: Any = _data(answers, "registerDocument")
+    document = (tmp_path / "courses.graphql").read_bytes()
+    assert registered["documentId"] == "sha256:" + hashlib.sha256(document).hexdigest()
+    by_id = [a for a in answers if isinstance(a.get("data"), dict) and "courses" in a["data"]]
+    assert len(by_id) == 3  # POST, GET and Apollo's hash
+    assert all(len(a["data"]["courses"]["edges"]) == 5 for a in by_id)  # type: ignore[index]
+
+
+def test_javascript_calls_a_registered_document_by_id(gateway: Gateway, node_project: Path) -> None:
+    client_id, _ = gateway.credentials["DP-002"]
+    document = "query Courses { courses(first: 5) { edges { node { code title price } } } }\n"
+    registered = httpx.post(
+        f"{gateway.base_url}/graphql",
+        json={
+            "query": "mutation($c: String!, $d: String!) "
+            "{ registerDocument(clientId: $c, document: $d) { documentId } }",
+            "variables": {"c": client_id, "d": document},
+        },
+        headers={"Authorization": f"Bearer {_token(gateway, 'PMO')}"},
+        timeout=30,
+    ).json()["data"]["registerDocument"]
+    printed = _node(
+        gateway, node_project, "PMO", "DP-002", DOCUMENT_ID=registered["documentId"]
+    ).splitlines()
+    answers = [json.loads(line) for line in printed]
+    assert len(answers) == 2
+    assert all(len(a["data"]["courses"]["edges"]) == 5 for a in answers), answers
