@@ -62,6 +62,7 @@ def is_ide_page_request(request: Request) -> bool:
         request.method == "GET"
         and "text/html" in request.headers.get("accept", "")
         and "query" not in request.query_params
+        and "documentId" not in request.query_params
     )
 
 

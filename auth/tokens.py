@@ -224,6 +224,7 @@ def _describe(exc: JoseError) -> str:
 _LIVE_STATE_SQL = text(
     """
     SELECT c.status AS client_status, c.scopes AS client_scopes,
+           c.registered_documents_only AS registered_documents_only,
            p.id AS partner_id, p.code AS partner_code, p.type AS partner_type,
            p.status AS partner_status, p.regency_id AS regency_id,
            EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = :jti) AS revoked
@@ -258,4 +259,5 @@ async def live_principal(session: AsyncSession, token: VerifiedToken) -> Princip
         token_id=token.jti,
         regency_id=row.regency_id,
         partner_code=row.partner_code,
+        registered_documents_only=bool(row.registered_documents_only),
     )

@@ -6,7 +6,7 @@ On a database of its own (``prakerja_scaleout_ryw``, made and dropped here) hold
 two tables involved, it runs, alternately and ``--iterations`` times each, what a gateway
 process sends to the primary:
 
-- after each mutation: before 0015 ``SELECT pg_current_wal_lsn()`` (then the session's
+- after each mutation: before 0012 ``SELECT pg_current_wal_lsn()`` (then the session's
   rollback); now the upsert of ``client_write_positions`` and its commit
   (``core/db/routing.py``);
 - for each request: the rate-limit spend (``gateway/rate_limit.py``), before without and now
@@ -39,7 +39,7 @@ from gateway.rate_limit import _SPEND_SQL
 
 DATABASE = "prakerja_scaleout_ryw"
 CLIENTS = 200
-# The spend statement as it was before migration 0015: the same, less the position.
+# The spend statement as it was before migration 0012: the same, less the position.
 _SPEND_BEFORE = text(_SPEND_SQL.text.split("RETURNING")[0] + "RETURNING b.points, b.allowed")
 _SPEND_BEFORE = _SPEND_BEFORE.bindparams(
     *(bind for name, bind in _SPEND_SQL._bindparams.items() if name != "client_id")

@@ -20,6 +20,8 @@ class Principal:
     regency_id: int | None = None
     # The partner's programme code (the token's ``sub``), e.g. DP-001.
     partner_code: str = ""
+    # The client runs its registered (trusted) documents only (gateway/trusted_documents.py).
+    registered_documents_only: bool = False
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

@@ -34,6 +34,11 @@ from gateway.middleware import (
     RequestIdMiddleware,
 )
 from gateway.rate_limit import Limiter, make_limiter
+from gateway.trusted_documents import (
+    DOCUMENTS_CHANNEL,
+    AutomaticPersistedQueries,
+    RegisteredDocuments,
+)
 from resolvers.certificates.credentials import Issuer
 from resolvers.certificates.keys import CredentialKeys
 from schema.root import schema
@@ -94,9 +99,13 @@ def create_app(
         routing = ReadRouting(db, replica, max_lag_seconds=settings.read_replica_max_lag_seconds)
         app.state.routing = routing
         await routing.start()
-        # One LISTEN connection for the process: the principal cache always, the catalog
-        # response cache when it is on. Both stay dark (serve nothing) until it listens.
-        subscribers: dict[str, Subscriber] = {IDENTITY_CHANNEL: app.state.auth}
+        # One LISTEN connection for the process: the principal cache and the registered
+        # documents always, the catalog response cache when it is on. All stay dark (serve
+        # nothing) until it listens.
+        subscribers: dict[str, Subscriber] = {
+            IDENTITY_CHANNEL: app.state.auth,
+            DOCUMENTS_CHANNEL: app.state.registered_documents,
+        }
         if settings.catalog_cache:
             cache = ResponseCache(max_bytes=settings.catalog_cache_max_mb << 20)
             subscribers[CATALOG_CHANNEL] = cache
@@ -145,6 +154,8 @@ def create_app(
         keys=CredentialKeys(settings.resolved_master_key),
     )
     app.state.public_rate_limit = TokenBuckets(settings.public_rate_per_minute)
+    app.state.registered_documents = RegisteredDocuments()
+    app.state.automatic_persisted_queries = AutomaticPersistedQueries()
     if database is not None:
         # Tests hand a database in and may skip the lifespan; state must exist regardless.
         app.state.database = database

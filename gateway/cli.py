@@ -27,6 +27,7 @@ from core.db.reset import reset_database
 from core.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from gateway.demo_runtime import RunningDemo, port_in_use, record_path, recorded, running_demo
 from gateway.demo_wave import example_sale, open_demo_wave
+from gateway.documents_cli import add_documents_commands
 from gateway.embedded import EmbeddedPostgres
 from gateway.identity_cli import (
     add_identity_commands,
@@ -462,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(handler=cmd_seed)
 
     add_identity_commands(commands, _with_database_url)
+    add_documents_commands(commands, _with_database_url)
 
     prune = commands.add_parser("prune", help="delete expired idempotency keys and revocations")
     prune.set_defaults(handler=cmd_prune)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from typing import Any
 
+from graphql import GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
@@ -23,7 +24,7 @@ from auth.middleware import Unauthenticated, authenticate, is_ide_page_request
 from core.db.database import Database
 from core.db.session import autocommit_session
 from core.errors import ErrorCode
-from gateway import idempotency, read_routing
+from gateway import idempotency, read_routing, trusted_documents
 from gateway.cache import http as catalog_cache
 from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
 from gateway.metrics import ROUTED
@@ -40,6 +41,7 @@ from schema.compiled.documents import (
 from schema.context import Context
 from schema.cost import MAX_QUERY_COST, document_cost
 from schema.documents import is_mutation
+from schema.trusted import schema_sha256
 
 log = logging.getLogger(__name__)
 
@@ -65,39 +67,25 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 await authenticate(request, database.sessionmaker, request.app.state.auth)
             except Unauthenticated as refused:
                 return refused.response
+        graphql_request: GraphQLRequest | None = None
+        if not is_ide_page_request(request):
+            # Read (and a call by id resolved) before the response cache may answer: a
+            # registered-only client must be refused an ad-hoc document even when another
+            # client's identical request is cached, and an id must be the caller's own.
+            read = await self._read(request)
+            if isinstance(read, Response):
+                return read
+            graphql_request = read
         cached = await catalog_cache.lookup(request, _media_type(request))
         if cached is not None and cached.hit is not None:
             return catalog_cache.hit_response(cached.hit)
-        graphql_request: GraphQLRequest | None = None
-        if not is_ide_page_request(request):
-            try:
-                graphql_request = await read_graphql_request(request)
-            except MalformedRequest as exc:
-                return _refusal(exc.code, exc.message, status=exc.status)
-            request.state.graphql_request = graphql_request
-            if request.method == "GET" and is_mutation(
-                graphql_request.document, graphql_request.operation_name
-            ):
-                # GraphQL over HTTP: a mutation over GET is 405, and nothing runs.
-                refusal = _refusal(
-                    ErrorCode.METHOD_NOT_ALLOWED,
-                    "mutations are accepted over POST only",
-                    status=405,
-                )
-                refusal.headers["allow"] = "POST"
-                return refusal
         rate_headers: dict[str, str] = {}
         compiled_key = _compiled_document_key(request, graphql_request)
         request.state.compiled_key = compiled_key
         compiled = self.compiled_documents.get(compiled_key)
         if graphql_request is not None and graphql_request.document is not None:
             cost = (
-                document_cost(
-                    self.schema._schema,  # type: ignore[attr-defined]
-                    graphql_request.document,
-                    graphql_request.operation_name,
-                    graphql_request.variables,
-                )
+                _cost(self.schema._schema, graphql_request)  # type: ignore[attr-defined]
                 if compiled is None
                 else compiled.cost  # the same document, variables and schema: the same cost
             )
@@ -198,6 +186,38 @@ class GatewayGraphQL(GraphQL[Context, None]):
         catalog_cache.remember(cached, request, response, graphql_request)
         response.headers.update(rate_headers)
         return response
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A GET that names a registered document has no ``query`` and is still a call.
+        return bool(super().should_render_graphql_ide(request)) and (
+            request.query_params.get("documentId") is None
+        )
+
+    async def _read(self, request: Request) -> GraphQLRequest | Response:
+        """The request read once, a call by id resolved to its document; or the refusal."""
+        try:
+            read = await read_graphql_request(request)
+            read = await trusted_documents.resolve(request, read, request.state.principal)
+        except MalformedRequest as exc:
+            return _refusal(exc.code, exc.message, status=exc.status)
+        except trusted_documents.DocumentRefused as exc:
+            return _refusal(exc.code, exc.message, status=exc.status)
+        request.state.graphql_request = read
+        # A registered document was validated against this schema when it was registered:
+        # strawberry's validation step skips it (schema.documents.CheckedValidation).
+        request.state.prevalidated = read.trusted is not None and (
+            read.trusted.schema_sha256 == schema_sha256(self.schema._schema)  # type: ignore[attr-defined]
+        )
+        if request.method == "GET" and is_mutation(read.document, read.operation_name):
+            # GraphQL over HTTP: a mutation over GET is 405, and nothing runs.
+            refusal = _refusal(
+                ErrorCode.METHOD_NOT_ALLOWED,
+                "mutations are accepted over POST only",
+                status=405,
+            )
+            refusal.headers["allow"] = "POST"
+            return refusal
+        return read
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData:
         # Read and checked once in ``run`` (gateway/request_body.py); strawberry reuses it
@@ -345,6 +365,18 @@ def _idempotency_claim(
         key=key,
         request_hash=idempotency.request_hash(graphql_request.payload()),
     )
+
+
+def _cost(schema: GraphQLSchema, read: GraphQLRequest) -> int | None:
+    """The static cost: a registered document's was worked out when it was registered, and
+    is worked out again only for a call that sets one of its page-size variables."""
+    trusted = read.trusted
+    if trusted is not None and not any(
+        name in trusted.page_variables for name in (read.variables or {})
+    ):
+        return trusted.cost
+    assert read.document is not None
+    return document_cost(schema, read.document, read.operation_name, read.variables)
 
 
 def _master_key(request: Request) -> bytes:

@@ -60,6 +60,13 @@ LATENCY = Histogram(
     ["operation", "partner_type", "outcome"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+QUERY_COST = Histogram(
+    "prakerja_query_cost",
+    "Static cost (schema/cost.py) of each costed GraphQL request, refused ones included, by "
+    "operation name and partner type.",
+    ["operation", "partner_type"],
+    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+)
 GRAPHQL_ERRORS = Counter(
     "prakerja_graphql_errors_total", "GraphQL errors in answers, by extensions.code.", ["code"]
 )
@@ -264,6 +271,9 @@ class MetricsMiddleware:
         outcome = _outcome(status, bool(codes))
         REQUESTS.labels(operation, partner_type, outcome).inc()
         LATENCY.labels(operation, partner_type, outcome).observe(time.perf_counter() - started)
+        cost = scope.get("state", {}).get("cost")
+        if cost is not None:
+            QUERY_COST.labels(operation, partner_type).observe(cost)
         for code in codes:
             GRAPHQL_ERRORS.labels(code).inc()
         self._count_cache(scope)

@@ -7,6 +7,10 @@ with ``Content-Type: application/json``, per GraphQL over HTTP), an object whose
 the types the spec gives them, no deeper than ``JSON_MAX_DEPTH``, and with no string a
 database could not hold (``core.text``). The document is parsed once, through the bounded,
 shared cache of ``schema.documents``.
+
+A request may name a registered document instead of sending one: ``documentId`` (GraphQL
+over HTTP's persisted documents) or ``extensions.persistedQuery`` (Apollo's persisted
+queries); only their shape is checked here, ``gateway/trusted_documents.py`` resolves them.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from starlette.requests import Request
 from core.errors import ErrorCode
 from core.limits import JSON_MAX_DEPTH
 from core.text import text_problem
+from resolvers.documents import DocumentRecord
 from schema.documents import try_parse
+from schema.trusted import parse_sha256
 
 
 class MalformedRequest(Exception):
@@ -34,12 +40,18 @@ class MalformedRequest(Exception):
 
 @dataclass(frozen=True)
 class GraphQLRequest:
+    # Empty only until a call by id is resolved (``gateway/trusted_documents.py``).
     query: str
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None
     # None when the document does not parse: strawberry then reports the syntax error.
     document: DocumentNode | None
+    # ``documentId`` as sent, and the hex hash of ``extensions.persistedQuery``.
+    document_id: str | None = None
+    persisted_hash: str | None = None
+    # The registered document this request runs, once resolved.
+    trusted: DocumentRecord | None = None
 
     def payload(self) -> dict[str, Any]:
         return {
@@ -53,8 +65,9 @@ async def read_graphql_request(request: Request) -> GraphQLRequest:
     if request.method == "GET":
         params = request.query_params
         raw: dict[str, Any] = {"query": params.get("query")}
-        if params.get("operationName"):
-            raw["operationName"] = params["operationName"]
+        for member in ("operationName", "documentId"):
+            if params.get(member):
+                raw[member] = params[member]
         for member in ("variables", "extensions"):
             if params.get(member):
                 raw[member] = _decode_json(params[member].encode(), member)
@@ -72,19 +85,47 @@ async def read_graphql_request(request: Request) -> GraphQLRequest:
                 ErrorCode.BAD_REQUEST, "the request body must be a JSON object with a query"
             )
     query = raw.get("query")
-    if not isinstance(query, str) or not query:
-        raise MalformedRequest(ErrorCode.BAD_REQUEST, "query must be a non-empty string")
     variables = _optional(raw, "variables", dict)
     operation_name = _optional(raw, "operationName", str)
     extensions = _optional(raw, "extensions", dict)
+    document_id = _optional(raw, "documentId", str)
+    persisted_hash = _persisted_hash(extensions)
+    if document_id is not None and query is not None:
+        raise MalformedRequest(
+            ErrorCode.BAD_REQUEST, "send either a query or a documentId, not both"
+        )
+    by_id = document_id is not None or (persisted_hash is not None and query is None)
+    if not by_id and (not isinstance(query, str) or not query):
+        raise MalformedRequest(ErrorCode.BAD_REQUEST, "query must be a non-empty string")
     _check_values(variables)
     return GraphQLRequest(
-        query=query,
+        query=query or "",
         variables=variables,
         operation_name=operation_name,
         extensions=extensions,
-        document=try_parse(query),
+        document=None if by_id else try_parse(query),
+        document_id=document_id,
+        persisted_hash=persisted_hash,
     )
+
+
+def _persisted_hash(extensions: dict[str, Any] | None) -> str | None:
+    """The hash of Apollo's ``extensions.persistedQuery`` (version 1), when there is one."""
+    persisted = (extensions or {}).get("persistedQuery")
+    if persisted is None:
+        return None
+    if not isinstance(persisted, dict) or persisted.get("version") != 1:
+        raise MalformedRequest(
+            ErrorCode.BAD_REQUEST, "extensions.persistedQuery must be {version: 1, sha256Hash}"
+        )
+    digest = persisted.get("sha256Hash")
+    hex_digest = parse_sha256(digest) if isinstance(digest, str) else None
+    if hex_digest is None:
+        raise MalformedRequest(
+            ErrorCode.BAD_REQUEST,
+            "extensions.persistedQuery.sha256Hash must be 64 hexadecimal digits",
+        )
+    return hex_digest
 
 
 def _decode_json(data: bytes, what: str) -> Any:

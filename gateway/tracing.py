@@ -4,8 +4,12 @@ A server span per HTTP request (``opentelemetry-instrumentation-asgi``: an incom
 ``traceparent`` makes it a child of the caller's trace, so the caller's trace continues
 through us), named after the GraphQL operation, with the request id, client id and partner
 type as attributes; a span per SQL statement under it (the SQLAlchemy instrumentation, on our
-engine only). Spans go to an OTLP exporter when ``opentelemetry-exporter-otlp`` is installed
-(configured by the standard ``OTEL_EXPORTER_OTLP_*`` variables), else nowhere.
+engine only). Spans go to a collector over OTLP/HTTP (``opentelemetry-exporter-otlp-proto-http``,
+in the ``otel`` extra), configured by the standard variables: ``OTEL_EXPORTER_OTLP_ENDPOINT``
+(e.g. ``http://otel-collector:4318``; ``/v1/traces`` is added) or
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` (the full URL), ``OTEL_EXPORTER_OTLP_HEADERS``,
+``OTEL_EXPORTER_OTLP_TIMEOUT``. Export happens in the batch processor's background thread:
+a collector that is down or slow costs dropped spans, never a request's time or answer.
 """
 
 from __future__ import annotations
@@ -26,9 +30,7 @@ def make_tracer_provider() -> Any:
 
     provider = TracerProvider(resource=Resource.create({"service.name": "prakerja-gateway"}))
     try:
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[import-not-found]
-            OTLPSpanExporter,
-        )
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     except ImportError:
         log.warning("tracing on, but no OTLP exporter is installed: spans are not exported")
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -19,15 +20,35 @@ from graphql import (
     StringValueNode,
     Visitor,
     parse,
+    specified_rules,
     visit,
 )
+from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as create_alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as create_depth_rule
+from strawberry.schema.schema import validate_document
 
 from core.errors import ErrorCode
 from core.limits import DOCUMENT_MAX_BYTES, DOCUMENT_MAX_TOKENS
 from core.text import text_problem
 
 PARSED_DOCUMENTS = 256
+
+# Limits against expensive documents; generous for every real partner query.
+MAX_QUERY_DEPTH = 10
+MAX_ALIASES = 30
+# QueryDepthLimiter and MaxAliasesLimiter build a new rule class per request, which defeats
+# a validation cache keyed by the rules: the same rules, built once, let a repeated document
+# skip validation.
+DEPTH_RULE = create_depth_rule(MAX_QUERY_DEPTH, None, None)
+ALIAS_RULE = create_alias_rule(MAX_ALIASES)
+# What every document is validated with (the schema adds the two limits to graphql-core's).
+DOCUMENT_RULES: tuple[type[ASTValidationRule], ...] = (*specified_rules, DEPTH_RULE, ALIAS_RULE)
+
+# Validations actually run in this process (not answered from the cache): what a test reads
+# to show that a registered document is not validated again when it is called.
+VALIDATIONS = [0]
 
 
 @lru_cache(maxsize=PARSED_DOCUMENTS)
@@ -111,4 +132,31 @@ class SharedParse(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is None and context.query:
             context.graphql_document = parse_document(context.query)
+        yield
+
+
+def _validate(
+    schema: Any, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    VALIDATIONS[0] += 1
+    return validate_document(schema, document, rules)
+
+
+validate_cached = lru_cache(maxsize=PARSED_DOCUMENTS)(_validate)
+
+
+class CheckedValidation(SchemaExtension):
+    """Strawberry's validation step: each document once per process (cached), and a trusted
+    document not at all: it was validated against this very schema when it was registered
+    (the view marks it, ``schema/trusted.py`` says when that holds)."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        request = getattr(context.context, "request", None)
+        if getattr(getattr(request, "state", None), "prevalidated", False):
+            context.pre_execution_errors = []
+        elif context.graphql_document is not None:
+            context.pre_execution_errors = validate_cached(
+                context.schema._schema, context.graphql_document, context.validation_rules
+            )
         yield

@@ -6,9 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, ValidationCache
-from strawberry.extensions.max_aliases import create_validator as create_alias_rule
-from strawberry.extensions.query_depth_limiter import create_validator as create_depth_rule
+from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.execution import ExecutionContext
 
@@ -17,7 +15,14 @@ from schema.catalog_mutations import CatalogMutation
 from schema.certificates import CertificateMutation, CertificateQuery
 from schema.compiled import CompiledReadExecutor
 from schema.disbursements import DisbursementMutation, DisbursementQuery
-from schema.documents import PARSED_DOCUMENTS, SharedParse
+from schema.documents import (
+    ALIAS_RULE,
+    DEPTH_RULE,
+    MAX_ALIASES,
+    MAX_QUERY_DEPTH,
+    CheckedValidation,
+    SharedParse,
+)
 from schema.enrollment import EnrollmentMutation, EnrollmentQuery
 from schema.events import EventMutation, EventQuery
 from schema.partners import PartnerQuery
@@ -25,16 +30,8 @@ from schema.programme import ProgrammeQuery
 from schema.registration import RegistrationMutation, RegistrationQuery
 from schema.scalars import SCALAR_MAP
 from schema.transactions import in_own_savepoints
+from schema.trusted import TrustedDocumentMutation, TrustedDocumentQuery
 from schema.waves import WaveMutation, WaveQuery
-
-# Limits against expensive documents; generous for every real partner query.
-MAX_QUERY_DEPTH = 10
-MAX_ALIASES = 30
-# QueryDepthLimiter and MaxAliasesLimiter build a new rule class per request, which defeats
-# ValidationCache (keyed by the rules): the same rules, built once, let a repeated document
-# skip validation.
-DEPTH_RULE = create_depth_rule(MAX_QUERY_DEPTH, None, None)
-ALIAS_RULE = create_alias_rule(MAX_ALIASES)
 
 
 @strawberry.type(description="Everything a partner can read.")
@@ -48,6 +45,7 @@ class Query(
     RegistrationQuery,
     WaveQuery,
     EventQuery,
+    TrustedDocumentQuery,
 ):
     pass
 
@@ -68,8 +66,12 @@ class Mutation(
     RegistrationMutation,
     WaveMutation,
     EventMutation,
+    TrustedDocumentMutation,
 ):
     pass
+
+
+__all__ = ["MAX_ALIASES", "MAX_QUERY_DEPTH", "Mutation", "Query", "build_schema", "schema"]
 
 
 class GatewaySchema(strawberry.Schema):
@@ -90,9 +92,10 @@ def build_schema(**kwargs: Any) -> strawberry.Schema:
         extensions=[
             lambda: AddValidationRules([DEPTH_RULE, ALIAS_RULE]),
             # Partners send the same few documents again and again: parse (bounded, in
-            # schema/documents.py, shared with the HTTP view) and validate each once.
+            # schema/documents.py, shared with the HTTP view) and validate each once; a
+            # registered document was validated when it was registered (schema/trusted.py).
             SharedParse,
-            lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
+            CheckedValidation,
         ],
         **kwargs,
     )

@@ -10,6 +10,7 @@ from core.models.disbursements import (
     IncentiveInstallment,
     PaymentAccount,
 )
+from core.models.documents import TrustedDocument
 from core.models.enrollment import Attendance, PlatformAccount, Purchase
 from core.models.events import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from core.models.geography import Province, Regency
@@ -70,6 +71,7 @@ __all__ = [
     "Schedule",
     "Scheme",
     "SigningKey",
+    "TrustedDocument",
     "UsedClientAssertion",
     "Wave",
     "WaveSelection",

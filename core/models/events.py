@@ -42,7 +42,7 @@ class Event(Base):
         Index("ix_events_xid_id", "xid", "id"),
         Index("ix_events_audience", "audience", postgresql_using="gin"),
         Index("ix_events_occurred_at", "occurred_at"),
-        # One installment.due per installment (migration 0014).
+        # One installment.due per installment (migration 0015).
         Index(
             "uq_events_installment_due",
             "subject",

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     ARRAY,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     func,
     literal_column,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -75,6 +77,9 @@ class OAuthClient(Base):
     )
     created_at: Mapped[CreatedAt]
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Production mode for a partner's application: only its registered (trusted) documents
+    # run, any other document is refused (gateway/trusted_documents.py).
+    registered_documents_only: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class SigningKey(Base):

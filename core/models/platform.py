@@ -81,7 +81,7 @@ class OutboxMessage(Base):
 
 class RateLimitBucket(Base):
     """A token bucket of query-cost points, shared by every gateway process. Unlogged
-    (migration 0019): written on every request, worthless after a crash."""
+    (migration 0014): written on every request, worthless after a crash."""
 
     __tablename__ = "rate_limit_buckets"
     __table_args__ = {"prefixes": ["UNLOGGED"]}

@@ -74,8 +74,12 @@ REQUIRED: dict[str, frozenset[str]] = {
     "Query.webhookEndpoints": ANY_TOKEN,
     "Query.webhookDeliveries": ANY_TOKEN,
     "Query.events": ANY_TOKEN,
+    # Trusted documents: programme management registers them for a client.
+    "Query.trustedDocuments": PROGRAM_ADMIN,
     # Mutation
     "Mutation.createCourse": CATALOG_WRITE,
+    "Mutation.registerDocument": PROGRAM_ADMIN,
+    "Mutation.setClientDocumentPolicy": PROGRAM_ADMIN,
     "Mutation.updateCourse": CATALOG_WRITE,
     "Mutation.submitCourse": CATALOG_WRITE,
     "Mutation.withdrawCourse": CATALOG_WRITE,

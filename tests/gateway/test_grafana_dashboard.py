@@ -21,6 +21,7 @@ def test_dashboard_queries_name_exported_metrics(repo_root: Path) -> None:
         "prakerja_rate_limited_total",
         "prakerja_outbox_backlog",
         "prakerja_outbox_oldest_age_seconds",
+        "prakerja_query_cost_bucket",
         # Registered through metrics.register_collector by the compiled-read branch.
         "prakerja_compiled_fallbacks_total",
     }

@@ -84,3 +84,26 @@ async def test_graphql_errors_are_counted_by_code(tokens: Tokens, database: Data
 async def test_no_metrics_route_without_a_token(client: object) -> None:
     response = await client.get("/metrics")  # type: ignore[attr-defined]
     assert response.status_code == 404
+
+
+async def test_query_cost_is_a_histogram_by_operation_and_partner_type(
+    database: Database,
+) -> None:
+    async with make_client(database, metrics_token="scrape-me") as http:
+        tokens = Tokens(http, database)
+        scrape = {"Authorization": "Bearer scrape-me"}
+        before = (await http.get("/metrics", headers=scrape)).text
+        for _ in range(2):
+            answer = await tokens.graphql("LP-0001", CATALOG)
+            assert answer["extensions"]["cost"]["requested"] == 4  # type: ignore[index]
+        text = (await http.get("/metrics", headers=scrape)).text
+    labels = {"operation": "Catalog", "partner_type": "TRAINING_PROVIDER"}
+
+    def grew(name: str, **extra: str) -> float:
+        return _sample(text, name, **labels, **extra) - _sample(before, name, **labels, **extra)
+
+    assert grew("prakerja_query_cost_count") == 2
+    assert grew("prakerja_query_cost_sum") == 8
+    # Cumulative buckets: both fall in le=5, none in le=1.
+    assert grew("prakerja_query_cost_bucket", le="5.0") == 2
+    assert grew("prakerja_query_cost_bucket", le="1.0") == 0

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+
 import httpx
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -10,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from core.db.database import Database
 from core.settings import Settings
 from gateway.app import create_app
+from gateway.tracing import make_tracer_provider
 from tests.support.enrollment import START, open_sale
 from tests.support.gateway import TEST_MASTER_KEY, Tokens
 
@@ -70,3 +75,50 @@ async def test_a_purchase_is_one_trace_with_sql_spans(database: Database) -> Non
         if span.attributes
     )
     assert "purchases" in statements
+
+
+async def test_an_unreachable_collector_never_fails_a_request(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real OTLP exporter, pointed at a collector that accepts connections and never
+    answers: spans are exported in the background, every request is answered as usual."""
+    collector = socket.socket()
+    collector.bind(("127.0.0.1", 0))
+    collector.listen(8)  # connections wait in the backlog; none is ever answered
+    endpoint = f"http://127.0.0.1:{collector.getsockname()[1]}/v1/traces"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "2")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "50")
+    provider = make_tracer_provider()
+    try:
+        exporters = [
+            processor.span_exporter
+            for processor in provider._active_span_processor._span_processors
+        ]
+        assert [type(e).__name__ for e in exporters] == ["OTLPSpanExporter"]
+        assert exporters[0]._endpoint == endpoint
+        settings = Settings(
+            database_url=database.url, master_key=TEST_MASTER_KEY, otel_enabled=True
+        )
+        app = create_app(settings, database=database, tracer_provider=provider)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+        ) as http:
+            tokens = Tokens(http, database)
+            headers = await tokens.headers("DP-001")
+            for _ in range(20):
+                response = await http.post(
+                    "/graphql", json={"query": "{ viewer { code } }"}, headers=headers
+                )
+                assert response.status_code == 200
+                assert response.json() == {
+                    "data": {"viewer": {"code": "DP-001"}},
+                    "extensions": {"cost": {"requested": 1, "limit": 5000}},
+                }
+        # The exporter did try: its connection waits at the collector's address.
+        collector.settimeout(15)
+        attempt, _ = await asyncio.to_thread(collector.accept)
+        attempt.close()
+    finally:
+        collector.close()
+        await asyncio.to_thread(provider.shutdown)

@@ -1,7 +1,7 @@
 """rate_limit_buckets: unlogged
 
-Revision ID: 0019
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 13:30:00.000000
 
 Every GraphQL request spends its query cost with one statement on this table, so each read
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0019"
-down_revision: str | None = "0017"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """selection speed: the card number in integer arithmetic, the webhook fan-out per statement
 
-Revision ID: 0017
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 13:00:00.000000
 
 A wave's selection makes up to 500,000 recipients in one statement; two per-row costs made
@@ -28,8 +28,8 @@ from types import ModuleType
 
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0015"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
