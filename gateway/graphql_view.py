@@ -344,6 +344,7 @@ def _compiled_document_key(
         graphql_request.operation_name,
         graphql_request.variables,
         principal,
+        registered=graphql_request.trusted is not None,
     )
 
 

@@ -38,7 +38,7 @@ from schema.context import Context
 DOCUMENTS_KEPT: Final = 512  # like the parser's and the plans' caches
 
 # (document text, operation name, variable values as canonical JSON, scopes, partner type)
-DocumentKey = tuple[str, str | None, str, frozenset[str], str]
+DocumentKey = tuple[str, str | None, str, frozenset[str], str, bool]
 
 
 def document_key(
@@ -46,12 +46,24 @@ def document_key(
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
     principal: Principal,
+    *,
+    registered: bool = False,
 ) -> DocumentKey | None:
+    """``registered``: called by a trusted document's id. Its cost is the one stored at
+    registration, which may differ from the same text's when sent ad hoc, so the two forms
+    are kept apart (the key carries the cost a replay charges)."""
     try:
         values = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError):
         return None
-    return (query, operation_name, values, principal.scopes, principal.partner_type.value)
+    return (
+        query,
+        operation_name,
+        values,
+        principal.scopes,
+        principal.partner_type.value,
+        registered,
+    )
 
 
 @dataclass(frozen=True, slots=True)
