@@ -9,6 +9,7 @@ import contextlib
 import logging
 import threading
 
+from core.db.actor import SYSTEM
 from core.db.database import Database
 from core.settings import Settings
 from gateway.notifications import NotificationSender, send_notifications
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 async def run_worker(
     settings: Settings, url: str, *, once: bool = False, stop: asyncio.Event | None = None
 ) -> None:
-    database = Database.connect(url, pool_size=2)
+    database = Database.connect(url, pool_size=2, actor=SYSTEM)
     sender = NotificationSender()
     stop = stop or asyncio.Event()
     try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.db.actor import ActingFor
 from core.db.engine import create_engine, create_sessionmaker
 
 
@@ -26,6 +27,7 @@ class Database:
         transaction_pooler: bool = False,
         listen_url: str | None = None,
         pre_ping: bool = False,
+        actor: ActingFor | None = None,
     ) -> Database:
         engine = create_engine(
             url, pool_size=pool_size, transaction_pooler=transaction_pooler, pre_ping=pre_ping
@@ -33,7 +35,7 @@ class Database:
         return cls(
             url=url,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine),
+            sessionmaker=create_sessionmaker(engine, actor=actor),
             listen_url=listen_url or url,
         )
 

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor, record_audit
+from core.db.actor import acting_as_system
 from core.db.session import execute_core
 from core.eligibility import FAMILY_CARD_REGISTRANTS_MAX, MIN_REGISTRATION_AGE, age_on
 from core.enums import (
@@ -173,9 +174,12 @@ async def register_participant(
     await execute_core(
         session, _LOCK_FAMILY, {"key": int.from_bytes(kk_hash[:8], "big", signed=True)}
     )
-    members = await session.scalar(
-        select(func.count()).select_from(Participant).where(Participant.kk_hash == kk_hash)
-    )
+    # A family's members may live in other regencies: the limit counts them all (a count
+    # leaves the block, no other regency's row).
+    async with acting_as_system(session):
+        members = await session.scalar(
+            select(func.count()).select_from(Participant).where(Participant.kk_hash == kk_hash)
+        )
     if (members or 0) >= FAMILY_CARD_REGISTRANTS_MAX:
         raise GatewayError(
             ErrorCode.FAMILY_CARD_FULL,
@@ -281,9 +285,11 @@ def notice(
 
 
 async def _refuse_registered(session: AsyncSession, nik_hash: bytes) -> None:
-    channel = await session.scalar(
-        select(Participant.registration_channel).where(Participant.nik_hash == nik_hash)
-    )
+    # Registered anywhere (online, in another regency) counts: only the channel leaves.
+    async with acting_as_system(session):
+        channel = await session.scalar(
+            select(Participant.registration_channel).where(Participant.nik_hash == nik_hash)
+        )
     if channel is not None:
         raise GatewayError(
             ErrorCode.ALREADY_REGISTERED,
