@@ -123,16 +123,21 @@ async def set_actor(session: AsyncSession, actor: ActingFor | None) -> None:
 @contextlib.asynccontextmanager
 async def acting_as_system(session: AsyncSession) -> AsyncIterator[None]:
     """Within the open transaction, reads every partner's rows for a rule that must see them
-    all (a participant's purchases on any platform, a family card's registrants in every
-    regency, the certificate status-list slots taken), then acts for the caller again.
+    all (a family card's registrants in every regency, a NIK registered elsewhere, another
+    payment partner's primary account), then acts for the caller again.
 
     Only facts the rule needs leave such a block, never another partner's rows."""
     previous: ActingFor | None = session.info.get(_ACTOR_KEY)
     await set_actor(session, SYSTEM)
     try:
         yield
-    finally:
-        await set_actor(session, previous)
+    except BaseException:
+        # A failed statement leaves the transaction unusable until it (or its savepoint) is
+        # rolled back, which undoes the setting too; the original error is what matters.
+        with contextlib.suppress(Exception):
+            await set_actor(session, previous)
+        raise
+    await set_actor(session, previous)
 
 
 @functools.lru_cache(maxsize=4096)
