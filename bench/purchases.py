@@ -71,8 +71,9 @@ import psutil
 from auth.admin import create_client
 from bench._setup import ORIGIN, peak_rss_mb
 from core.db import migrate
+from core.db.actor import APP_ROLE
 from core.db.database import Database
-from core.db.urls import with_database
+from core.db.urls import as_role, with_database
 from gateway.seed import seed_database
 
 T = TypeVar("T")
@@ -380,7 +381,8 @@ def start_server(
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("PRAKERJA_")}
     env = {
         **inherited,
-        "PRAKERJA_DATABASE_URL": url,
+        # The gateway serves as its own role, as deployed (the set-up ran as the owner).
+        "PRAKERJA_DATABASE_URL": as_role(url, APP_ROLE),
         "PRAKERJA_HOST": "127.0.0.1",
         "PRAKERJA_PORT": str(port),
         "PRAKERJA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",

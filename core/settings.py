@@ -58,6 +58,14 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL; unset means: start the embedded server in data_dir.",
     )
+    migration_database_url: str | None = Field(
+        default=None,
+        description=(
+            "PostgreSQL URL of the owner of the schema, for migrate, seed and the identity "
+            "administration commands; unset means database_url. The serving processes and "
+            "the worker never use it."
+        ),
+    )
     database_pooler: DatabasePooler = Field(
         default=DatabasePooler.NONE,
         description=(
@@ -179,7 +187,9 @@ class Settings(BaseSettings):
             )
         return data
 
-    @field_validator("database_url", "database_listen_url", "database_read_url")
+    @field_validator(
+        "database_url", "migration_database_url", "database_listen_url", "database_read_url"
+    )
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value is None or value == "":

@@ -8,15 +8,18 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from auth.routes import routes as oauth_routes
 from auth.runtime import IDENTITY_CHANNEL, AuthRuntime
+from core.db.actor import APP_ROLE
 from core.db.availability import FAILURE_TYPES
 from core.db.database import Database
 from core.db.listener import ChangeListener, Subscriber
 from core.db.routing import ReadRouting
+from core.db.urls import as_role
 from core.settings import DatabasePooler, Settings
 from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
 from gateway.certificates import TokenBuckets
@@ -79,7 +82,7 @@ def create_app(
             url = settings.database_url
             if url is None:
                 embedded = EmbeddedPostgres(settings.data_dir)
-                url = await asyncio.to_thread(embedded.start)
+                url = as_role(await asyncio.to_thread(embedded.start), APP_ROLE)
             db = Database.connect(
                 url,
                 pool_size=settings.db_pool_size,
@@ -113,6 +116,8 @@ def create_app(
         listener = ChangeListener(db.listen_url or db.url, subscribers)
         await listener.start()
         instrument_pool(db.engine)
+        if database is None:
+            await _warn_if_above_row_security(db)
         if tracer_provider is not None:
             from gateway.tracing import instrument_engine
 
@@ -184,6 +189,29 @@ def create_app(
         if database is not None:
             instrument_engine(database.engine, tracer_provider)
     return app
+
+
+_PRIVILEGED = text(
+    "SELECT r.rolsuper OR r.rolbypassrls OR EXISTS ("
+    " SELECT 1 FROM pg_class c WHERE c.relname = 'purchases' AND c.relowner = r.oid)"
+    " FROM pg_roles r WHERE r.rolname = current_user"
+)
+
+
+async def _warn_if_above_row_security(database: Database) -> None:
+    """Says loudly when the gateway serves as a role row-level security does not bind (a
+    superuser, BYPASSRLS, or the tables' owner): the tenancy clauses are then the only line."""
+    try:
+        async with asyncio.timeout(5), database.engine.connect() as connection:
+            privileged = (await connection.execute(_PRIVILEGED)).scalar()
+    except Exception:  # unreachable now: /readyz will say so; nothing to add here
+        return
+    if privileged:
+        log.error(
+            "serving as a PostgreSQL role that bypasses row-level security: set "
+            "PRAKERJA_DATABASE_URL to the role prakerja_app and PRAKERJA_MIGRATION_DATABASE_URL "
+            "to the owner (README: Two database roles)"
+        )
 
 
 def _limiter(settings: Settings, database: Database, *, shared: bool) -> Limiter:

@@ -26,10 +26,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import segno
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from core.db.actor import PUBLIC, bind_actor
 from core.db.database import Database
 from core.enums import CertificateStatus, LearningMethod, StatusPurpose
 from core.errors import ErrorCode
@@ -125,6 +127,14 @@ def preferred(accept: str) -> str:
     return best
 
 
+def _public_session(request: Request) -> AsyncSession:
+    """A session that reads as the public does: a certificate by its number (row-level
+    security's ``PUBLIC`` actor, core/db/actor.py)."""
+    session = _database(request).sessionmaker()
+    bind_actor(session, PUBLIC)
+    return session
+
+
 async def certificate(request: Request) -> Response:
     if (refused := _limited(request)) is not None:
         return refused
@@ -132,7 +142,7 @@ async def certificate(request: Request) -> Response:
     if not _NUMBER.match(number):
         return _refusal(ErrorCode.CERTIFICATE_NOT_FOUND, "no such certificate", 404)
     issuer = _issuer(request)
-    async with _database(request).sessionmaker() as session:
+    async with _public_session(request) as session:
         record = await queries.public_record(session, number)
         if record is None:
             return _refusal(ErrorCode.CERTIFICATE_NOT_FOUND, "no such certificate", 404)
@@ -363,7 +373,7 @@ async def verify(request: Request) -> Response:
             'send {"credential": "<the JWT>"} as JSON, or the JWT as application/vc+jwt',
             400,
         )
-    async with _database(request).sessionmaker() as session:
+    async with _public_session(request) as session:
         result = await verify_credential(session, _issuer(request), token, now=datetime.now(UTC))
     return JSONResponse(
         {
@@ -381,7 +391,7 @@ async def verify(request: Request) -> Response:
 async def jwks(request: Request) -> Response:
     if (refused := _limited(request)) is not None:
         return refused
-    async with _database(request).sessionmaker() as session:
+    async with _public_session(request) as session:
         published = await keys.published_jwks(session)
     return JSONResponse(
         published,
@@ -399,7 +409,7 @@ async def status(request: Request) -> Response:
         return _refusal(ErrorCode.NOT_FOUND, "the purposes are revocation and suspension", 404)
     number: int = request.path_params["list"]
     issuer = _issuer(request)
-    async with _database(request).sessionmaker() as session:
+    async with _public_session(request) as session:
         key = await keys.signing_key(session, issuer.keys)
         signed = await status_list.signed_status_list(session, issuer, key, purpose, number)
         await session.commit()

@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -23,7 +24,9 @@ import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import migrate
+from core.db.actor import APP_ROLE
 from core.db.reset import reset_database
+from core.db.urls import as_role
 from core.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from gateway.demo_runtime import RunningDemo, port_in_use, record_path, recorded, running_demo
 from gateway.demo_wave import example_sale, open_demo_wave
@@ -47,18 +50,45 @@ class CommandError(Exception):
     """A command cannot do what was asked; the message says why and what to do instead."""
 
 
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """Where a command connects: as the application (``prakerja_app``: serving, the worker,
+    prune, batches) or as the schema's owner (migrations, the seed, administration)."""
+
+    app: str
+    owner: str
+
+
 @contextlib.contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """The configured URL, or the embedded server's for as long as the command runs."""
-    if settings.database_url is not None:
-        yield settings.database_url
+def database_urls(settings: Settings) -> Iterator[DatabaseUrls]:
+    """The configured URLs, or the embedded server's for as long as the command runs."""
+    configured = settings.database_url or settings.migration_database_url
+    if configured is not None:
+        # A migration Job may be given the owner's URL alone.
+        yield DatabaseUrls(
+            app=settings.database_url or configured,
+            owner=settings.migration_database_url or configured,
+        )
         return
     embedded = EmbeddedPostgres(settings.data_dir)
-    url = embedded.start()
+    owner = embedded.start()
     try:
-        yield url
+        # The embedded server trusts its own socket: the app role logs in without a password.
+        yield DatabaseUrls(app=as_role(owner, APP_ROLE), owner=owner)
     finally:
         embedded.stop()
+
+
+@contextlib.contextmanager
+def owner_url(settings: Settings) -> Iterator[str]:
+    with database_urls(settings) as urls:
+        yield urls.owner
+
+
+@contextlib.contextmanager
+def app_url(settings: Settings) -> Iterator[str]:
+    with database_urls(settings) as urls:
+        yield urls.app
 
 
 def _serve(settings: Settings, url: str, workers: int | None = None) -> None:
@@ -133,13 +163,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             "one (every instance must share it). Set PRAKERJA_MASTER_KEY to a long random "
             "secret, the same on every instance, or run `prakerja-gateway demo`"
         )
-    with database_url(settings) as url:
+    with app_url(settings) as url:
         _serve(settings, url, args.workers)
     return 0
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    with database_url(settings) as url:
+    with owner_url(settings) as url:
         if args.revision.startswith("-") or args.downgrade:
             migrate.downgrade(url, args.revision)
         else:
@@ -198,7 +228,7 @@ def _seed(
 
 
 def cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
-    with database_url(settings) as url:
+    with owner_url(settings) as url:
         migrate.upgrade(url)
         return _seed(url, args.participants, args.force, args.scale, args.fraction, args.jobs)
 
@@ -210,7 +240,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     # Before anything touches the database or the credentials: a second demo on the same
     # port would otherwise print new secrets, fail to bind, and invalidate the first one's.
     _refuse_busy_port(settings)
-    with database_url(settings) as url:
+    with database_urls(settings) as urls:
+        url = urls.owner
         _migrate_with_progress(url, "head")
         from gateway.seed import database_is_empty
 
@@ -234,10 +265,12 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
         # The webhook and notification worker runs beside the demo, in-process, and stops
         # before the embedded database does.
-        worker = start_in_thread(settings, url)
+        # Both serve as the application's role, as a deployment does; the demo's own set-up
+        # above (migrations, seed, clients) ran as the owner.
+        worker = start_in_thread(settings, urls.app)
         try:
             with recorded(running):
-                _serve(settings, url)
+                _serve(settings, urls.app)
         finally:
             worker.stop()
     return 0
@@ -293,7 +326,7 @@ def _own_command(subcommand: str) -> str:
 
 def cmd_prune(settings: Settings, args: argparse.Namespace) -> int:
     """Deletes expired idempotency keys, revoked-token and client-assertion records."""
-    with database_url(settings) as url:
+    with app_url(settings) as url:
         pruned = asyncio.run(prune_expired(url))
     for table, count in pruned.counts.items():
         print(f"{table:28} {count:>10,} expired rows deleted")
@@ -346,7 +379,7 @@ def _outbox_database(settings: Settings) -> Iterator[str]:
             f"{record_path()}. Start `prakerja-gateway demo` first, or point this command "
             "at its data: PRAKERJA_DATA_DIR=/path/to/.prakerja (or PRAKERJA_DATABASE_URL)"
         )
-    with database_url(settings) as url:
+    with owner_url(settings) as url:
         yield url
 
 
@@ -355,7 +388,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from gateway.worker import run_worker
 
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    with database_url(settings) as url, contextlib.suppress(KeyboardInterrupt):
+    with app_url(settings) as url, contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_worker(settings, url, once=args.once))
     return 0
 
@@ -364,7 +397,7 @@ def cmd_batches_create(settings: Settings, args: argparse.Namespace) -> int:
     """Makes the disbursement batches of what is due; safe to run twice (and at once)."""
     from gateway.batches_cli import make_batches
 
-    with database_url(settings) as url:
+    with app_url(settings) as url:
         made = asyncio.run(make_batches(url))
     for batch in made:
         print(f"{batch.code:28} {batch.item_count:>8,} items {batch.control_sum:>18,} Rupiah")
@@ -387,7 +420,7 @@ def cmd_certificates_rotate_key(settings: Settings, args: argparse.Namespace) ->
             request_id=origin.request_id,
         )
 
-    with database_url(settings) as url:
+    with owner_url(settings) as url:
         rotation = run_admin(url, work)
     print(f"certificates are signed with {rotation.activated} from now on")
     if rotation.retired is not None:
@@ -505,7 +538,7 @@ def _with_database_url(
     """Adapts an identity command to run against the configured (or embedded) database."""
 
     def run(settings: Settings, args: argparse.Namespace) -> int:
-        with database_url(settings) as url:
+        with owner_url(settings) as url:
             return handler(settings, url, args)
 
     return run

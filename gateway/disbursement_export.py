@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from auth.middleware import Unauthenticated, authenticate
 from auth.scopes import Scope
+from core.db.actor import ActingFor, bind_actor
 from core.db.database import Database
 from core.errors import ErrorCode, GatewayError
 from core.principal import Principal
@@ -39,6 +40,7 @@ async def batch_items_jsonl(request: Request) -> Response:
         return _refusal(ErrorCode.FORBIDDEN, "this needs the scope disbursement:read", 403)
     code = request.path_params["code"]
     async with database.sessionmaker() as session:
+        bind_actor(session, ActingFor.of(principal))
         try:
             batch = await batch_by_code(session, principal, code)
         except GatewayError as refused:
@@ -53,6 +55,7 @@ async def batch_items_jsonl(request: Request) -> Response:
 async def _stream(database: Database, principal: Principal, batch_id: int) -> AsyncIterator[str]:
     # A session of its own (not the tenancy check's): the response outlives that one.
     async with database.sessionmaker() as session:
+        bind_actor(session, ActingFor.of(principal))
         connection = await session.connection()
         async for chunk in item_lines(connection, principal, batch_id):
             yield chunk

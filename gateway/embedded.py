@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import psutil
 
+from core.db.actor import APP_ROLE
 from core.db.urls import with_database
 
 log = logging.getLogger(__name__)
@@ -93,5 +94,10 @@ async def _ensure_database(server_url: str, name: str) -> None:
         if not exists:
             # Identifiers cannot be parameters; the name is our own constant.
             await connection.execute(f'CREATE DATABASE "{name}"')
+        # The gateway serves as prakerja_app (migration 0017 makes it and grants it what it
+        # needs); made here too, so that a server not yet migrated answers "migrations not
+        # at head" rather than refusing the login.
+        if not await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", APP_ROLE):
+            await connection.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOBYPASSRLS")
     finally:
         await connection.close()

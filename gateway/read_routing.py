@@ -14,6 +14,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from core.db.actor import ActingFor, bind_actor
 from core.db.routing import ReadRouting, Route
 from gateway.cache.http import Lookup
 from gateway.cache.policy import Operation, classify
@@ -52,7 +53,11 @@ def _replica_safe(request: Request, operation: Operation, cached: Lookup | None)
 
 async def open_session(request: Request, route: Route) -> tuple[AsyncSession, Route]:
     """A session on the route's database, connected; the primary if the replica refuses."""
+    actor = ActingFor.of(getattr(request.state, "principal", None))
     session = route.sessionmaker()
+    # Before the first statement: every transaction of the request acts for the caller
+    # (row-level security's second line, core/db/actor.py).
+    bind_actor(session, actor)
     if not route.replica:
         return session, route
     try:
@@ -63,5 +68,7 @@ async def open_session(request: Request, route: Route) -> tuple[AsyncSession, Ro
         routing.replica_failed()
         log.warning("the read replica refused a connection: this read goes to the primary")
         route = routing.route(client_id=None, read_only=False, writes=False, write_position=None)
-        return route.sessionmaker(), route
+        session = route.sessionmaker()
+        bind_actor(session, actor)
+        return session, route
     return session, route

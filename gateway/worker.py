@@ -12,6 +12,7 @@ import threading
 from datetime import datetime
 
 from core.clock import utc_now
+from core.db.actor import SYSTEM
 from core.db.database import Database
 from core.settings import DatabasePooler, Settings
 from gateway.notifications import NotificationSender, send_notifications
@@ -33,7 +34,9 @@ async def run_worker(
     # Behind PgBouncer in transaction mode (the Kubernetes worker is): no statement cache.
     pooled = settings.database_pooler is DatabasePooler.TRANSACTION
     # The delivery rounds and the announcer each hold a connection.
-    database = Database.connect(url, pool_size=ROUNDS_AT_ONCE + 1, transaction_pooler=pooled)
+    database = Database.connect(
+        url, pool_size=ROUNDS_AT_ONCE + 1, transaction_pooler=pooled, actor=SYSTEM
+    )
     sender = NotificationSender()
     stop = stop or asyncio.Event()
     try:

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from core.db.actor import ASSUME_ROLE_KEY
 from core.db.database import Database
 from core.db.engine import create_engine
 from core.db.session import SerializedAsyncSession
@@ -112,7 +113,9 @@ async def database(seeded_url: str) -> AsyncIterator[Database]:
     """The seeded database, with every write of the test rolled back at its end.
 
     The app's per-request commits become savepoint releases inside one outer transaction
-    (SQLAlchemy's ``join_transaction_mode="create_savepoint"``).
+    (SQLAlchemy's ``join_transaction_mode="create_savepoint"``). The connection is the
+    owner's: the test's set-up writes as the owner, and the app handed this database by
+    ``make_client`` runs every transaction as ``prakerja_app`` (``SET LOCAL ROLE``).
     """
     engine = create_engine(seeded_url, pool_size=1)
     async with engine.connect() as connection:
@@ -123,6 +126,9 @@ async def database(seeded_url: str) -> AsyncIterator[Database]:
             expire_on_commit=False,
             autoflush=False,
             join_transaction_mode="create_savepoint",
+            # The test's own sessions are the owner again after the app's, which run as
+            # prakerja_app on this same connection (tests/support/gateway.py, as_app).
+            info={ASSUME_ROLE_KEY: "none"},
         )
         yield Database(url=seeded_url, engine=engine, sessionmaker=sessionmaker)
         await outer.rollback()

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.db.actor import ActingFor
 from core.db.availability import is_unavailable
 from core.db.engine import create_engine, create_sessionmaker
 
@@ -33,6 +34,7 @@ class Database:
         transaction_pooler: bool = False,
         listen_url: str | None = None,
         pre_ping: bool = False,
+        actor: ActingFor | None = None,
     ) -> Database:
         engine = create_engine(
             url, pool_size=pool_size, transaction_pooler=transaction_pooler, pre_ping=pre_ping
@@ -40,7 +42,7 @@ class Database:
         return cls(
             url=url,
             engine=engine,
-            sessionmaker=create_sessionmaker(engine),
+            sessionmaker=create_sessionmaker(engine, actor=actor),
             listen_url=listen_url or url,
             transaction_pooler=transaction_pooler,
         )

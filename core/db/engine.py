@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from core.db.actor import ActingFor, actor_info
 from core.db.session import TRANSACTION_POOLER_OPTION, SerializedAsyncSession
 from core.db.urls import async_url
 
@@ -61,8 +62,17 @@ def create_engine(
     )
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+def create_sessionmaker(
+    engine: AsyncEngine, *, actor: ActingFor | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions of the engine; with ``actor``, each acts for it in every transaction (the
+    worker and maintenance commands: ``core.db.actor.SYSTEM``), else for whom the caller
+    binds (``core.db.actor.bind_actor``), else for nobody."""
     # expire_on_commit=False: objects stay readable after the one commit of a request.
     return async_sessionmaker(
-        engine, class_=SerializedAsyncSession, expire_on_commit=False, autoflush=False
+        engine,
+        class_=SerializedAsyncSession,
+        expire_on_commit=False,
+        autoflush=False,
+        info=actor_info(actor),
     )

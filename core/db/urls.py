@@ -22,3 +22,9 @@ def with_database(url: str, database: str) -> str:
 
 def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def as_role(url: str, role: str) -> str:
+    """The same server and database, logging in as ``role`` (no password: for servers that
+    trust local connections, as the embedded one does)."""
+    return make_url(url).set(username=role, password=None).render_as_string(hide_password=False)

@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.db.actor import APP_ROLE
+
 LOOPBACK = "127.0.0.1"
 POSTGRES = ("primary", "replica")
 DATABASE = "prakerja"
@@ -95,9 +97,10 @@ class Cluster:
     gateway_overrides: dict[int, dict[str, str]] = field(default_factory=dict)
 
     # URLs ---------------------------------------------------------------------------------
-    def _url(self, port_name: str) -> str:
-        return f"postgresql://postgres@{LOOPBACK}:{self.ports[port_name]}/{DATABASE}"
+    def _url(self, port_name: str, user: str = "postgres") -> str:
+        return f"postgresql://{user}@{LOOPBACK}:{self.ports[port_name]}/{DATABASE}"
 
+    # The owner's: migrations, the seed, and the tests' own checks.
     @property
     def primary_url(self) -> str:
         return self._url("primary")
@@ -106,9 +109,18 @@ class Cluster:
     def replica_url(self) -> str:
         return self._url("replica")
 
+    # The gateways': the application's role (migration 0017), through PgBouncer or direct.
     @property
     def pooled_url(self) -> str:
-        return self._url("pgbouncer")
+        return self._url("pgbouncer", APP_ROLE)
+
+    @property
+    def app_primary_url(self) -> str:
+        return self._url("primary", APP_ROLE)
+
+    @property
+    def app_replica_url(self) -> str:
+        return self._url("replica", APP_ROLE)
 
     @property
     def lb_url(self) -> str:
@@ -233,8 +245,8 @@ class Cluster:
         # The pooler shares server connections between clients, so per-session settings in
         # the startup packet cannot be used (PgBouncer refuses them): they go on the role.
         self._psql_primary(
-            f"ALTER ROLE postgres IN DATABASE {DATABASE} SET statement_timeout = '30s';"
-            f"ALTER ROLE postgres IN DATABASE {DATABASE} SET jit = off"
+            f"ALTER ROLE {APP_ROLE} IN DATABASE {DATABASE} SET statement_timeout = '30s';"
+            f"ALTER ROLE {APP_ROLE} IN DATABASE {DATABASE} SET jit = off"
         )
 
     # PgBouncer ----------------------------------------------------------------------------
@@ -242,7 +254,8 @@ class Cluster:
         directory = self.base / "pgbouncer"
         directory.mkdir(exist_ok=True)
         _give(directory, self.user)
-        (directory / "userlist.txt").write_text('"postgres" ""\n')
+        # The gateways log in as the application's role (trust on loopback: no password).
+        (directory / "userlist.txt").write_text(f'"postgres" ""\n"{APP_ROLE}" ""\n')
         ini = directory / "pgbouncer.ini"
         ini.write_text(
             "[databases]\n"
@@ -281,8 +294,8 @@ class Cluster:
                 "PRAKERJA_PUBLIC_BASE_URL": self.lb_url,
                 "PRAKERJA_DATABASE_URL": self.pooled_url,
                 "PRAKERJA_DATABASE_POOLER": "transaction",
-                "PRAKERJA_DATABASE_LISTEN_URL": self.primary_url,
-                "PRAKERJA_DATABASE_READ_URL": self.replica_url,
+                "PRAKERJA_DATABASE_LISTEN_URL": self.app_primary_url,
+                "PRAKERJA_DATABASE_READ_URL": self.app_replica_url,
                 "PRAKERJA_SHUTDOWN_DRAIN_SECONDS": str(DRAIN_SECONDS),
                 "PRAKERJA_METRICS_TOKEN": self.metrics_token,
             }
@@ -534,7 +547,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"primary         {cluster.primary_url}")
         print(f"replica         {cluster.replica_url}")
-        print(f"pgbouncer       {cluster.pooled_url}   (transaction pooling)")
+        print(f"pgbouncer       {cluster.pooled_url}   (transaction pooling, the gateways' role)")
         for index in range(cluster.gateways):
             print(f"gateway {index}       {cluster.gateway_url(index)}")
         print(f"master key in PRAKERJA_MASTER_KEY={cluster.master_key}\nCtrl-C stops everything.")

@@ -94,7 +94,10 @@ _READ = text(
            part.card_number, p.invoice_code, platform.code AS platform_code,
            sch.incentive_amount, sch.incentive_count, sch.survey_incentive_amount,
            sch.survey_count,
-           cert.number AS existing_number
+           cert.number AS existing_number,
+           -- Row-level security hides another provider's purchase: whether the code is
+           -- someone's is a fact of its own (migration 0017), so the refusal says so.
+           p.id IS NULL AND prakerja_redeem_code_taken(i.code) AS taken_elsewhere
       FROM unnest(:codes) WITH ORDINALITY AS i(code, ord)
       LEFT JOIN purchases p ON p.redeem_code = i.code
       LEFT JOIN courses c ON c.id = p.course_id
@@ -205,6 +208,12 @@ def _pre_check(item: CompletionItem, now: datetime) -> ItemError | None:
 
 
 def _check(item: CompletionItem, row: Any, principal: Any) -> ItemError | None:
+    if row.taken_elsewhere:
+        return ItemError(
+            ErrorCode.NOT_YOUR_COURSE,
+            "this redeem code is for another provider's course",
+            "redeemCode",
+        )
     if row.purchase_id is None or row.purchase_status not in (
         PurchaseStatus.SUCCESS.value,
         PurchaseStatus.VOIDED.value,

@@ -18,6 +18,7 @@ from sqlalchemy import Select, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor, record_audit
+from core.db.actor import acting_as_system
 from core.db.session import execute_core
 from core.enums import PaymentAccountKind
 from core.errors import BadInput, ErrorCode, GatewayError
@@ -231,15 +232,18 @@ async def register_payment_account(
 async def _make_primary_if_free(
     session: AsyncSession, participant_id: int, partner_id: int, account_id: int
 ) -> None:
-    other_partner_primary = await session.scalar(
-        select(
-            exists().where(
-                PaymentAccount.participant_id == participant_id,
-                PaymentAccount.is_primary,
-                PaymentAccount.payment_partner_id != partner_id,
+    # Whether another payment partner holds the primary: a fact across partners, which
+    # row-level security would hide from this one (only the answer leaves the block).
+    async with acting_as_system(session):
+        other_partner_primary = await session.scalar(
+            select(
+                exists().where(
+                    PaymentAccount.participant_id == participant_id,
+                    PaymentAccount.is_primary,
+                    PaymentAccount.payment_partner_id != partner_id,
+                )
             )
         )
-    )
     if other_partner_primary:
         return
     # One primary per participant (a unique index): the old one steps down first.

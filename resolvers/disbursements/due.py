@@ -21,6 +21,7 @@ from sqlalchemy import BigInteger, String, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db.actor import acting_as_system
 from core.db.session import execute_core
 from core.enums import EVENT_VERSIONS, EventType
 from resolvers.tenancy import installment_event_audience_sql
@@ -79,15 +80,19 @@ async def announce_due_installments(
     yet announced (of ``participant_ids`` only, when given); returns how many."""
     if participant_ids is not None and not participant_ids:
         return 0
-    rows = await execute_core(
-        session,
-        _ANNOUNCE,
-        {
-            "now": now,
-            "participant_ids": None if participant_ids is None else sorted(participant_ids),
-            "limit": limit,
-            "event_type": EventType.INSTALLMENT_DUE.value,
-            "event_version": EVENT_VERSIONS[EventType.INSTALLMENT_DUE],
-        },
-    )
-    return len(rows.all())
+    # The audience is the payment partner holding the person's primary account, whoever's
+    # transaction announces (a provider's first certificate): row security would hide that
+    # account from the caller, and only the count leaves this block.
+    async with acting_as_system(session):
+        rows = await execute_core(
+            session,
+            _ANNOUNCE,
+            {
+                "now": now,
+                "participant_ids": None if participant_ids is None else sorted(participant_ids),
+                "limit": limit,
+                "event_type": EventType.INSTALLMENT_DUE.value,
+                "event_version": EVENT_VERSIONS[EventType.INSTALLMENT_DUE],
+            },
+        )
+        return len(rows.all())

@@ -9,10 +9,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Row,
     bindparam,
     column,
     exists,
+    func,
     select,
     text,
 )
@@ -248,15 +250,10 @@ async def _offer(session: AsyncSession, platform_id: int, request: PurchaseReque
 
 
 def _has_bought(participant_id: Any) -> Any:
-    """Whether the participant has a successful purchase (the first-purchase deadline's key)."""
-    return (
-        exists()
-        .where(
-            Purchase.participant_id == participant_id,
-            Purchase.status == PurchaseStatus.SUCCESS,
-        )
-        .label("has_bought")
-    )
+    """Whether the participant has a successful purchase on any platform (the first-purchase
+    deadline's key): a SECURITY DEFINER function of migration 0017, since row-level security
+    shows a platform its own sales only and this fact spans every platform."""
+    return func.prakerja_has_bought(participant_id, type_=Boolean).label("has_bought")
 
 
 _OFFER = (

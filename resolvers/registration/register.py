@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.audit import Actor, record_audit
+from core.db.actor import acting_as_system
 from core.db.session import execute_core
 from core.eligibility import FAMILY_CARD_RECIPIENTS_MAX, MIN_REGISTRATION_AGE, age_on
 from core.enums import (
@@ -167,14 +168,17 @@ async def register_participant(
     await _refuse_registered(session, nik_hash)
     # A card whose recipients are complete takes no new member: none could be drawn. No lock:
     # only a wave's selection makes recipients, and it counts the card again when it draws.
-    recipients = await session.scalar(
-        select(func.count())
-        .select_from(Participant)
-        .where(
-            Participant.kk_hash == kk_hash,
-            Participant.status == ParticipantStatus.RECIPIENT,
+    # A family's members may live in other regencies: the limit counts them all (a count
+    # leaves the block, no other regency's row).
+    async with acting_as_system(session):
+        recipients = await session.scalar(
+            select(func.count())
+            .select_from(Participant)
+            .where(
+                Participant.kk_hash == kk_hash,
+                Participant.status == ParticipantStatus.RECIPIENT,
+            )
         )
-    )
     if (recipients or 0) >= FAMILY_CARD_RECIPIENTS_MAX:
         raise GatewayError(
             ErrorCode.FAMILY_CARD_FULL,
@@ -281,9 +285,11 @@ def notice(
 
 
 async def _refuse_registered(session: AsyncSession, nik_hash: bytes) -> None:
-    channel = await session.scalar(
-        select(Participant.registration_channel).where(Participant.nik_hash == nik_hash)
-    )
+    # Registered anywhere (online, in another regency) counts: only the channel leaves.
+    async with acting_as_system(session):
+        channel = await session.scalar(
+            select(Participant.registration_channel).where(Participant.nik_hash == nik_hash)
+        )
     if channel is not None:
         raise GatewayError(
             ErrorCode.ALREADY_REGISTERED,

@@ -24,7 +24,7 @@ from core.settings import Settings
 from gateway.app import create_app
 from tests.support.auth import ask_graphql, assert_invalid_token, payload_of
 from tests.support.databases import DatabaseFactory
-from tests.support.gateway import TEST_MASTER_KEY, Tokens
+from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
 
 # Its tests share one committed database: keep them on one xdist worker, which builds it once.
 pytestmark = pytest.mark.xdist_group("principal_cache")
@@ -56,7 +56,7 @@ async def _start(stack: AsyncExitStack, url: str) -> Process:
     database = Database.connect(url, pool_size=2)
     stack.push_async_callback(database.dispose)
     settings = Settings(database_url=url, master_key=TEST_MASTER_KEY, catalog_cache=False)
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=as_app(database))
     await stack.enter_async_context(app.router.lifespan_context(app))
     transport = httpx.ASGITransport(app=app)
     http = await stack.enter_async_context(

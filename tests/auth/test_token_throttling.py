@@ -9,14 +9,14 @@ from sqlalchemy import text
 from core.db.database import Database
 from core.settings import Settings
 from gateway.app import create_app
-from tests.support.gateway import TEST_MASTER_KEY, Tokens
+from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
 
 FORM = {"grant_type": "client_credentials"}
 
 
 def _from(database: Database, address: str) -> httpx.AsyncClient:
     settings = Settings(database_url=database.url, master_key=TEST_MASTER_KEY)
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=as_app(database))
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     return httpx.AsyncClient(transport=transport, base_url="http://gateway")
 

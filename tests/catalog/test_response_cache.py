@@ -23,7 +23,7 @@ from gateway.cache.http import CACHE_HEADER
 from gateway.cache.store import ResponseCache
 from tests.support.catalog import COURSE, PLATFORM, PROVIDER, UPDATE_COURSE, codes, data
 from tests.support.databases import DatabaseFactory
-from tests.support.gateway import TEST_MASTER_KEY, Tokens
+from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
 
 SEATS = """
 query($code: String!) { course(code: $code) { code status schedules(first: 1) { code seatsLeft } } }
@@ -64,7 +64,7 @@ class CachedGateway:
 async def gateway(committed_url: str) -> AsyncIterator[CachedGateway]:
     database = Database.connect(committed_url, pool_size=4)
     settings = Settings(database_url=committed_url, master_key=TEST_MASTER_KEY, catalog_cache=True)
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=as_app(database))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:

@@ -25,14 +25,14 @@ from tests.support.disbursements import (
     result,
     scalar,
 )
-from tests.support.gateway import TEST_MASTER_KEY, Tokens
+from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
 from tests.support.installment_pool import add_due_installments
 
 
 def _crashing_client(database: Database) -> httpx.AsyncClient:
     """The gateway does all its work, commits, and dies before its reply leaves."""
     app = create_app(
-        Settings(database_url=database.url, master_key=TEST_MASTER_KEY), database=database
+        Settings(database_url=database.url, master_key=TEST_MASTER_KEY), database=as_app(database)
     )
 
     async def dies_before_replying(scope: Scope, receive: Receive, send: Send) -> None:

@@ -37,7 +37,9 @@ from auth.admin import create_client
 from auth.audit import Origin
 from auth.scopes import allowed_scopes
 from core.db import migrate
+from core.db.actor import APP_ROLE
 from core.db.database import Database
+from core.db.urls import as_role
 from core.enums import PartnerType
 from tests.support.databases import DatabaseFactory
 from tests.support.enrollment import Sale, open_sale
@@ -136,7 +138,7 @@ def gateway(
     port = _free_port()
     environment = {
         **os.environ,
-        "PRAKERJA_DATABASE_URL": url,
+        "PRAKERJA_DATABASE_URL": as_role(url, APP_ROLE),
         "PRAKERJA_DATA_DIR": str(tmp_path_factory.mktemp("quickstarts")),
         "PRAKERJA_PORT": str(port),
         "PRAKERJA_MASTER_KEY": TEST_MASTER_KEY,

@@ -14,7 +14,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
+from core.db.actor import APP_ROLE
 from core.db.database import Database
+from core.db.urls import as_role
 from core.enums import DeliveryStatus, EventType, WebhookEndpointStatus
 from core.models import Partner, WebhookDelivery, WebhookEndpoint
 from gateway.webhooks import http_client
@@ -115,7 +117,7 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(live_database: Databas
         endpoint = await _subscribe_and_emit(live_database, receiver, "killed")
         environment = {
             **os.environ,
-            "PRAKERJA_DATABASE_URL": live_database.url,
+            "PRAKERJA_DATABASE_URL": as_role(live_database.url, APP_ROLE),
             "PRAKERJA_MASTER_KEY": TEST_MASTER_KEY,
             "PRAKERJA_DEMO": "true",
             "PRAKERJA_LOG_LEVEL": "WARNING",

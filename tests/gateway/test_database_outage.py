@@ -16,7 +16,7 @@ from core.settings import Settings
 from gateway.app import create_app
 from gateway.embedded import EmbeddedPostgres
 from gateway.seed import seed_database
-from tests.support.gateway import TEST_MASTER_KEY
+from tests.support.gateway import TEST_MASTER_KEY, as_app
 
 VIEWER = {"query": "{ viewer { code } }"}
 
@@ -49,7 +49,9 @@ async def test_outage_gives_json_503_everywhere_and_recovers(tmp_path: Path) -> 
         assert credentials.client_secret is not None
         auth = (credentials.client_id, credentials.client_secret)
         form = {"grant_type": "client_credentials"}
-        app = create_app(Settings(database_url=url, master_key=TEST_MASTER_KEY), database=database)
+        app = create_app(
+            Settings(database_url=url, master_key=TEST_MASTER_KEY), database=as_app(database)
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
             token = (await http.post("/oauth/token", data=form, auth=auth)).json()

@@ -8,6 +8,8 @@ import asyncpg
 import pytest
 
 from core.db import migrate
+from core.db.actor import APP_ROLE
+from core.db.urls import as_role
 from gateway.cli import main
 from tests.support.databases import DatabaseFactory
 
@@ -26,7 +28,8 @@ async def test_prune_deletes_expired_rows_and_keeps_live_ones(
             "INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES"
             " ('gone', 'c', now() - interval '1 second'), ('kept', 'c', now() + interval '1 hour')"
         )
-        monkeypatch.setenv("PRAKERJA_DATABASE_URL", url)
+        # Prune needs DML only: it runs as the application's role.
+        monkeypatch.setenv("PRAKERJA_DATABASE_URL", as_role(url, APP_ROLE))
         assert await asyncio.to_thread(main, ["prune"]) == 0
         keys = await connection.fetch("SELECT key FROM idempotency_records")
         jtis = await connection.fetch("SELECT jti FROM revoked_tokens")

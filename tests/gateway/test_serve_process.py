@@ -19,7 +19,9 @@ import pytest
 from auth.admin import create_client
 from auth.audit import Origin
 from core.db import migrate
+from core.db.actor import APP_ROLE
 from core.db.database import Database
+from core.db.urls import as_role
 from tests.support.databases import DatabaseFactory
 from tests.support.gateway import TEST_MASTER_KEY
 from tests.support.processes import postgres_processes
@@ -119,7 +121,7 @@ async def test_workers_share_metrics_and_sigterm_finishes_an_accepted_request(
     port, metrics_port = _free_port(), _free_port()
     environment = {
         **os.environ,
-        "PRAKERJA_DATABASE_URL": database.url,
+        "PRAKERJA_DATABASE_URL": as_role(database.url, APP_ROLE),
         "PRAKERJA_DATA_DIR": str(tmp_path),
         "PRAKERJA_PORT": str(port),
         "PRAKERJA_METRICS_PORT": str(metrics_port),

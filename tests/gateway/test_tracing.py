@@ -16,7 +16,7 @@ from core.settings import Settings
 from gateway.app import create_app
 from gateway.tracing import make_tracer_provider
 from tests.support.enrollment import START, open_sale
-from tests.support.gateway import TEST_MASTER_KEY, Tokens
+from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{CALLER_TRACE}-00f067aa0ba902b7-01"
@@ -27,7 +27,7 @@ async def test_a_purchase_is_one_trace_with_sql_spans(database: Database) -> Non
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     settings = Settings(database_url=database.url, master_key=TEST_MASTER_KEY, otel_enabled=True)
-    app = create_app(settings, database=database, tracer_provider=provider)
+    app = create_app(settings, database=as_app(database), tracer_provider=provider)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as http:

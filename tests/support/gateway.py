@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from auth.admin import IssuedCredentials, create_client
 from auth.audit import Origin
 from auth.scopes import allowed_scopes
+from core.db.actor import APP_ROLE, ASSUME_ROLE_KEY
 from core.db.database import Database
 from core.enums import PartnerType
 from core.models import Partner
@@ -24,7 +27,18 @@ if TYPE_CHECKING:
 TEST_MASTER_KEY = "test-master-key-not-for-production"
 
 
+def as_app(database: Database) -> Database:
+    """The same database and connections, each transaction run as ``prakerja_app`` (the
+    role the gateway serves as), so the app under test has the grants and the row-level
+    security it has in production while the test's own sessions stay the owner."""
+    made = database.sessionmaker
+    info = {**(made.kw.get("info") or {}), ASSUME_ROLE_KEY: APP_ROLE}
+    sessionmaker = async_sessionmaker(class_=made.class_, **{**made.kw, "info": info})
+    return dataclasses.replace(database, sessionmaker=sessionmaker)
+
+
 def make_client(database: Database, **settings: object) -> httpx.AsyncClient:
+    database = as_app(database)
     settings.setdefault("master_key", TEST_MASTER_KEY)
     # Tests page through whole lists at full speed; the rate limit has tests of its own.
     settings.setdefault("rate_limit_points", 10_000_000)
