@@ -217,6 +217,7 @@ async def prepare(data_dir: Path, participants: int) -> tuple[EmbeddedPostgres, 
                 partner_code=PLATFORM,
                 scopes=["catalog:read", "enrollment:write"],
                 name="outage bench",
+                master_key=MASTER_KEY.encode(),
             )
             await session.commit()
     finally:

@@ -161,10 +161,16 @@ async def via_graphql(
     from bench._setup import ORIGIN
 
     url = with_database(server, name)
+    master_key = secrets.token_urlsafe(32)
     database = Database.connect(url, pool_size=1)
     async with database.sessionmaker() as session:
         credentials = await create_client(
-            session, ORIGIN, partner_code="PMO", scopes=["program:admin"], name="bench"
+            session,
+            ORIGIN,
+            partner_code="PMO",
+            scopes=["program:admin"],
+            name="bench",
+            master_key=master_key.encode(),
         )
         await session.commit()
     await database.dispose()
@@ -176,7 +182,7 @@ async def via_graphql(
         "PRAKERJA_PORT": str(port),
         "PRAKERJA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PRAKERJA_LOG_LEVEL": "WARNING",
-        "PRAKERJA_MASTER_KEY": secrets.token_urlsafe(32),
+        "PRAKERJA_MASTER_KEY": master_key,
         "PRAKERJA_DB_POOL_SIZE": "2",  # one request at a time: the server is shared
     }
     # The command is this interpreter's own gateway script: no outside input.

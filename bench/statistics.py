@@ -71,7 +71,12 @@ async def _clients(url: str) -> dict[str, tuple[str, str]]:
                 ("DISNAKER-1101", "registration:read"),
             ):
                 credentials = await create_client(
-                    session, ORIGIN, partner_code=partner, scopes=[scope], name="statistics bench"
+                    session,
+                    ORIGIN,
+                    partner_code=partner,
+                    scopes=[scope],
+                    name="statistics bench",
+                    master_key=MASTER_KEY.encode(),
                 )
                 assert credentials.client_secret is not None
                 issued[scope] = (credentials.client_id, credentials.client_secret)

@@ -111,7 +111,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 async def new_caller(cluster: Cluster, http: httpx.AsyncClient, token_url: str) -> Caller:
     """A fresh OAuth client (its own bucket), of the first digital platform (DP-001)."""
-    (client,) = await create_clients(cluster.primary_url, 1)
+    (client,) = await create_clients(cluster.primary_url, 1, cluster.master_key)
     async with httpx.AsyncClient(base_url=token_url, timeout=30) as token_http:
         token = await token_for(token_http, client)
     return Caller(http, token)

@@ -9,11 +9,8 @@ learns of the change by NOTIFY on its own direct LISTEN connection, past PgBounc
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import tempfile
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -48,29 +45,26 @@ mutation($client: String!) {
 }"""
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Cluster]:
-    base = Path(tempfile.mkdtemp(prefix="prakerja-cluster-"))
-    running = Cluster(base, gateways=3, participants=50)
-    try:
-        running.up()
-        yield running
-    finally:
-        running.down()
-        if not os.environ.get("PRAKERJA_KEEP_CLUSTER_DIR"):
-            shutil.rmtree(base, ignore_errors=True)
-
-
-async def _clients(url: str) -> tuple[IssuedCredentials, IssuedCredentials]:
+async def _clients(url: str, master_key: str) -> tuple[IssuedCredentials, IssuedCredentials]:
     database = Database.connect(url, pool_size=1)
     try:
         async with database.sessionmaker() as session:
             origin = Origin(operator="tests")
             admin = await create_client(
-                session, origin, partner_code="PMO", scopes=["program:admin"], name="documents"
+                session,
+                origin,
+                partner_code="PMO",
+                scopes=["program:admin"],
+                name="documents",
+                master_key=master_key.encode(),
             )
             platform = await create_client(
-                session, origin, partner_code="DP-002", scopes=["catalog:read"], name="app"
+                session,
+                origin,
+                partner_code="DP-002",
+                scopes=["catalog:read"],
+                name="app",
+                master_key=master_key.encode(),
             )
             await session.commit()
     finally:
@@ -111,7 +105,7 @@ async def _eventually(
 
 
 async def test_register_on_one_replica_call_and_refuse_on_the_others(cluster: Cluster) -> None:
-    admin, platform = await _clients(cluster.primary_url)
+    admin, platform = await _clients(cluster.primary_url, cluster.master_key)
     first, second, third = (cluster.gateway_url(index) for index in range(3))
     admin_token = await _token(first, admin)
     # Tokens are the gateways' (one signing key set): any replica accepts any replica's.
