@@ -20,17 +20,15 @@ import httpx
 import pytest
 
 from deploy.local.cluster import Cluster
-from tests.support.scaleout import MISSING_TOOLS, RETRYABLE_STATUS, create_clients, token_for
+from tests.support.scaleout import (
+    CLUSTER_TEST_MARKS,
+    RETRYABLE_STATUS,
+    create_clients,
+    token_for,
+)
 from tests.support.webhooks import CREATE_ENDPOINT, Receiver, receiving
 
-pytestmark = [
-    pytest.mark.skipif(
-        bool(MISSING_TOOLS),
-        reason=f"{' and '.join(MISSING_TOOLS)} not installed (apt-get install pgbouncer haproxy)",
-    ),
-    pytest.mark.xdist_group("deploy_cluster"),
-    pytest.mark.deploy,
-]
+pytestmark = CLUSTER_TEST_MARKS
 
 # The two directly addressed gateways: a small bucket, so a test can spend it in a few
 # requests; demo mode, so a webhook endpoint may point at this machine's receiver.

@@ -21,7 +21,7 @@ import pytest
 from deploy.local.cluster import Cluster
 from tests.support.scaleout import (
     CATALOG,
-    MISSING_TOOLS,
+    CLUSTER_TEST_MARKS,
     Shop,
     Tally,
     buy_many,
@@ -30,14 +30,7 @@ from tests.support.scaleout import (
     token_for,
 )
 
-pytestmark = [
-    pytest.mark.skipif(
-        bool(MISSING_TOOLS),
-        reason=f"{' and '.join(MISSING_TOOLS)} not installed (apt-get install pgbouncer haproxy)",
-    ),
-    pytest.mark.xdist_group("deploy_cluster"),
-    pytest.mark.deploy,
-]
+pytestmark = CLUSTER_TEST_MARKS
 
 BUYERS = 4
 REPLICA_COMMITS = "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"

@@ -9,26 +9,17 @@ learns of the change by NOTIFY on its own direct LISTEN connection, past PgBounc
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Awaitable, Callable
 
 import httpx
-import pytest
 
 from auth.admin import IssuedCredentials, create_client
 from auth.audit import Origin
 from core.db.database import Database
 from deploy.local.cluster import Cluster
+from tests.support.scaleout import CLUSTER_TEST_MARKS
 
-MISSING = [tool for tool in ("haproxy", "pgbouncer") if shutil.which(tool) is None]
-pytestmark = [
-    pytest.mark.skipif(
-        bool(MISSING),
-        reason=f"{' and '.join(MISSING)} not installed (apt-get install pgbouncer haproxy)",
-    ),
-    pytest.mark.xdist_group("deploy_cluster"),
-    pytest.mark.deploy,
-]
+pytestmark = CLUSTER_TEST_MARKS
 
 VIEWER = "query Viewer { viewer { code } }"
 # Not registered (the registered text itself, sent whole, is that document and would run).

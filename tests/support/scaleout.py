@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from auth.admin import create_client
 from bench._setup import ORIGIN
@@ -38,6 +39,16 @@ from core.enums import PurchaseStatus
 
 # The cluster's tools from Debian; without them the tests/deploy modules skip, saying so.
 MISSING_TOOLS = [tool for tool in ("haproxy", "pgbouncer") if shutil.which(tool) is None]
+# The marks of every module that runs on the cluster: skipped, saying why, without the tools;
+# on one xdist worker (one cluster per session, tests/deploy/conftest.py); `-m deploy`.
+CLUSTER_TEST_MARKS = [
+    pytest.mark.skipif(
+        bool(MISSING_TOOLS),
+        reason=f"{' and '.join(MISSING_TOOLS)} not installed (apt-get install pgbouncer haproxy)",
+    ),
+    pytest.mark.xdist_group("deploy_cluster"),
+    pytest.mark.deploy,
+]
 RETRYABLE_STATUS = frozenset({502, 503, 504})
 CATALOG = "{ courses(first: 5) { edges { node { code title } } } }"
 PLATFORMS = tuple(f"DP-{number:03d}" for number in range(1, 8))
