@@ -3,8 +3,9 @@
 Each test sends one client's requests to different gateway processes (two started beside the
 load balancer's three, reached directly, or through HAProxy) and checks the one answer the
 whole deployment owes: one rate-limit bucket, the first answer for an idempotency key, each
-webhook event delivered once and in order by several workers, and the client's own write
-visible to its next read wherever that read lands, even while the read replica lags.
+webhook event delivered once and in order by several workers, the client's own write
+visible to its next read wherever that read lands, even while the read replica lags, and a
+catalog change or a revocation made through one process reaching every other one's caches.
 """
 
 from __future__ import annotations
@@ -292,3 +293,88 @@ async def test_own_write_visible_on_another_replica_while_the_read_replica_lags(
     finally:
         await standby.execute("SELECT pg_wal_replay_resume()")
         await standby.close()
+
+
+# Invalidation across processes ----------------------------------------------------------------
+# What one process learns from PostgreSQL's NOTIFY (a catalog change, a revocation) the others
+# learn too, within the listener's delivery time; the bound below is generous for a loaded
+# machine and is a deadline, not a measured figure.
+INVALIDATION_DEADLINE_SECONDS = 15.0
+COURSE_TITLE = "query Title($code: String!) { course(code: $code) { title } }"
+
+
+async def _eventually(check: Any, what: str) -> None:
+    deadline = time.monotonic() + INVALIDATION_DEADLINE_SECONDS
+    while not await check():
+        assert time.monotonic() < deadline, (
+            f"{what} not seen within {INVALIDATION_DEADLINE_SECONDS} s"
+        )
+        await asyncio.sleep(0.2)
+
+
+async def test_a_catalog_change_empties_every_replicas_response_cache(
+    cluster: Cluster, direct: tuple[str, str], http: httpx.AsyncClient
+) -> None:
+    caller = await new_caller(cluster, http, direct[0])
+    primary = await asyncpg.connect(cluster.primary_url)
+    try:
+        code = await primary.fetchval(
+            "SELECT c.code FROM courses c JOIN course_listings l ON l.course_id = c.id"
+            " JOIN partners p ON p.id = l.platform_id"
+            " WHERE c.status = 'APPROVED' AND p.code = 'DP-001' ORDER BY c.id LIMIT 1"
+        )
+        # Both replicas answer (and cache) the title as it is.
+        before = {
+            url: (await caller.data(url, COURSE_TITLE, code=code))["course"]["title"]
+            for url in direct
+        }
+        assert len(set(before.values())) == 1
+        title = f"Retitled {secrets.token_hex(4)}"
+        # A change written straight to the primary: only its NOTIFY tells the replicas.
+        await primary.execute("UPDATE courses SET title = $1 WHERE code = $2", title, code)
+    finally:
+        await primary.close()
+
+    for url in direct:
+
+        async def retitled(url: str = url) -> bool:
+            data = await caller.data(url, COURSE_TITLE, code=code)
+            return bool(data["course"]["title"] == title)
+
+        await _eventually(retitled, f"the new title on {url}")
+
+
+async def test_a_token_revoked_on_one_replica_is_refused_by_another(
+    cluster: Cluster, direct: tuple[str, str], http: httpx.AsyncClient
+) -> None:
+    (client,) = await create_clients(cluster.primary_url, 1, cluster.master_key)
+    async with httpx.AsyncClient(base_url=direct[0], timeout=30) as token_http:
+        token = await token_for(token_http, client)
+    caller = Caller(http, token)
+    # Replica B knows the token (its principal cache holds it) before the revocation.
+    assert (await caller.post(direct[1], ENDPOINTS)).status_code == 200
+
+    revoked = await http.post(
+        direct[0] + "/oauth/revoke",
+        data={"token": token},
+        auth=(client.client_id, client.client_secret),
+    )
+    assert revoked.status_code == 200, revoked.text
+
+    async def refused() -> bool:
+        answer = await http.post(
+            direct[1] + "/graphql",
+            json={"query": ENDPOINTS},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        return answer.status_code == 401
+
+    await _eventually(refused, "the revocation on replica B")
+    # And through the load balancer, whichever replica answers.
+    for _ in range(6):
+        answer = await http.post(
+            cluster.lb_url + "/graphql",
+            json={"query": ENDPOINTS},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code in {401, *RETRYABLE_STATUS}, answer.text
