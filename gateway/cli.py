@@ -28,7 +28,14 @@ from core.db.actor import APP_ROLE
 from core.db.reset import reset_database
 from core.db.urls import as_role
 from core.settings import ENV_PREFIX, Settings, SettingsError, load_settings
-from gateway.demo_runtime import RunningDemo, port_in_use, record_path, recorded, running_demo
+from gateway.demo_runtime import (
+    RunningDemo,
+    demo_settings,
+    port_in_use,
+    record_path,
+    recorded,
+    running_demo,
+)
 from gateway.demo_wave import example_sale, open_demo_wave
 from gateway.documents_cli import add_documents_commands
 from gateway.embedded import EmbeddedPostgres
@@ -303,7 +310,9 @@ def _walkthrough(settings: Settings) -> int:
     url = running.database_url
     wave = asyncio.run(open_demo_wave(url, datetime.now(UTC)))
     sale = asyncio.run(example_sale(url, wave.number))
-    clients = walkthrough_clients(settings, url, ("DP-001", sale.provider_code))
+    clients = walkthrough_clients(
+        demo_settings(settings, running), url, ("DP-001", sale.provider_code)
+    )
     credentials = {
         client.partner_type: (client.client_id, client.client_secret) for client in clients
     }

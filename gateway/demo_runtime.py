@@ -18,6 +18,8 @@ from pathlib import Path
 
 import psutil
 
+from core.settings import Settings
+
 RECORD_NAME = "running-demo.json"
 
 
@@ -78,3 +80,12 @@ def port_in_use(host: str, port: int) -> bool:
                 return True
             raise
     return False
+
+
+def demo_settings(settings: Settings, demo: RunningDemo) -> Settings:
+    """The settings a command acting on the running demo needs from wherever it is run: the
+    demo's own data directory, whose master key keys the client secrets it checks (a key
+    of another directory would make every secret written here fail there)."""
+    if settings.master_key:
+        return settings
+    return settings.model_copy(update={"data_dir": Path(demo.data_dir)})

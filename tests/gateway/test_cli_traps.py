@@ -15,8 +15,9 @@ import pytest
 
 from core.enums import PartnerType
 from core.log_context import request_id_var
-from core.settings import LogFormat
+from core.settings import LogFormat, Settings
 from gateway.cli import main
+from gateway.demo_runtime import RunningDemo, demo_settings
 from gateway.demo_wave import DemoSale
 from gateway.observability import configure_logging
 from gateway.progress import Progress
@@ -153,3 +154,25 @@ def test_progress_gives_each_named_step_its_line_off_a_terminal() -> None:
         "figures",
     ]
     assert lines[-1].startswith("seeding: 10/10 (100%)")
+
+
+def test_the_walkthrough_keys_secrets_with_the_running_demos_master_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from another directory, `demo --walkthrough` writes its clients' secrets keyed
+    with the demo's master key, or the demo refuses them (invalid_client)."""
+    demo_dir = tmp_path / "demo"
+    demo_dir.mkdir()
+    (demo_dir / "master.key").write_text("the-demo-key")
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PRAKERJA_MASTER_KEY", raising=False)
+    settings = Settings(data_dir=elsewhere)
+    running = RunningDemo(
+        pid=1, data_dir=str(demo_dir), database_url="postgresql://x/y", base_url="http://x"
+    )
+    assert settings.resolved_master_key() != b"the-demo-key"
+    assert demo_settings(settings, running).resolved_master_key() == b"the-demo-key"
+    # An operator's explicit key is kept.
+    keyed = Settings(data_dir=elsewhere, master_key="explicit")
+    assert demo_settings(keyed, running).resolved_master_key() == b"explicit"
