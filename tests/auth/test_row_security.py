@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, func, select, text, true
 
 from core.db import migrate
 from core.db.actor import APP_ROLE
@@ -215,6 +215,58 @@ async def test_the_app_role_sees_no_certificate_without_saying_for_whom(
             )
         )
         < everyone
+    )
+
+
+async def test_issuing_reads_facts_across_providers_never_their_certificates(
+    app_connection: asyncpg.Connection, database: Database
+) -> None:
+    """Status-list slots are shared by every provider, and installments come with a person's
+    first certificate from any provider: a provider gets those facts, not the rows."""
+    async with database.sessionmaker() as session:
+        (other_certificate,) = (
+            await session.execute(
+                text(
+                    "SELECT cert.participant_id, cert.status_list, cert.status_index,"
+                    " c.provider_id FROM certificates cert JOIN courses c ON c.id = cert.course_id"
+                    " ORDER BY cert.status_list DESC, cert.id LIMIT 1"
+                )
+            )
+        ).all()
+        fill = (
+            await session.execute(
+                text(
+                    "SELECT status_list, count(*) FROM certificates WHERE status_list ="
+                    " (SELECT max(status_list) FROM certificates) GROUP BY status_list"
+                )
+            )
+        ).one()
+        provider = await session.scalar(
+            text(
+                "SELECT id FROM partners WHERE type = 'TRAINING_PROVIDER' AND id <> :p"
+                " ORDER BY id LIMIT 1"
+            ),
+            {"p": other_certificate.provider_id},
+        )
+    await _acting_as(app_connection, "TRAINING_PROVIDER", provider)
+    assert (
+        await app_connection.fetchval(
+            "SELECT count(*) FROM certificates WHERE participant_id = $1",
+            other_certificate.participant_id,
+        )
+        == 0
+    )
+    assert tuple(await app_connection.fetchrow("SELECT * FROM prakerja_status_list_fill()")) == (
+        tuple(fill)
+    )
+    taken = await app_connection.fetch(
+        "SELECT prakerja_status_slots_taken($1, $2) AS i",
+        other_certificate.status_list,
+        [other_certificate.status_index],
+    )
+    assert [row["i"] for row in taken] == [other_certificate.status_index]
+    assert await app_connection.fetchval(
+        "SELECT prakerja_certified_otherwise($1, $2)", other_certificate.participant_id, []
     )
 
 
