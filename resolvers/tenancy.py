@@ -4,19 +4,20 @@ Every resolver that reads partner-owned rows adds the clause from here to its qu
 decides by hand. Programme management sees everything; any other partner type sees only
 its own rows, and a caller without a principal sees nothing.
 
-Row-level security is the second line, and states the same rules in SQL: migration 0017
-(``POLICIES``) has one policy per partner-owned table, each naming the function here whose
-rule it repeats (``purchases_visible_to``, ``batches_visible_to``,
-``payment_accounts_visible_to``, ``participants_visible_to`` for regional offices,
-``endpoints_owned_by``; attendances, disbursement items, deliveries and attempts follow
-their parent row). The policies key on who the transaction acts for (``core/db/actor.py``:
-the caller's partner type, partner and regency, set at every transaction's start), so they
-hold when a clause here is forgotten or wrong; the clauses stay, because they also decide
-what a query plans and returns (and the owner, who runs migrations and the seed, is not
-subject to the policies). A change to a rule here changes its policy in a new migration.
-A rule that must see across partners (the first-purchase deadline, a family card's
-registrants, another payment partner's primary account) asks for that fact explicitly
-(``core.db.actor.acting_as_system``, or a SECURITY DEFINER function of 0012).
+Row-level security is the second line, and states the same rules in SQL: migrations 0017 and
+0018 (``POLICIES``) have one policy per partner-owned table, each naming the function here
+whose rule it repeats (``purchases_visible_to``, ``certificates_visible_to``,
+``batches_visible_to``, ``payment_accounts_visible_to``, ``participants_visible_to`` for
+regional offices, ``endpoints_owned_by``; attendances, completions, disbursement items,
+deliveries and attempts follow their parent row). The policies key on who the transaction
+acts for (``core/db/actor.py``: the caller's partner type, partner and regency, set at every
+transaction's start), so they hold when a clause here is forgotten or wrong; the clauses
+stay, because they also decide what a query plans and returns (and the owner, who runs
+migrations and the seed, is not subject to the policies). A change to a rule here changes
+its policy in a new migration. A rule that must see across partners (the first-purchase
+deadline, a family card's registrants, another payment partner's primary account, the
+status-list slots every provider's certificates share) asks for that fact explicitly
+(``core.db.actor.acting_as_system``, or a SECURITY DEFINER function of 0017 or 0018).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Integer, any_, bindparam, func, select
+from sqlalchemy import Integer, bindparam, column, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,15 +41,18 @@ PURPOSE_STATUS: Final = {
 if STATUS_LIST_SIZE & (STATUS_LIST_SIZE - 1):
     raise RuntimeError("STATUS_LIST_SIZE must be a power of two")
 
-_CURRENT_LIST = (
-    select(Certificate.status_list, func.count())
-    .where(Certificate.status_list == select(func.max(Certificate.status_list)).scalar_subquery())
-    .group_by(Certificate.status_list)
+# Slots are shared by every provider's certificates, and row security shows a provider
+# only its own: the list being filled, and which drawn indexes are taken, are facts the
+# SECURITY DEFINER functions of migration 0018 answer (numbers, never rows).
+_CURRENT_LIST = select(column("list_number", Integer), column("used", Integer)).select_from(
+    func.prakerja_status_list_fill()
 )
 # One array parameter, not an IN list of as many: one prepared statement for every draw.
-_TAKEN = select(Certificate.status_index).where(
-    Certificate.status_list == bindparam("status_list"),
-    Certificate.status_index == any_(bindparam("candidates", type_=ARRAY(Integer))),
+_TAKEN = select(
+    func.prakerja_status_slots_taken(
+        bindparam("status_list", type_=Integer),
+        bindparam("candidates", type_=ARRAY(Integer)),
+    )
 )
 
 

@@ -1,4 +1,4 @@
-"""Row-level security, the second line behind the tenancy WHERE clauses (migration 0017).
+"""Row-level security, the second line behind the tenancy WHERE clauses (migrations 0017, 0018).
 
 The gateway serves as ``prakerja_app``; here each first line is deliberately dropped (the
 tenancy function a list field uses answers ``true()``) and the caller, through the public
@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, func, select, text, true
 
 from core.db import migrate
 from core.db.actor import APP_ROLE
@@ -34,6 +34,9 @@ from tests.support.gateway import TEST_MASTER_KEY, Tokens, graphql
 
 ENROLLMENTS = "{ enrollments(first: 100) { edges { node { id } } } }"
 REGISTRANTS = "{ registrants(first: 100) { edges { node { id regencyCode } } } }"
+CERTIFICATES = (
+    "{ certificates(first: 100) { edges { node { number providerCode platformCode } } } }"
+)
 
 
 def _pk(global_id: str) -> int:
@@ -130,6 +133,141 @@ async def test_a_dropped_registrant_clause_still_shows_an_office_only_its_regenc
         for edge in leaked["data"]["registrants"]["edges"]  # type: ignore[index]
     }
     assert len(leaked_regencies) > 1
+
+
+def _certificate_nodes(body: dict[str, object]) -> list[dict[str, str]]:
+    assert "errors" not in body, body
+    return [edge["node"] for edge in body["data"]["certificates"]["edges"]]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("side", ["platformCode", "providerCode"])
+async def test_a_dropped_certificate_clause_still_shows_a_partner_only_its_certificates(
+    tokens: Tokens,
+    owner_client: tuple[httpx.AsyncClient, Tokens],
+    monkeypatch: pytest.MonkeyPatch,
+    side: str,
+) -> None:
+    """The platform that sold and the provider that trained: each sees only its own."""
+    monkeypatch.setattr("resolvers.certificates.queries.certificates_visible_to", _everything)
+
+    # The control first: on the owner the broken resolver leaks every partner's
+    # certificates, and names a partner that has some.
+    owner_http, owner_tokens = owner_client
+    some_partner = await owner_tokens.partner_code(
+        PartnerType.PLATFORM if side == "platformCode" else PartnerType.TRAINING_PROVIDER
+    )
+    leaked = _certificate_nodes(
+        await graphql(
+            owner_http,
+            CERTIFICATES,
+            token=await owner_tokens.issue(some_partner, ["certificate:read"]),
+        )
+    )
+    partners = {node[side] for node in leaked}
+    assert len(partners) > 1, "the seed has certificates of several partners"
+    me = min(partners)
+
+    seen = _certificate_nodes(await tokens.graphql(me, CERTIFICATES))
+    assert seen, f"the seed has certificates of {me}"
+    assert {node[side] for node in seen} == {me}
+
+
+async def test_the_app_role_sees_no_certificate_without_saying_for_whom(
+    app_connection: asyncpg.Connection, database: Database
+) -> None:
+    async with database.sessionmaker() as session:
+        certificates = Base.metadata.tables["certificates"]
+        everyone = await session.scalar(select(func.count()).select_from(certificates))
+    assert everyone, "the seed has certificates"
+    for table in ("certificates", "completions"):
+        assert await app_connection.fetchval(f"SELECT count(*) FROM {table}") == 0, table
+    await _acting_as(app_connection, "ROOT", "")
+    assert await app_connection.fetchval("SELECT count(*) FROM certificates") == 0
+
+    # The public reads any certificate by its number, with the sale it shows.
+    await _acting_as(app_connection, "PUBLIC", "")
+    assert await app_connection.fetchval("SELECT count(*) FROM certificates") == everyone
+    assert (
+        await app_connection.fetchval(
+            "SELECT count(*) FROM certificates cert"
+            " JOIN completions d ON d.id = cert.completion_id"
+            " JOIN purchases p ON p.id = d.purchase_id"
+        )
+        == everyone
+    )
+
+    me = await _partner(database, "DP-001")
+    await _acting_as(app_connection, "PLATFORM", me.id)
+    sellers = await app_connection.fetch(
+        "SELECT DISTINCT p.platform_id FROM certificates cert"
+        " JOIN completions d ON d.id = cert.completion_id"
+        " JOIN purchases p ON p.id = d.purchase_id"
+    )
+    assert [row["platform_id"] for row in sellers] == [me.id]
+    # Without the joins the policy alone keeps the platform to its own.
+    assert (
+        await app_connection.fetchval("SELECT count(*) FROM certificates")
+        == len(
+            await app_connection.fetch(
+                "SELECT 1 FROM certificates cert JOIN completions d ON d.id = cert.completion_id"
+                " JOIN purchases p ON p.id = d.purchase_id WHERE p.platform_id = $1",
+                me.id,
+            )
+        )
+        < everyone
+    )
+
+
+async def test_issuing_reads_facts_across_providers_never_their_certificates(
+    app_connection: asyncpg.Connection, database: Database
+) -> None:
+    """Status-list slots are shared by every provider, and installments come with a person's
+    first certificate from any provider: a provider gets those facts, not the rows."""
+    async with database.sessionmaker() as session:
+        (other_certificate,) = (
+            await session.execute(
+                text(
+                    "SELECT cert.participant_id, cert.status_list, cert.status_index,"
+                    " c.provider_id FROM certificates cert JOIN courses c ON c.id = cert.course_id"
+                    " ORDER BY cert.status_list DESC, cert.id LIMIT 1"
+                )
+            )
+        ).all()
+        fill = (
+            await session.execute(
+                text(
+                    "SELECT status_list, count(*) FROM certificates WHERE status_list ="
+                    " (SELECT max(status_list) FROM certificates) GROUP BY status_list"
+                )
+            )
+        ).one()
+        provider = await session.scalar(
+            text(
+                "SELECT id FROM partners WHERE type = 'TRAINING_PROVIDER' AND id <> :p"
+                " ORDER BY id LIMIT 1"
+            ),
+            {"p": other_certificate.provider_id},
+        )
+    await _acting_as(app_connection, "TRAINING_PROVIDER", provider)
+    assert (
+        await app_connection.fetchval(
+            "SELECT count(*) FROM certificates WHERE participant_id = $1",
+            other_certificate.participant_id,
+        )
+        == 0
+    )
+    assert tuple(await app_connection.fetchrow("SELECT * FROM prakerja_status_list_fill()")) == (
+        tuple(fill)
+    )
+    taken = await app_connection.fetch(
+        "SELECT prakerja_status_slots_taken($1, $2) AS i",
+        other_certificate.status_list,
+        [other_certificate.status_index],
+    )
+    assert [row["i"] for row in taken] == [other_certificate.status_index]
+    assert await app_connection.fetchval(
+        "SELECT prakerja_certified_otherwise($1, $2)", other_certificate.participant_id, []
+    )
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from core.db.database import Database
+from schema.common import to_global_id
+from tests.support.enrollment import scalar
 from tests.support.gateway import Tokens
 from tests.support.registration import (
     OFFICE,
@@ -85,3 +88,28 @@ async def test_a_seeded_recipients_journey_has_counts_and_dates(tokens: Tokens) 
     body = await tokens.graphql(OFFICE, ONE, {"id": nodes[0]["node"]["id"]})
     journey = body["data"]["registrant"]["journey"]
     assert journey["waveNumber"] is not None
+
+
+async def test_an_office_counts_a_journey_across_platforms_and_providers(
+    tokens: Tokens, database: Database
+) -> None:
+    """Sales, completions and payouts belong to partners row security hides from an office;
+    the journey still counts them (counts and dates only)."""
+    row = await scalar(
+        database,
+        "SELECT json_build_object('id', p.id, 'office', o.code) FROM participants p"
+        " JOIN regencies r ON r.id = p.regency_id"
+        " JOIN partners o ON o.code = 'DISNAKER-' || r.code"
+        " WHERE EXISTS (SELECT 1 FROM certificates c WHERE c.participant_id = p.id)"
+        " ORDER BY p.id LIMIT 1",
+    )
+    assert row is not None, "the seed has a certified person in a regency with an office"
+    participant = row["id"]
+    completions = await scalar(
+        database, "SELECT count(*) FROM completions WHERE participant_id = :p", p=participant
+    )
+    body = await tokens.graphql(row["office"], ONE, {"id": to_global_id("Registrant", participant)})
+    assert body.get("errors") is None, body
+    journey = body["data"]["registrant"]["journey"]
+    assert journey["completions"] == completions > 0
+    assert journey["purchases"] >= completions
