@@ -36,9 +36,7 @@ import httpx
 import psutil
 
 from bench.catalog_page import SEARCH_PAGE, STANDARD_PAGE, platform_client, token
-from core.db import migrate
-from core.db.urls import with_database
-from gateway.seed import seed_database
+from bench.catalog_page import prepare as prepare_catalog
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PEER = Path(__file__).resolve().parent
@@ -129,20 +127,9 @@ def _cpu_of(processes: list[psutil.Process]) -> dict[int, float]:
 
 
 async def prepare(server_url: str, reseed: bool, participants: int) -> str:
-    url = with_database(server_url, DATABASE)
-    connection = await asyncpg.connect(server_url)
-    try:
-        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE)
-        if exists and reseed:
-            await connection.execute(f'DROP DATABASE "{DATABASE}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            await connection.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await connection.close()
-    await asyncio.to_thread(migrate.upgrade, url)
-    if not exists:
-        await seed_database(url, participants=participants)
+    """The catalog bench's database (made, migrated and seeded the same way), plus the views
+    PostGraphile is pointed at."""
+    url = await prepare_catalog(server_url, reseed, participants, DATABASE)
     connection = await asyncpg.connect(url)
     try:
         await connection.execute((PEER / "peer_schema.sql").read_text())
