@@ -20,45 +20,29 @@ import pytest
 from core.db.database import Database
 from resolvers.compiled_reads import COMPILED_READ_MARK
 from schema.compiled import FALLBACKS, FallbackReason
-from tests.support.catalog import OTHER_PROVIDER, PLATFORM, PMO, PROVIDER, counting, create_course
+from tests.support.catalog import (
+    EVERY_COURSE_FIELD,
+    OTHER_PROVIDER,
+    PLATFORM,
+    PMO,
+    PROVIDER,
+    STANDARD_PAGE,
+    counting,
+    create_course,
+)
 from tests.support.catalog import data as data_of
 from tests.support.credentials import SharedCredentials
 from tests.support.gateway import Tokens, graphql, make_client
 
-STANDARD = """
-query Standard($first: Int, $after: String, $filter: CourseFilter, $orderBy: CourseOrder) {
-  courses(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
-    edges { cursor node {
-      code title price learningMethod
-      provider { name }
-      schedules(first: 3, withSeatsLeft: true) { code startsAt seatsLeft }
-    } }
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-  }
-}
-"""
-
-EVERY_FIELD = """
-query Every($filter: CourseFilter, $first: Int) {
-  courses(first: $first, filter: $filter) {
-    __typename
-    edges { __typename cursor node {
-      __typename id code title description category learningMethod price hours
-      minAge maxAge minEducation status reviewReason createdAt updatedAt approvedAt
-      provider { __typename id code name }
-      schedules(first: 20) { __typename id code startsAt endsAt quota seatsLeft }
-    } }
-    pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
-  }
-}
-"""
-
 SHAPES: list[tuple[str, dict[str, Any] | None]] = [
-    (STANDARD, {"first": 20}),
-    (STANDARD, {"first": 7, "orderBy": "PRICE_DESC"}),
-    (STANDARD, {"first": 5, "filter": {"search": "pemograman piton"}}),  # in a transaction
-    (STANDARD, {"first": 5, "filter": {"learningMethods": ["WEBINAR"], "withSeatsLeft": True}}),
-    (EVERY_FIELD, {"first": 30}),
+    (STANDARD_PAGE, {"first": 20}),
+    (STANDARD_PAGE, {"first": 7, "orderBy": "PRICE_DESC"}),
+    (STANDARD_PAGE, {"first": 5, "filter": {"search": "pemograman piton"}}),  # in a transaction
+    (
+        STANDARD_PAGE,
+        {"first": 5, "filter": {"learningMethods": ["WEBINAR"], "withSeatsLeft": True}},
+    ),
+    (EVERY_COURSE_FIELD, {"first": 30}),
     ("{ courses { __typename } }", None),
     (
         """{ courses(first: 3) { edges { node { provider { ... on Node { id } ...P }
@@ -120,7 +104,7 @@ async def test_a_replayed_document_answers_as_the_normal_path(
 
 
 async def test_the_standard_page_replays_as_one_page_statement(apps: Apps) -> None:
-    body, statements = await apps.thrice(STANDARD, {"first": 20})
+    body, statements = await apps.thrice(STANDARD_PAGE, {"first": 20})
     assert len(data_of(body)["courses"]["edges"]) == 20
     page = _page_statements(statements)
     assert len(page) == 1 and COMPILED_READ_MARK in page[0]
@@ -132,17 +116,17 @@ async def test_each_provider_sees_its_own_drafts_through_a_shared_document(apps:
     mine = await create_course(apps.tokens, PROVIDER)
     theirs = await create_course(apps.tokens, OTHER_PROVIDER)
     drafts = {"first": 100, "filter": {"statuses": ["DRAFT"]}}
-    own, _ = await apps.thrice(EVERY_FIELD, drafts, partner=PROVIDER)
+    own, _ = await apps.thrice(EVERY_COURSE_FIELD, drafts, partner=PROVIDER)
     own_codes = [edge["node"]["code"] for edge in data_of(own)["courses"]["edges"]]
     assert mine in own_codes and theirs not in own_codes
     # The same document and variables from the other provider: replayed, its own view.
-    other, statements = await apps.thrice(EVERY_FIELD, drafts, partner=OTHER_PROVIDER)
+    other, statements = await apps.thrice(EVERY_COURSE_FIELD, drafts, partner=OTHER_PROVIDER)
     other_codes = [edge["node"]["code"] for edge in data_of(other)["courses"]["edges"]]
     assert theirs in other_codes and mine not in other_codes
     assert any(COMPILED_READ_MARK in item for item in statements)
-    platform, _ = await apps.thrice(EVERY_FIELD, drafts, partner=PLATFORM)
+    platform, _ = await apps.thrice(EVERY_COURSE_FIELD, drafts, partner=PLATFORM)
     assert data_of(platform)["courses"]["edges"] == []
-    everything, _ = await apps.thrice(EVERY_FIELD, drafts, partner=PMO)
+    everything, _ = await apps.thrice(EVERY_COURSE_FIELD, drafts, partner=PMO)
     all_codes = [edge["node"]["code"] for edge in data_of(everything)["courses"]["edges"]]
     assert mine in all_codes and theirs in all_codes
 
@@ -150,10 +134,10 @@ async def test_each_provider_sees_its_own_drafts_through_a_shared_document(apps:
 async def test_a_caller_without_the_scope_is_refused_after_a_document_was_kept(
     apps: Apps,
 ) -> None:
-    await apps.thrice(STANDARD, {"first": 20})
+    await apps.thrice(STANDARD_PAGE, {"first": 20})
     token = await apps.tokens.issue(PLATFORM, ["enrollment:write"])
-    refused = await graphql(apps.compiled, STANDARD, {"first": 20}, token=token)
-    normal = await graphql(apps.normal, STANDARD, {"first": 20}, token=token)
+    refused = await graphql(apps.compiled, STANDARD_PAGE, {"first": 20}, token=token)
+    normal = await graphql(apps.normal, STANDARD_PAGE, {"first": 20}, token=token)
     assert refused == normal
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -162,8 +146,8 @@ async def test_an_unknown_code_in_a_replayed_filter_gets_the_normal_error(apps: 
     variables = {"first": 3, "filter": {"providerCode": "LP-9999"}}
     token = await apps.tokens.issue(PLATFORM)
     for _ in range(3):
-        answer = await graphql(apps.compiled, STANDARD, variables, token=token)
-        assert answer == await graphql(apps.normal, STANDARD, variables, token=token)
+        answer = await graphql(apps.compiled, STANDARD_PAGE, variables, token=token)
+        assert answer == await graphql(apps.normal, STANDARD_PAGE, variables, token=token)
         assert answer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 

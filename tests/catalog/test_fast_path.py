@@ -19,44 +19,18 @@ from core.db.database import Database
 from resolvers.compiled_reads import COMPILED_READ_MARK as FAST_PATH_MARK
 from schema.compiled import FALLBACKS, FallbackReason
 from tests.support.catalog import (
+    EVERY_COURSE_FIELD,
     OTHER_PROVIDER,
     PLATFORM,
     PMO,
     PROVIDER,
+    STANDARD_PAGE,
     counting,
     create_course,
     data,
 )
 from tests.support.credentials import SharedCredentials
 from tests.support.gateway import Tokens, graphql, make_client
-
-STANDARD = """
-query Standard($first: Int, $after: String, $filter: CourseFilter, $orderBy: CourseOrder) {
-  courses(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
-    edges { cursor node {
-      code title price learningMethod
-      provider { name }
-      schedules(first: 3, withSeatsLeft: true) { code startsAt seatsLeft }
-    } }
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-  }
-}
-"""
-
-EVERY_FIELD = """
-query Every($filter: CourseFilter, $first: Int) {
-  courses(first: $first, filter: $filter) {
-    __typename
-    edges { __typename cursor node {
-      __typename id code title description category learningMethod price hours
-      minAge maxAge minEducation status reviewReason createdAt updatedAt approvedAt
-      provider { __typename id code name }
-      schedules(first: 20) { __typename id code startsAt endsAt quota seatsLeft }
-    } }
-    pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
-  }
-}
-"""
 
 ALIASES = """
 {
@@ -214,7 +188,7 @@ async def test_more_selection_shapes(apps: Apps, document: str) -> None:
 
 
 async def test_the_standard_page(apps: Apps) -> None:
-    page = (await _fast(apps, STANDARD, {"first": 20}))["courses"]
+    page = (await _fast(apps, STANDARD_PAGE, {"first": 20}))["courses"]
     assert len(page["edges"]) == 20
     assert page["edges"][0]["node"]["provider"]["name"]
     assert isinstance(page["edges"][0]["node"]["price"], str)
@@ -224,7 +198,7 @@ async def test_every_course_field_as_programme_management_sees_it(apps: Apps) ->
     await create_course(apps.tokens)  # a draft: null approvedAt, other status
     statuses = {"statuses": ["DRAFT", "IN_REVIEW", "APPROVED", "REJECTED", "WITHDRAWN"]}
     filter_ = {**statuses, "providerCode": PROVIDER}
-    page = await _fast(apps, EVERY_FIELD, {"first": 100, "filter": filter_}, partner=PMO)
+    page = await _fast(apps, EVERY_COURSE_FIELD, {"first": 100, "filter": filter_}, partner=PMO)
     nodes = [edge["node"] for edge in page["courses"]["edges"]]
     assert any(node["approvedAt"] is None for node in nodes)
     assert any(node["schedules"] for node in nodes)
@@ -233,7 +207,7 @@ async def test_every_course_field_as_programme_management_sees_it(apps: Apps) ->
 async def test_a_provider_sees_its_own_drafts(apps: Apps) -> None:
     code = await create_course(apps.tokens)
     filter_ = {"statuses": ["DRAFT"], "providerCode": PROVIDER}
-    page = await _fast(apps, EVERY_FIELD, {"first": 10, "filter": filter_}, partner=PROVIDER)
+    page = await _fast(apps, EVERY_COURSE_FIELD, {"first": 10, "filter": filter_}, partner=PROVIDER)
     assert code in [edge["node"]["code"] for edge in page["courses"]["edges"]]
 
 
@@ -241,11 +215,11 @@ async def test_a_statement_of_the_same_shape_keeps_each_providers_view(apps: App
     """Page statements are kept per shape: one built for a provider never serves another."""
     code = await create_course(apps.tokens)
     drafts = {"first": 100, "filter": {"statuses": ["DRAFT"]}}
-    own = await _fast(apps, EVERY_FIELD, drafts, partner=PROVIDER)
+    own = await _fast(apps, EVERY_COURSE_FIELD, drafts, partner=PROVIDER)
     assert code in [edge["node"]["code"] for edge in own["courses"]["edges"]]
-    other = await _fast(apps, EVERY_FIELD, drafts, partner=OTHER_PROVIDER)
+    other = await _fast(apps, EVERY_COURSE_FIELD, drafts, partner=OTHER_PROVIDER)
     assert code not in [edge["node"]["code"] for edge in other["courses"]["edges"]]
-    platform = await _fast(apps, EVERY_FIELD, drafts, partner=PLATFORM)
+    platform = await _fast(apps, EVERY_COURSE_FIELD, drafts, partner=PLATFORM)
     assert platform["courses"]["edges"] == []
 
 
@@ -279,15 +253,15 @@ async def test_relevance_pages_with_cursors_of_either_path(apps: Apps) -> None:
 async def _cursors_interchange(apps: Apps, variables: dict[str, Any]) -> None:
     """Three pages; the second from the fast path's cursor, the third from the normal one's."""
     token = await apps.tokens.issue(PLATFORM)
-    first = await _fast(apps, STANDARD, {**variables, "first": 7})
+    first = await _fast(apps, STANDARD_PAGE, {**variables, "first": 7})
     cursor = first["courses"]["pageInfo"]["endCursor"]
-    second = await _fast(apps, STANDARD, {**variables, "first": 7, "after": cursor})
+    second = await _fast(apps, STANDARD_PAGE, {**variables, "first": 7, "after": cursor})
     assert second["courses"]["pageInfo"]["hasPreviousPage"] is True
     normal_second = await graphql(
-        apps.normal, STANDARD, {**variables, "first": 7, "after": cursor}, token=token
+        apps.normal, STANDARD_PAGE, {**variables, "first": 7, "after": cursor}, token=token
     )
     cursor = data(normal_second)["courses"]["pageInfo"]["endCursor"]
-    await _fast(apps, STANDARD, {**variables, "first": 7, "after": cursor})
+    await _fast(apps, STANDARD_PAGE, {**variables, "first": 7, "after": cursor})
 
 
 async def _sample(apps: Apps) -> dict[str, Any]:
@@ -321,8 +295,8 @@ async def test_every_filter(apps: Apps) -> None:
     ]
     found = []
     for filter_ in filters:
-        await _fast(apps, STANDARD, {"first": 20, "filter": filter_, "orderBy": "START_DATE"})
-        answer = await _fast(apps, STANDARD, {"first": 20, "filter": filter_})
+        await _fast(apps, STANDARD_PAGE, {"first": 20, "filter": filter_, "orderBy": "START_DATE"})
+        answer = await _fast(apps, STANDARD_PAGE, {"first": 20, "filter": filter_})
         found.append(len(answer["courses"]["edges"]))
     assert all(found), found  # each filter selects something to compare
 
@@ -341,13 +315,13 @@ async def test_every_filter(apps: Apps) -> None:
     ],
 )
 async def test_refusals_are_the_same(apps: Apps, variables: dict[str, Any], code: str) -> None:
-    body, _ = await apps.both(STANDARD, variables)
+    body, _ = await apps.both(STANDARD_PAGE, variables)
     assert [error["extensions"]["code"] for error in body["errors"]] == [code]
     assert body["errors"][0]["path"] == ["courses"]
 
 
 async def test_without_the_scope_the_same_refusal(apps: Apps) -> None:
-    body, took_fast_path = await apps.both(STANDARD, {"first": 3}, scopes=["enrollment:read"])
+    body, took_fast_path = await apps.both(STANDARD_PAGE, {"first": 3}, scopes=["enrollment:read"])
     assert not took_fast_path
     assert [error["extensions"]["code"] for error in body["errors"]] == ["FORBIDDEN"]
 
@@ -372,9 +346,9 @@ async def test_one_statement_whatever_the_page_size(apps: Apps) -> None:
     counts: dict[str, list[int]] = {"fast": [], "normal": []}
     for first in (5, 50):
         for name, http in (("fast", apps.fast), ("normal", apps.normal)):
-            await graphql(http, STANDARD, {"first": first}, token=token)  # warm
+            await graphql(http, STANDARD_PAGE, {"first": first}, token=token)  # warm
             with counting(apps.database) as statements:
-                body = await graphql(http, STANDARD, {"first": first}, token=token)
+                body = await graphql(http, STANDARD_PAGE, {"first": first}, token=token)
             assert len(data(body)["courses"]["edges"]) == first
             catalog = [text for text in statements if "courses" in text or "schedules" in text]
             counts[name].append(len(catalog))
@@ -412,6 +386,6 @@ async def test_each_fallback_is_counted_with_its_reason(
 
 async def test_a_compiled_answer_counts_no_fallback(apps: Apps) -> None:
     before = {key: count for key, count in FALLBACKS.snapshot().items() if key[1] != "disabled"}
-    await _fast(apps, STANDARD, {"first": 5})
+    await _fast(apps, STANDARD_PAGE, {"first": 5})
     after = {key: count for key, count in FALLBACKS.snapshot().items() if key[1] != "disabled"}
     assert after == before

@@ -27,6 +27,7 @@ from tests.support.scaleout import (
     create_clients,
     token_for,
 )
+from tests.support.waiting import eventually
 from tests.support.webhooks import CREATE_ENDPOINT, Receiver, receiving
 
 pytestmark = CLUSTER_TEST_MARKS
@@ -211,7 +212,11 @@ async def test_several_workers_deliver_each_event_once_and_in_order(
                 for endpoint, ping in zip(endpoints, pings, strict=True):
                     sent[endpoint].append(ping["sendTestEvent"]["eventId"])
             expected = ENDPOINT_COUNT * EVENTS_PER_ENDPOINT
-            await _wait_for(lambda: len(hook.received) >= expected, seconds=90)
+
+            async def all_received() -> bool:
+                return len(hook.received) >= expected
+
+            await eventually(all_received, f"{expected} deliveries", within=90)
             # A duplicate would come late, after a worker's round ends: give it the time.
             await asyncio.sleep(2)
         finally:
@@ -224,13 +229,6 @@ async def test_several_workers_deliver_each_event_once_and_in_order(
     for item in hook.received:
         by_subject.setdefault(item.envelope["subject"], []).append(item.message_id)
     assert by_subject == {f"webhook_endpoint:{endpoint}": sent[endpoint] for endpoint in sent}
-
-
-async def _wait_for(condition: Any, *, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 # Read-your-writes -----------------------------------------------------------------------------
@@ -303,15 +301,6 @@ INVALIDATION_DEADLINE_SECONDS = 15.0
 COURSE_TITLE = "query Title($code: String!) { course(code: $code) { title } }"
 
 
-async def _eventually(check: Any, what: str) -> None:
-    deadline = time.monotonic() + INVALIDATION_DEADLINE_SECONDS
-    while not await check():
-        assert time.monotonic() < deadline, (
-            f"{what} not seen within {INVALIDATION_DEADLINE_SECONDS} s"
-        )
-        await asyncio.sleep(0.2)
-
-
 async def test_a_catalog_change_empties_every_replicas_response_cache(
     cluster: Cluster, direct: tuple[str, str], http: httpx.AsyncClient
 ) -> None:
@@ -341,7 +330,7 @@ async def test_a_catalog_change_empties_every_replicas_response_cache(
             data = await caller.data(url, COURSE_TITLE, code=code)
             return bool(data["course"]["title"] == title)
 
-        await _eventually(retitled, f"the new title on {url}")
+        await eventually(retitled, f"the new title on {url}", INVALIDATION_DEADLINE_SECONDS)
 
 
 async def test_a_token_revoked_on_one_replica_is_refused_by_another(
@@ -369,7 +358,7 @@ async def test_a_token_revoked_on_one_replica_is_refused_by_another(
         )
         return answer.status_code == 401
 
-    await _eventually(refused, "the revocation on replica B")
+    await eventually(refused, "the revocation on replica B", INVALIDATION_DEADLINE_SECONDS)
     # And through the load balancer, whichever replica answers.
     for _ in range(6):
         answer = await http.post(

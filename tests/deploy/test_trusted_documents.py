@@ -8,9 +8,6 @@ learns of the change by NOTIFY on its own direct LISTEN connection, past PgBounc
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 import httpx
 
 from auth.admin import IssuedCredentials, create_client
@@ -18,9 +15,12 @@ from auth.audit import Origin
 from core.db.database import Database
 from deploy.local.cluster import Cluster
 from tests.support.scaleout import CLUSTER_TEST_MARKS
+from tests.support.waiting import answered
 
 pytestmark = CLUSTER_TEST_MARKS
 
+# How long a NOTIFY may take to reach another replica on a loaded machine (a deadline).
+REPLICA_SECONDS = 15.0
 VIEWER = "query Viewer { viewer { code } }"
 # Not registered (the registered text itself, sent whole, is that document and would run).
 ADHOC = "query Adhoc { viewer { code } }"
@@ -82,19 +82,6 @@ async def _call(base_url: str, token: str, payload: dict[str, object]) -> httpx.
         )
 
 
-async def _eventually(
-    call: Callable[[], Awaitable[httpx.Response]], status: int, what: str
-) -> httpx.Response:
-    """Repeats the call until it answers ``status`` (a NOTIFY's way to another replica)."""
-    response = await call()
-    for _ in range(300):
-        if response.status_code == status:
-            return response
-        await asyncio.sleep(0.05)
-        response = await call()
-    raise AssertionError(f"{what}: still {response.status_code} {response.text}")
-
-
 async def test_register_on_one_replica_call_and_refuse_on_the_others(cluster: Cluster) -> None:
     admin, platform = await _clients(cluster.primary_url, cluster.master_key)
     first, second, third = (cluster.gateway_url(index) for index in range(3))
@@ -123,10 +110,11 @@ async def test_register_on_one_replica_call_and_refuse_on_the_others(cluster: Cl
     assert flipped.json()["data"]["setClientDocumentPolicy"] == {"registeredDocumentsOnly": True}
 
     for gateway in (second, third, cluster.lb_url):
-        refused = await _eventually(
+        refused = await answered(
             lambda g=gateway: _call(g, token, {"query": ADHOC}),  # type: ignore[misc]
             403,
             gateway,
+            within=REPLICA_SECONDS,
         )
         assert refused.json()["errors"][0]["extensions"]["code"] == "DOCUMENT_NOT_REGISTERED"
         by_id = await _call(gateway, token, {"documentId": document["documentId"]})

@@ -27,6 +27,7 @@ from gateway.app import create_app
 from gateway.trusted_documents import RegisteredDocuments
 from tests.support.databases import DatabaseFactory
 from tests.support.gateway import TEST_MASTER_KEY, Tokens
+from tests.support.waiting import answered
 
 pytestmark = pytest.mark.xdist_group("principal_cache")
 
@@ -85,16 +86,6 @@ async def processes(committed_url: str) -> AsyncIterator[tuple[Process, Process,
         yield first, second, Tokens(first.http, first.app.state.database)
 
 
-async def _eventually(check: object, status: int, within: float = 10.0) -> httpx.Response:
-    """Repeats the call until it answers ``status`` (a NOTIFY's way to another process)."""
-    async with asyncio.timeout(within):
-        while True:
-            response: httpx.Response = await check()  # type: ignore[operator]
-            if response.status_code == status:
-                return response
-            await asyncio.sleep(0.01)
-
-
 async def test_registered_through_one_process_called_through_the_other(
     processes: tuple[Process, Process, Tokens], committed_url: str
 ) -> None:
@@ -123,7 +114,12 @@ async def test_registered_through_one_process_called_through_the_other(
         )
     finally:
         await connection.close()
-    gone = await _eventually(lambda: second.call(token, {"documentId": document_id}), 404)
+    gone = await answered(
+        lambda: second.call(token, {"documentId": document_id}),
+        404,
+        "the other process",
+        within=10.0,
+    )
     assert gone.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
 
@@ -141,12 +137,16 @@ async def test_registered_only_set_through_one_process_binds_the_other(
         admin, {"query": POLICY, "variables": {"client": client.client_id, "only": True}}
     )
     assert "errors" not in flipped.json(), flipped.text
-    refused = await _eventually(lambda: second.call(token, {"query": VIEWER}), 403)
+    refused = await answered(
+        lambda: second.call(token, {"query": VIEWER}), 403, "the other process", within=10.0
+    )
     assert refused.json()["errors"][0]["extensions"]["code"] == "DOCUMENT_NOT_REGISTERED"
     await first.call(
         admin, {"query": POLICY, "variables": {"client": client.client_id, "only": False}}
     )
-    await _eventually(lambda: second.call(token, {"query": VIEWER}), 200)
+    await answered(
+        lambda: second.call(token, {"query": VIEWER}), 200, "the other process", within=10.0
+    )
 
 
 def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -206,7 +206,12 @@ async def test_the_cli_registers_files_and_sets_registered_only(
 
     required = await asyncio.to_thread(_cli, committed_url, "require", "--client", client.client_id)
     assert required.returncode == 0, required.stderr
-    await _eventually(lambda: second.call(token, {"query": VIEWER + "# ad hoc"}), 403)
+    await answered(
+        lambda: second.call(token, {"query": VIEWER + "# ad hoc"}),
+        403,
+        "the other process",
+        within=10.0,
+    )
     assert (await second.call(token, {"documentId": viewer_id})).status_code == 200
 
     unknown = await asyncio.to_thread(_cli, committed_url, "require", "--client", "nobody")

@@ -148,3 +148,34 @@ def counting(database: Database) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+# The catalog page the benchmarks call standard (bench/catalog_page.py), and every field of a
+# course: the shapes the compiled reads and compiled documents are compared on.
+STANDARD_PAGE = """
+query Standard($first: Int, $after: String, $filter: CourseFilter, $orderBy: CourseOrder) {
+  courses(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
+    edges { cursor node {
+      code title price learningMethod
+      provider { name }
+      schedules(first: 3, withSeatsLeft: true) { code startsAt seatsLeft }
+    } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+
+EVERY_COURSE_FIELD = """
+query Every($filter: CourseFilter, $first: Int) {
+  courses(first: $first, filter: $filter) {
+    __typename
+    edges { __typename cursor node {
+      __typename id code title description category learningMethod price hours
+      minAge maxAge minEducation status reviewReason createdAt updatedAt approvedAt
+      provider { __typename id code name }
+      schedules(first: 20) { __typename id code startsAt endsAt quota seatsLeft }
+    } }
+    pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
