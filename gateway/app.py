@@ -24,6 +24,7 @@ from core.settings import DatabasePooler, Settings
 from gateway.cache.store import CATALOG_CHANNEL, ResponseCache
 from gateway.certificates import TokenBuckets
 from gateway.certificates import routes as certificate_routes
+from gateway.compiled_lane import CompiledLane
 from gateway.disbursement_export import routes as disbursement_routes
 from gateway.embedded import EmbeddedPostgres
 from gateway.errors import database_unavailable
@@ -177,6 +178,8 @@ def create_app(
         app.add_middleware(ExplorerMiddleware)
     # Outside the body limit, which answers its own 413; inside the request id.
     app.add_middleware(ErrorEnvelopeMiddleware)
+    # Inside the metrics and the request id, which count and tag its answers too.
+    app.add_middleware(CompiledLane, view=graphql)
     # Outside the error envelope, inside the request id: refusals and 503s are counted too.
     app.add_middleware(MetricsMiddleware, token=settings.metrics_token)
     # Added last, so outermost: even a refused body gets a request id and an access log line.
@@ -217,7 +220,7 @@ async def _warn_if_above_row_security(database: Database) -> None:
 def _limiter(settings: Settings, database: Database, *, shared: bool) -> Limiter:
     """Shared through PostgreSQL, except for the embedded demo's single process."""
     return make_limiter(
-        database.sessionmaker,
+        database,
         shared=shared,
         capacity=settings.rate_limit_points,
         rate=settings.rate_limit_points_per_second,

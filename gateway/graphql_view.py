@@ -8,9 +8,11 @@ has already undone its own writes; an exception that escapes the operation rolls
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from typing import Any
 
+import orjson
 from graphql import GraphQLSchema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,6 +28,7 @@ from core.db.session import autocommit_session
 from core.errors import ErrorCode
 from gateway import idempotency, read_routing, trusted_documents
 from gateway.cache import http as catalog_cache
+from gateway.compiled_lane import CompiledBodies
 from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
 from gateway.metrics import ROUTED
 from gateway.rate_limit import Limiter
@@ -52,6 +55,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: BaseSchema, *, graphiql: bool) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.compiled_documents = CompiledDocuments()
+        # The bodies of documents kept, for the compiled lane (gateway/compiled_lane.py).
+        self.compiled_bodies = CompiledBodies()
 
     async def run(  # type: ignore[override]
         self,
@@ -102,7 +107,9 @@ class GatewayGraphQL(GraphQL[Context, None]):
                     )
                 principal = request.state.principal
                 limiter: Limiter = request.app.state.rate_limiter
-                decision = await limiter.spend(
+                # Spent already when the compiled lane stepped aside after spending: a
+                # request is charged once (gateway/compiled_lane.py).
+                decision = getattr(request.state, "rate_decision", None) or await limiter.spend(
                     f"client:{principal.client_id}", cost, client_id=principal.client_id
                 )
                 # Where the client's last write stands in the WAL, from the primary: routing
@@ -129,6 +136,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             if answered is not None:
                 catalog_cache.remember(cached, request, answered, graphql_request)
                 answered.headers.update(rate_headers)
+                await self._learn_body(request, graphql_request, compiled_key)
                 return answered
         # The replica for a query when it is safe, else the primary (gateway/read_routing.py).
         route = await read_routing.route_for(request, cached)
@@ -179,13 +187,25 @@ class GatewayGraphQL(GraphQL[Context, None]):
             await session.commit()
             await request.app.state.routing.committed(route, session)
         used: Context | None = getattr(request.state, "context", None)
-        if used is not None and used.compiled_roots:
-            self.compiled_documents.consider(
+        if (
+            used is not None
+            and used.compiled_roots
+            and self.compiled_documents.consider(
                 compiled_key, used.compiled_roots, answer, getattr(request.state, "cost", None)
             )
+        ):
+            await self._learn_body(request, graphql_request, compiled_key)
         catalog_cache.remember(cached, request, response, graphql_request)
         response.headers.update(rate_headers)
         return response
+
+    def encode_json(self, data: object) -> bytes:
+        """The answer as compact UTF-8 JSON; what orjson refuses (an integer beyond 64
+        bits, say) is encoded by the standard library instead."""
+        try:
+            return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError:
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A GET that names a registered document has no ``query`` and is still a call.
@@ -253,8 +273,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
             session, route = await read_routing.open_session(request, route)
         async with session:
             try:
-                context = _context(request, session, Response())
-                data = await compiled.data(context)
+                data = await compiled.data(self.replay_context(request, session))
             except Exception as failed:
                 # The database went away, say: the normal path answers as it always does
                 # (a 503 with an errorId), from a fresh session.
@@ -273,6 +292,19 @@ class GatewayGraphQL(GraphQL[Context, None]):
         request.state.request_error = False
         body = self.encode_json(answer)
         return self._negotiate(request, Response(body, media_type="application/json"))
+
+    async def _learn_body(
+        self, request: Request, read: GraphQLRequest | None, key: DocumentKey | None
+    ) -> None:
+        """A body answered by a compiled document: the compiled lane answers these bytes
+        next time. Clients differ in how they write the same JSON, so every spelling of a
+        kept document is learnt when it is answered, not just the first."""
+        if key is not None and _sent_whole(request, read):
+            self.compiled_bodies.learn(await request.body(), key)
+
+    def replay_context(self, request: Request, session: Any) -> Context:
+        """The context a compiled document's read runs with (here and in the lane)."""
+        return _context(request, session, Response())
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -345,6 +377,18 @@ def _compiled_document_key(
         graphql_request.variables,
         principal,
         registered=graphql_request.trusted is not None,
+    )
+
+
+def _sent_whole(request: Request, graphql_request: GraphQLRequest | None) -> bool:
+    """The request carried its document in its POST body (not by id): the same bytes are
+    the same request again, which is what the compiled lane recognises."""
+    return (
+        request.method == "POST"
+        and graphql_request is not None
+        and graphql_request.trusted is None
+        and graphql_request.document_id is None
+        and graphql_request.persisted_hash is None
     )
 
 

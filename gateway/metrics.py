@@ -90,6 +90,10 @@ ROUTED = Counter(
     "GraphQL requests by the database their session used: primary or replica (core/db/routing.py).",
     ["database"],
 )
+COMPILED_LANE = Counter(
+    "prakerja_compiled_lane_answers_total",
+    "Queries answered by the compiled lane (gateway/compiled_lane.py) without the view",
+)
 
 _extra_collectors: list[Collector] = []
 

@@ -23,10 +23,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Float, String, bindparam, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from core.db.session import autocommit_session
+from core.db.database import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,54 +68,45 @@ def _decision(
 
 
 # The level now: what the bucket held, plus what it regained since, capped. SET expressions
-# all read the row as it was, so the level is the same in each.
-_LEVEL = "least(:capacity, b.points + extract(epoch FROM now() - b.updated_at) * :rate)"
-_SPEND_SQL = text(
-    f"""
+# all read the row as it was, so the level is the same in each. $1 key, $2 cost, $3
+# capacity, $4 rate (points a second), $5 client id.
+_LEVEL = "least($3, b.points + extract(epoch FROM now() - b.updated_at) * $4)"
+_SPEND_SQL = f"""
     INSERT INTO rate_limit_buckets AS b (key, points, allowed, updated_at)
-    VALUES (:key, CASE WHEN :cost <= :capacity THEN :capacity - :cost ELSE :capacity END,
-            :cost <= :capacity, now())
+    VALUES ($1::text, CASE WHEN $2::float8 <= $3::float8 THEN $3 - $2 ELSE $3 END,
+            $2 <= $3, now())
     ON CONFLICT (key) DO UPDATE SET
-        points = CASE WHEN {_LEVEL} >= :cost THEN {_LEVEL} - :cost ELSE {_LEVEL} END,
-        allowed = {_LEVEL} >= :cost,
+        points = CASE WHEN {_LEVEL} >= $2 THEN {_LEVEL} - $2 ELSE {_LEVEL} END,
+        allowed = {_LEVEL} >= $2,
         updated_at = now()
     RETURNING b.points, b.allowed,
               coalesce((SELECT w.lsn FROM client_write_positions AS w
-                         WHERE w.client_id = :client_id), 0) AS write_position
+                         WHERE w.client_id = $5::text), 0) AS write_position
     """  # noqa: S608 (no client text: a constant expression)
-).bindparams(
-    bindparam("key", type_=String()),
-    bindparam("client_id", type_=String()),
-    bindparam("cost", type_=Float()),
-    bindparam("capacity", type_=Float()),
-    bindparam("rate", type_=Float()),
-)
 
 
 class PostgresLimiter:
-    def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], *, capacity: int, rate: int
-    ) -> None:
-        self.sessionmaker = sessionmaker
+    def __init__(self, database: Database, *, capacity: int, rate: int) -> None:
+        self.database = database
         self.capacity = capacity
         self.rate = rate
 
     async def spend(self, key: str, cost: int, *, client_id: str | None = None) -> Decision:
-        params = {
-            "key": key,
-            "cost": cost,
-            "capacity": self.capacity,
-            "rate": self.rate,
-            "client_id": client_id,
-        }
-        # One statement is atomic by itself: in autocommit it is sent alone, without BEGIN
-        # and COMMIT around it (two round trips fewer on every request).
-        async with autocommit_session(self.sessionmaker) as session:
-            row = (await session.execute(_SPEND_SQL, params)).one()
-            await session.commit()
-        position = int(row.write_position) if client_id is not None else None
+        # One statement is atomic by itself: sent alone on the driver's connection, without
+        # BEGIN and COMMIT around it (two round trips fewer on every request) and without
+        # the ORM session's own work per statement.
+        async with self.database.driver_connection() as connection:
+            row = await connection.fetchrow(
+                _SPEND_SQL,
+                key,
+                float(cost),
+                float(self.capacity),
+                float(self.rate),
+                client_id,
+            )
+        position = int(row["write_position"]) if client_id is not None else None
         return _decision(
-            self.capacity, self.rate, cost, float(row.points), bool(row.allowed), position
+            self.capacity, self.rate, cost, float(row["points"]), bool(row["allowed"]), position
         )
 
 
@@ -146,9 +134,7 @@ class InProcessLimiter:
         return _decision(self.capacity, self.rate, cost, points, allowed)
 
 
-def make_limiter(
-    sessionmaker: async_sessionmaker[AsyncSession], *, shared: bool, capacity: int, rate: int
-) -> Limiter:
+def make_limiter(database: Database, *, shared: bool, capacity: int, rate: int) -> Limiter:
     if shared:
-        return PostgresLimiter(sessionmaker, capacity=capacity, rate=rate)
+        return PostgresLimiter(database, capacity=capacity, rate=rate)
     return InProcessLimiter(capacity=capacity, rate=rate)

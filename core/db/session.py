@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from core.db.driver_session import DriverSession
+
 T = TypeVar("T")
 
 # The engine's execution option that says it connects through PgBouncer in transaction
@@ -116,8 +118,9 @@ class SerializedAsyncSession(AsyncSession):
 async def execute_core(
     session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None
 ) -> CursorResult[Any]:
-    """``SerializedAsyncSession.execute_core`` on any session (tests and scripts use bare ones)."""
-    if isinstance(session, SerializedAsyncSession):
+    """``SerializedAsyncSession.execute_core`` on any session (tests and scripts use bare ones;
+    the compiled lane a ``DriverSession``)."""
+    if isinstance(session, SerializedAsyncSession | DriverSession):
         return await session.execute_core(statement, parameters)
     return await (await session.connection()).execute(statement, parameters)
 

@@ -104,17 +104,19 @@ class CompiledDocuments:
         roots: list[CompiledRoot],
         answer: Mapping[str, Any] | None,
         cost: int | None,
-    ) -> None:
-        """Keeps the document just answered when a compiled root alone answered it."""
+    ) -> bool:
+        """Keeps the document just answered when a compiled root alone answered it; True
+        when it did."""
         if key is None or not roots:
-            return
+            return False
         reason = _not_kept(roots, answer)
         if reason is not None:
             FALLBACKS.record(roots[0].where, FallbackReason.DOCUMENT, reason)
-            return
+            return False
         if len(self._kept) >= DOCUMENTS_KEPT:
             self._kept.clear()
         self._kept[key] = CompiledDocument(roots[0], cost)
+        return True
 
 
 def _not_kept(roots: list[CompiledRoot], answer: Mapping[str, Any] | None) -> str | None:

@@ -1,0 +1,178 @@
+"""Core statements on a pooled connection's own asyncpg connection, without SQLAlchemy's
+execution path: what a compiled read needs of a session (``execute_core``) on the compiled
+lane (``gateway/compiled_lane.py``).
+
+Per statement, SQLAlchemy's session, connection, execution context and result cost several
+times the CPU of the statement's own round trip. Here a statement is compiled once per
+process by SQLAlchemy's own compiler for the engine's dialect (so the text is exactly what
+the engine would send); an execution only expands its late-rendered parameters (literal
+LIMITs, IN lists) and applies the types' bind processors, and asyncpg's statement cache
+prepares the text once per connection. Rows come back with the columns' result processors
+applied, so a read sees the values it would see through a session.
+
+Expansions are remembered by the statement and its parameter values: a compiled document
+replays the same arguments, so its statement is expanded once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
+
+EXPANSIONS_KEPT: Final = 1024
+_NO_PROCESSING: Final[tuple[None, ...]] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    statement: Executable  # held so that its id stays its own while it is kept here
+    compiled: SQLCompiler
+    keys: tuple[str, ...]
+    # One per result column, or empty when no column has a processor.
+    result_processors: tuple[Callable[[Any], Any] | None, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Expanded:
+    text: str
+    arguments: tuple[Any, ...]
+
+
+class DriverRow(tuple[Any, ...]):
+    """A row by position, with ``_mapping`` by column name as SQLAlchemy's rows have."""
+
+    _names: tuple[str, ...]
+
+    def __new__(cls, values: Sequence[Any], names: tuple[str, ...]) -> DriverRow:
+        row = super().__new__(cls, values)
+        row._names = names
+        return row
+
+    @property
+    def _mapping(self) -> Mapping[str, Any]:
+        return dict(zip(self._names, self, strict=True))
+
+
+class DriverResult:
+    def __init__(self, keys: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        self._keys = keys
+        self._rows = rows
+
+    def keys(self) -> tuple[str, ...]:
+        return self._keys
+
+    def __iter__(self) -> Iterator[Sequence[Any]]:
+        return iter(self._rows)
+
+    def all(self) -> list[Sequence[Any]]:
+        return list(self._rows)
+
+    def one(self) -> DriverRow:
+        if len(self._rows) != 1:
+            raise ValueError(f"one row was expected, {len(self._rows)} came")
+        return DriverRow(self._rows[0], self._keys)
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+
+class DriverStatements:
+    """The compiled statements and their expansions, for one dialect (one per process)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._compiled: dict[int, _Compiled] = {}
+        self._expanded: dict[tuple[int, Any], _Expanded] = {}
+
+    def compiled(self, statement: Executable) -> _Compiled:
+        found = self._compiled.get(id(statement))
+        if found is not None and found.statement is statement:
+            return found
+        compiled = statement.compile(dialect=self.dialect)  # type: ignore[attr-defined]
+        columns = list(getattr(statement, "selected_columns", ()))
+        processors = tuple(
+            column.type.dialect_impl(self.dialect).result_processor(self.dialect, None)
+            for column in columns
+        )
+        found = _Compiled(
+            statement,
+            compiled,
+            tuple(name for name, *_ in compiled._result_columns),
+            processors if any(processors) else _NO_PROCESSING,
+        )
+        if len(self._compiled) >= EXPANSIONS_KEPT:
+            self._compiled.clear()
+            self._expanded.clear()
+        self._compiled[id(statement)] = found
+        return found
+
+    def expanded(self, found: _Compiled, parameters: Mapping[str, Any]) -> _Expanded:
+        key = _hashable(parameters)
+        if key is not None:
+            kept = self._expanded.get((id(found.statement), key))
+            if kept is not None:
+                return kept
+        state = found.compiled.construct_expanded_state(dict(parameters))
+        values = state.parameters
+        processors = state.processors
+        arguments = []
+        for name in state.positiontup or ():
+            value = values[name]
+            process = processors.get(name)
+            arguments.append(value if process is None or value is None else process(value))
+        expanded = _Expanded(state.statement, tuple(arguments))
+        if key is not None:
+            if len(self._expanded) >= EXPANSIONS_KEPT:
+                self._expanded.clear()
+            self._expanded[(id(found.statement), key)] = expanded
+        return expanded
+
+
+class DriverSession:
+    """``execute_core`` (and ``execute``, for a read's small lookups) on a bare asyncpg
+    connection, each statement committing by itself (the lane runs only reads that need
+    no transaction)."""
+
+    def __init__(self, connection: Any, statements: DriverStatements) -> None:
+        self.connection = connection
+        self.statements = statements
+
+    async def execute_core(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None
+    ) -> DriverResult:
+        found = self.statements.compiled(statement)
+        expanded = self.statements.expanded(found, parameters or {})
+        records = await self.connection.fetch(expanded.text, *expanded.arguments)
+        processors = found.result_processors
+        if not processors:
+            return DriverResult(found.keys, records)
+        rows = [
+            tuple(
+                value if process is None or value is None else process(value)
+                for process, value in zip(processors, record, strict=True)
+            )
+            for record in records
+        ]
+        return DriverResult(found.keys, rows)
+
+    execute = execute_core
+
+
+def _hashable(parameters: Mapping[str, Any]) -> Any:
+    """The parameters as a key, lists as tuples; None when a value cannot be one."""
+    try:
+        key = tuple(
+            sorted(
+                (name, tuple(value) if isinstance(value, list) else value)
+                for name, value in parameters.items()
+            )
+        )
+        hash(key)
+    except TypeError:
+        return None
+    return key

@@ -1,0 +1,231 @@
+"""The compiled lane: a compiled document replayed straight off the ASGI messages.
+
+A partner's client sends the same request body again and again. Once the view has answered
+a body through the normal path and kept it as a compiled document
+(``schema.compiled.documents``), the same bytes from a caller of the same class are a
+replay: everything the normal path decided from the body (that it is JSON of the right
+shape, with no hostile string, that the document parses, validates and is a query, its
+cost, its operation) holds for those bytes, so the lane does not decide it again. It takes
+the caller from the principal cache, spends the rate-limit budget, runs the compiled read
+and writes the answer, without Starlette's request, strawberry or graphql-core.
+
+Tenancy is not in any key: the read runs with the current caller, as on the normal path.
+
+The lane steps aside (the request goes on to the view, with its body replayed) whenever the
+normal path has something to decide: a token not in the principal cache, a client that runs
+registered documents only, an ``Idempotency-Key``, a body it has not seen answered, a read
+that needs a transaction (row-level security) or a replica, the response cache or tracing
+on. A read that fails (its own refusal, the database gone) also steps aside: the normal
+path answers it as it always does, and the budget already spent is handed to it
+(``state["rate_decision"]``), so one request is charged once.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.db.driver_session import DriverSession, DriverStatements
+from core.log_context import client_id_var
+from core.principal import Principal
+from gateway.metrics import COMPILED_LANE
+from gateway.middleware import MAX_BODY_BYTES
+from gateway.rate_limit import Decision, Limiter
+from schema.compiled import FALLBACKS, FallbackReason
+from schema.compiled.documents import DOCUMENTS_KEPT, CompiledDocument, DocumentKey
+from schema.cost import MAX_QUERY_COST
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE_JSON: Final = b"application/graphql-response+json"
+_JSON_CONTENT_TYPES: Final = (b"application/json", b"application/json; charset=utf-8")
+
+
+class CompiledBodies:
+    """Request bodies the view answered by a compiled document, with the part of its key
+    the body decides (document text, operation name, variable values); the caller's part
+    (scopes, partner type) is added per request. Bounded like the documents themselves."""
+
+    def __init__(self) -> None:
+        self._bases: dict[bytes, tuple[str, str | None, str]] = {}
+
+    def learn(self, body: bytes, key: DocumentKey) -> None:
+        if len(self._bases) >= DOCUMENTS_KEPT:
+            self._bases.clear()
+        self._bases[body] = key[:3]
+
+    def key(self, body: bytes, principal: Principal) -> DocumentKey | None:
+        base = self._bases.get(body)
+        if base is None:
+            return None
+        return (*base, principal.scopes, principal.partner_type.value, False)
+
+
+class CompiledLane:
+    """ASGI middleware in front of the view; see the module docstring."""
+
+    def __init__(self, app: ASGIApp, *, view: Any) -> None:
+        self.app = app
+        self.view = view
+        self.statements: DriverStatements | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/graphql" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        state = scope["app"].state
+        if not _lane_open(state):
+            await self.app(scope, receive, send)
+            return
+        token, wants_graphql_response, plain = _headers(scope)
+        principal = None if token is None or not plain else state.auth.principals.get(token)
+        if principal is None or principal.registered_documents_only:
+            await self.app(scope, receive, send)
+            return
+        body, complete = await _read_body(receive)
+        replay = _replaying(body, complete, receive)
+        bodies: CompiledBodies = self.view.compiled_bodies
+        compiled = None
+        if complete:
+            compiled = self.view.compiled_documents.get(bodies.key(body, principal))
+        if compiled is None or compiled.in_transaction or _over_cost(compiled):
+            await self.app(scope, replay, send)
+            return
+        answered = await self._answer(scope, state, principal, compiled, wants_graphql_response)
+        if answered is None:
+            await self.app(scope, replay, send)
+            return
+        status, payload, headers = answered
+        COMPILED_LANE.inc()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _answer(
+        self,
+        scope: Scope,
+        state: Any,
+        principal: Principal,
+        compiled: CompiledDocument,
+        wants_graphql_response: bool,
+    ) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
+        scope_state = scope.setdefault("state", {})
+        scope_state["principal"] = principal
+        scope_state["cost"] = compiled.cost
+        client_id_var.set(principal.client_id)
+        limiter: Limiter = state.rate_limiter
+        decision: Decision = await limiter.spend(
+            f"client:{principal.client_id}",
+            compiled.cost or 0,
+            client_id=principal.client_id,
+        )
+        scope_state["rate_decision"] = decision
+        if not decision.allowed:
+            return None  # the view answers the 429 with this decision, spending nothing more
+        data = await self._read(scope, state, compiled)
+        if data is None:
+            return None
+        answer: dict[str, Any] = {"data": data}
+        if compiled.cost is not None:
+            answer["extensions"] = {"cost": {"requested": compiled.cost, "limit": MAX_QUERY_COST}}
+        scope_state["answer"] = answer
+        payload: bytes = self.view.encode_json(answer)
+        content_type = (
+            GRAPHQL_RESPONSE_JSON + b"; charset=utf-8"
+            if wants_graphql_response
+            else b"application/json"
+        )
+        headers = [
+            (b"content-length", str(len(payload)).encode()),
+            (b"content-type", content_type),
+            *((name.encode(), value.encode()) for name, value in decision.headers().items()),
+        ]
+        return 200, payload, headers
+
+    async def _read(
+        self, scope: Scope, state: Any, compiled: CompiledDocument
+    ) -> dict[str | int, Any] | None:
+        request = Request(scope)
+        database = state.database
+        if self.statements is None or self.statements.dialect is not database.engine.dialect:
+            self.statements = DriverStatements(database.engine.dialect)
+        try:
+            # Not a partner-owned table (``in_transaction`` is False): each statement is
+            # sent alone and commits by itself.
+            async with database.driver_connection() as connection:
+                session = DriverSession(connection, self.statements)
+                return await compiled.data(self.view.replay_context(request, session))
+        except Exception as failed:  # the normal path answers it (a 503, say)
+            FALLBACKS.record(compiled.root.where, FallbackReason.REPLAY, type(failed).__name__)
+            return None
+
+
+def _lane_open(state: Any) -> bool:
+    """The lane serves only where the view would replay on the primary without a cache or
+    tracing in between."""
+    settings = state.settings
+    return bool(
+        settings.compiled_reads
+        and not settings.catalog_cache
+        and not settings.otel_enabled
+        and state.routing.replica is None
+    )
+
+
+def _headers(scope: Scope) -> tuple[str | None, bool, bool]:
+    """The bearer token, whether the caller asks for graphql-response+json, and whether the
+    request is a plain JSON POST (no ``Idempotency-Key``: only a mutation has a use for it,
+    and the view decides what it means)."""
+    token = None
+    wants_graphql_response = False
+    plain = False
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, credentials = value.partition(b" ")
+            if scheme.lower() == b"bearer":
+                token = credentials.strip().decode("latin-1")
+        elif name == b"content-type":
+            plain = value.lower() in _JSON_CONTENT_TYPES
+        elif name == b"accept":
+            wants_graphql_response = GRAPHQL_RESPONSE_JSON in value
+        elif name == b"idempotency-key":
+            return None, False, False
+    return token, wants_graphql_response, plain
+
+
+async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+    """The body, and False when it is too large to be one the view answered (the view will
+    refuse it with its own 413: what was read is handed on)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return b"".join(chunks), False
+        if not message.get("more_body", False):
+            return b"".join(chunks), True
+
+
+def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """A ``receive`` that gives the view what the lane already read, then the rest."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return replay
+
+
+def _over_cost(compiled: CompiledDocument) -> bool:
+    return compiled.cost is not None and compiled.cost > MAX_QUERY_COST

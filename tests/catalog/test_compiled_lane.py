@@ -1,0 +1,286 @@
+"""The compiled lane (gateway/compiled_lane.py): a request body the view answered by a
+compiled document is answered again straight off the ASGI messages, exactly as the normal
+path answers it, with the caller's own token, tenancy, document policy and rate limit on
+every request.
+
+The lane serves only a process whose principal cache is live, so these tests run the app's
+lifespan (its LISTEN connection) on a committed database of their own. Which path answered
+is read off the lane's counter (``prakerja_compiled_lane_answers_total``), never off timings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from core.db.database import Database
+from core.settings import Settings
+from gateway.app import create_app
+from tests.support.auth import assert_invalid_token
+from tests.support.catalog import (
+    EVERY_COURSE_FIELD,
+    OTHER_PROVIDER,
+    PLATFORM,
+    PMO,
+    PROVIDER,
+    STANDARD_PAGE,
+    create_course,
+)
+from tests.support.databases import DatabaseFactory
+from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
+
+# One committed database for the module, built once: one xdist worker.
+pytestmark = pytest.mark.xdist_group("principal_cache")
+
+POLICY = """
+mutation($client: String!, $only: Boolean!) {
+  setClientDocumentPolicy(clientId: $client, registeredDocumentsOnly: $only) { clientId }
+}"""
+
+
+def lane_answers() -> float:
+    return REGISTRY.get_sample_value("prakerja_compiled_lane_answers_total") or 0.0
+
+
+@pytest.fixture(scope="module")
+async def committed_url(databases: DatabaseFactory) -> str:
+    url = await databases.seeded("compiled_lane", participants=50)
+    return url
+
+
+async def _client(stack: AsyncExitStack, url: str, **settings: Any) -> httpx.AsyncClient:
+    database = Database.connect(url, pool_size=2)
+    stack.push_async_callback(database.dispose)
+    settings.setdefault("rate_limit_points", 10_000_000)
+    settings.setdefault("rate_limit_points_per_second", 1_000_000)
+    app = create_app(
+        Settings(database_url=url, master_key=TEST_MASTER_KEY, catalog_cache=False, **settings),  # type: ignore[arg-type]
+        database=as_app(database),
+    )
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    return await stack.enter_async_context(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+    )
+
+
+class Gateways:
+    """A gateway with compiled reads (so with the lane) and one without, on one database."""
+
+    def __init__(self, lane: httpx.AsyncClient, normal: httpx.AsyncClient, tokens: Tokens):
+        self.lane = lane
+        self.normal = normal
+        self.tokens = tokens
+
+    async def post(
+        self, http: httpx.AsyncClient, token: str, body: bytes, **headers: str
+    ) -> httpx.Response:
+        return await http.post(
+            "/graphql",
+            content=body,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                **headers,
+            },
+        )
+
+
+@pytest.fixture
+async def gateways(committed_url: str) -> AsyncIterator[Gateways]:
+    async with AsyncExitStack() as stack:
+        lane = await _client(stack, committed_url)
+        normal = await _client(stack, committed_url, compiled_reads=False)
+        database = Database.connect(committed_url, pool_size=1)
+        stack.push_async_callback(database.dispose)
+        yield Gateways(lane, normal, Tokens(lane, database))
+
+
+def body_of(query: str, variables: dict[str, Any] | None = None) -> bytes:
+    return json.dumps({"query": query, "variables": variables or {}}).encode()
+
+
+def codes_in(answer: httpx.Response) -> list[str]:
+    return [edge["node"]["code"] for edge in answer.json()["data"]["courses"]["edges"]]
+
+
+async def test_a_repeated_body_is_answered_by_the_lane_as_the_normal_path_answers_it(
+    gateways: Gateways,
+) -> None:
+    token = await gateways.tokens.issue(PLATFORM, ["catalog:read"])
+    body = body_of(STANDARD_PAGE, {"first": 20})
+    first = await gateways.post(gateways.lane, token, body)  # the view keeps it
+    before = lane_answers()
+    again = await gateways.post(gateways.lane, token, body)
+    assert lane_answers() == before + 1
+    normal = await gateways.post(gateways.normal, token, body)
+    assert first.status_code == again.status_code == normal.status_code == 200
+    assert first.json() == again.json() == normal.json()
+    assert len(again.json()["data"]["courses"]["edges"]) == 20
+    assert again.headers["content-type"] == "application/json"
+    assert again.headers["x-request-id"]
+    assert again.headers["ratelimit-limit"] == first.headers["ratelimit-limit"]
+
+    # GraphQL over HTTP's own media type, when asked for, as the view gives it.
+    wanted = await gateways.post(
+        gateways.lane, token, body, Accept="application/graphql-response+json"
+    )
+    assert lane_answers() == before + 2
+    assert wanted.headers["content-type"].startswith("application/graphql-response+json")
+    assert wanted.json() == normal.json()
+
+
+async def test_another_spelling_of_the_same_request_is_learnt_when_the_view_replays_it(
+    gateways: Gateways,
+) -> None:
+    token = await gateways.tokens.issue(PLATFORM, ["catalog:read"])
+    compact = json.dumps({"query": STANDARD_PAGE, "variables": {"first": 4}}).encode()
+    spaced = json.dumps({"variables": {"first": 4}, "query": STANDARD_PAGE}, indent=2).encode()
+    await gateways.post(gateways.lane, token, compact)
+    await gateways.post(gateways.lane, token, spaced)  # the view replays it, and learns it
+    before = lane_answers()
+    answer = await gateways.post(gateways.lane, token, spaced)
+    assert lane_answers() == before + 1
+    assert answer.json() == (await gateways.post(gateways.normal, token, compact)).json()
+
+
+async def test_each_provider_sees_its_own_drafts_through_the_same_bytes(
+    gateways: Gateways,
+) -> None:
+    """Tenancy is in no key: the lane runs the read with the caller of each request."""
+    mine = await create_course(gateways.tokens, PROVIDER)
+    theirs = await create_course(gateways.tokens, OTHER_PROVIDER)
+    body = body_of(EVERY_COURSE_FIELD, {"first": 100, "filter": {"statuses": ["DRAFT"]}})
+    own = await gateways.tokens.issue(PROVIDER)
+    other = await gateways.tokens.issue(OTHER_PROVIDER)
+    await gateways.post(gateways.lane, own, body)
+    before = lane_answers()
+    own_codes = codes_in(await gateways.post(gateways.lane, own, body))
+    other_codes = codes_in(await gateways.post(gateways.lane, other, body))
+    assert lane_answers() == before + 2
+    assert mine in own_codes and theirs not in own_codes
+    assert theirs in other_codes and mine not in other_codes
+    # Another class of caller has a document of its own: a platform sees no drafts at all.
+    platform = await gateways.tokens.issue(PLATFORM)
+    await gateways.post(gateways.lane, platform, body)
+    answer = await gateways.post(gateways.lane, platform, body)
+    assert answer.json()["data"]["courses"]["edges"] == []
+    everything = codes_in(
+        await gateways.post(gateways.lane, await gateways.tokens.issue(PMO), body)
+    )
+    assert mine in everything and theirs in everything
+
+
+async def test_a_caller_without_the_scope_is_refused_by_the_view(gateways: Gateways) -> None:
+    body = body_of(STANDARD_PAGE, {"first": 20})
+    reader = await gateways.tokens.issue(PLATFORM, ["catalog:read"])
+    await gateways.post(gateways.lane, reader, body)
+    await gateways.post(gateways.lane, reader, body)
+    before = lane_answers()
+    writer = await gateways.tokens.issue(PLATFORM, ["enrollment:write"])
+    refused = await gateways.post(gateways.lane, writer, body)
+    assert lane_answers() == before
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_revoked_token_is_refused_although_its_body_is_known(
+    gateways: Gateways,
+) -> None:
+    credentials = await gateways.tokens.client_for("DP-002", ["catalog:read"])
+    token = await gateways.tokens.issue("DP-002", ["catalog:read"])
+    body = body_of(STANDARD_PAGE, {"first": 3})
+    await gateways.post(gateways.lane, token, body)
+    before = lane_answers()
+    assert (await gateways.post(gateways.lane, token, body)).status_code == 200
+    assert lane_answers() == before + 1
+    assert credentials.client_secret is not None
+    revoked = await gateways.lane.post(
+        "/oauth/revoke",
+        data={"token": token, "token_type_hint": "access_token"},
+        auth=(credentials.client_id, credentials.client_secret),
+    )
+    assert revoked.status_code == 200
+    refused = await gateways.post(gateways.lane, token, body)
+    assert_invalid_token(refused)
+    assert lane_answers() == before + 1
+
+
+async def test_a_client_switched_to_registered_documents_only_is_refused(
+    gateways: Gateways,
+) -> None:
+    client = await gateways.tokens.client_for("DP-003", ["catalog:read"])
+    token = await gateways.tokens.issue("DP-003", ["catalog:read"])
+    admin = await gateways.tokens.issue(PMO, ["program:admin"])
+    body = body_of(STANDARD_PAGE, {"first": 2})
+    await gateways.post(gateways.lane, token, body)
+    assert (await gateways.post(gateways.lane, token, body)).status_code == 200
+
+    async def set_policy(only: bool) -> None:
+        answer = await gateways.post(
+            gateways.lane,
+            admin,
+            body_of(POLICY, {"client": client.client_id, "only": only}),
+        )
+        assert "errors" not in answer.json(), answer.text
+
+    await set_policy(True)
+    try:
+        before = lane_answers()
+        # The policy reaches the principal cache through the commit's NOTIFY.
+        async with asyncio.timeout(10):
+            while True:
+                refused = await gateways.post(gateways.lane, token, body)
+                if refused.status_code != 200 or "errors" in refused.json():
+                    break
+                await asyncio.sleep(0.01)
+        assert refused.json()["errors"][0]["extensions"]["code"] == "DOCUMENT_NOT_REGISTERED"
+        assert (await gateways.post(gateways.lane, token, body)).json()["errors"]
+        assert lane_answers() <= before + 1  # at most the one request before the NOTIFY
+    finally:
+        await set_policy(False)
+
+
+async def test_the_lane_spends_the_budget_and_refuses_when_it_is_spent(
+    committed_url: str,
+) -> None:
+    async with AsyncExitStack() as stack:
+        # A budget of a few pages, regained slowly: the limit is reached within the test.
+        http = await _client(
+            stack, committed_url, rate_limit_points=400, rate_limit_points_per_second=1
+        )
+        database = Database.connect(committed_url, pool_size=1)
+        stack.push_async_callback(database.dispose)
+        tokens = Tokens(http, database)
+        token = await tokens.issue("DP-004", ["catalog:read"])
+        gateways = Gateways(http, http, tokens)
+        body = body_of(STANDARD_PAGE, {"first": 2})
+        first = await gateways.post(http, token, body)
+        cost = first.json()["extensions"]["cost"]["requested"]
+        remaining = int(first.headers["ratelimit-remaining"])
+        before = lane_answers()
+        answers = []
+        while remaining >= cost:
+            answer = await gateways.post(http, token, body)
+            assert answer.status_code == 200
+            # Charged once, by the lane: exactly the document's cost (give or take the
+            # point or so regained meanwhile).
+            assert (
+                remaining - cost
+                <= int(answer.headers["ratelimit-remaining"])
+                <= (remaining - cost + 2)
+            )
+            remaining = int(answer.headers["ratelimit-remaining"])
+            answers.append(answer)
+        assert lane_answers() == before + len(answers) and answers
+        refused = await gateways.post(http, token, body)
+        assert refused.status_code == 429
+        assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert int(refused.headers["retry-after"]) >= 1
+        # The refusal came from the view with the lane's decision: nothing spent twice.
+        assert int(refused.headers["ratelimit-remaining"]) >= remaining
