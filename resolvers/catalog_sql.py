@@ -11,7 +11,7 @@ asyncpg decodes every value natively. Either way each course costs one descent o
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -20,7 +20,10 @@ from sqlalchemy import (
     Integer,
     RowMapping,
     Select,
+    Subquery,
+    Text,
     bindparam,
+    cast,
     func,
     select,
     true,
@@ -45,8 +48,12 @@ from resolvers.compiled_reads import (
     COMPILED_READ_MARK,
     CompiledReadRefused,
     CompiledRows,
+    JsonNode,
+    JsonObject,
+    JsonRelated,
     ReadPlan,
 )
+from resolvers.json_sql import NodeColumns, Unwritable, empty_array, json_object
 
 SCHEDULE_FIELDS: Final = tuple(item.name for item in fields(ScheduleRecord))
 # The columns are the record's fields, by name: one list for both statements.
@@ -140,19 +147,23 @@ async def compiled_course_page(
 ) -> CompiledRows:
     """``course_page``'s courses from the very same page statement, with each course's
     first schedules joined in when the plan asks for them (``related["schedules"]``, by
-    course id)."""
+    course id). When the plan's node can be written by the database (``ReadPlan.node``),
+    the rows are ``CourseNode``s instead, each course (its schedules included) as JSON."""
     for relation in plan.relations:
         if relation.name not in COURSE_RELATIONS:
             raise CompiledReadRefused("relation", relation.name)
     schedules = plan.relation("schedules")
-    joined = None
+    joined = as_json = None
     parameters_extra: dict[str, Any] = {}
     if schedules is not None:
         first = schedules.argument("first")
         if not schedules_first_allowed(first):
             # The normal path answers this with an error per course.
             raise CompiledReadRefused("argument", "schedules first out of range")
-        joined = _SCHEDULE_ARRAYS[bool(schedules.argument("with_seats_left"))]
+        with_seats = bool(schedules.argument("with_seats_left"))
+        shape = _only_related_shape(plan.node, "schedules")
+        as_json = None if shape is None else _schedules_json(shape, with_seats)
+        joined = as_json if as_json is not None else _SCHEDULE_ARRAYS[with_seats]
         parameters_extra["schedules_first"] = first
     query, parameters = await course_page_query(
         session,
@@ -164,6 +175,15 @@ async def compiled_course_page(
         comment=COMPILED_READ_MARK,
     )
     parameters.update(parameters_extra)
+    written = None if plan.node is None else _json_page(query, plan.node)
+    if written is None and as_json is not None:
+        # Another field of the node cannot be written: the page with the schedules as
+        # arrays, rendered in Python.
+        return await compiled_course_page(session, principal, request, replace(plan, node=None))
+    if written is not None:
+        rows: Any = await execute_core(session, written, parameters)
+        nodes = [CourseNode(json=node, id=id_, sort_key=key) for id_, key, node in rows]
+        return CompiledRows(nodes)
     result: Any = await execute_core(session, query, parameters)
     # Each value is taken by its column's name: the positions are looked up once.
     position = {name: index for index, name in enumerate(result.keys())}
@@ -184,3 +204,86 @@ async def compiled_course_page(
                 ]
             )
     return CompiledRows(records, {"schedules": by_course} if joined is not None else {})
+
+
+@dataclass(frozen=True, slots=True)
+class CourseNode(JsonNode):
+    """A course of a compiled page as the database wrote it, with the values its cursor is
+    made of (``Keyset.as_cursor`` reads ``id`` and ``sort_key``)."""
+
+    id: int
+    sort_key: int | None
+
+
+# The page statement (held, so its id stays its own) and its node written as JSON, by the
+# page statement and the node's shape; None where the node cannot be written.
+_JSON_PAGES_KEPT: Final = 256
+_json_pages: dict[tuple[int, JsonObject], tuple[Select[Any], Select[Any] | None]] = {}
+
+
+def _json_page(page: Select[Any], node: JsonObject) -> Select[Any] | None:
+    """``page`` (one row per course) with each course written as JSON by PostgreSQL: its
+    id, its sort key and the node's text, in the page's order."""
+    key = (id(page), node)
+    found = _json_pages.get(key)
+    if found is not None and found[0] is page:
+        return found[1]
+    rows = page.subquery("page")
+    columns = NodeColumns(
+        lambda attribute: _column(rows, attribute),
+        nested={"provider": lambda attribute: _column(rows, f"provider_{attribute}")},
+        related={"schedules": lambda _shape: _column(rows, "schedules_json")},
+    )
+    try:
+        written: Select[Any] | None = select(
+            rows.c.id, rows.c.sort_key, cast(json_object(node, columns), Text).label("node")
+        )
+    except Unwritable:
+        written = None
+    if len(_json_pages) >= _JSON_PAGES_KEPT:
+        _json_pages.clear()
+    _json_pages[key] = (page, written)
+    return written
+
+
+def _column(rows: Subquery, name: str) -> ColumnElement[Any]:
+    found = rows.c.get(name)
+    if found is None:
+        raise Unwritable(f"no column {name}")
+    return found
+
+
+_SCHEDULES_JSON_KEPT: Final = 64
+_schedules_json_laterals: dict[tuple[JsonObject, bool], LateralFromClause | None] = {}
+
+
+def _only_related_shape(node: JsonObject | None, relation: str) -> JsonObject | None:
+    """The one shape the node selects ``relation`` with, or None (no node, or the relation
+    selected twice with different fields: the arrays then serve both in Python)."""
+    if node is None:
+        return None
+    shapes = {item.shape for item in node.fields if isinstance(item, JsonRelated)}
+    names = {item.relation for item in node.fields if isinstance(item, JsonRelated)}
+    return next(iter(shapes)) if len(shapes) == 1 and names == {relation} else None
+
+
+def _schedules_json(shape: JsonObject, only_with_seats: bool) -> LateralFromClause | None:
+    """A course's first schedules written as one JSON array in their order (``[]`` for none),
+    as the LATERAL ``schedules_json`` of the page; None when the shape cannot be written."""
+    key = (shape, only_with_seats)
+    if key in _schedules_json_laterals:
+        return _schedules_json_laterals[key]
+    wanted = first_schedules(Course.id, Course, only_with_seats).subquery("wanted_schedules")
+    try:
+        each = json_object(shape, NodeColumns(lambda attribute: _column(wanted, attribute)))
+    except Unwritable:
+        lateral = None
+    else:
+        written = func.json_agg(aggregate_order_by(each, wanted.c.starts_at, wanted.c.id))
+        lateral = select(func.coalesce(written, empty_array()).label("schedules_json")).lateral(
+            "first_schedules_json"
+        )
+    if len(_schedules_json_laterals) >= _SCHEDULES_JSON_KEPT:
+        _schedules_json_laterals.clear()
+    _schedules_json_laterals[key] = lateral
+    return lateral

@@ -27,6 +27,7 @@ from enum import Enum
 from operator import attrgetter
 from typing import Any, Final
 
+from orjson import Fragment
 from strawberry import Schema
 from strawberry.schema.types.scalar import DEFAULT_SCALAR_REGISTRY
 from strawberry.types.base import (
@@ -42,7 +43,17 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from strawberry.types.scalar import ScalarDefinition
 from strawberry.types.unset import UNSET
 
-from resolvers.compiled_reads import ReadPlan, RelationRead
+from resolvers.compiled_reads import (
+    JsonConstant,
+    JsonLeaf,
+    JsonNested,
+    JsonNode,
+    JsonObject,
+    JsonRelated,
+    LeafKind,
+    ReadPlan,
+    RelationRead,
+)
 from schema.compiled.declare import Column, GlobalId, Nested, Related, declaration_of, leaf_getter
 from schema.compiled.metrics import FallbackReason
 
@@ -52,6 +63,17 @@ Render = Callable[[Any, Mapping[str, Mapping[Any, Sequence[Any]]]], Any]
 # graphql-core's String, ID and Boolean give back a str (a bool) unchanged: skip the call
 # for exactly that class, which is what the records hold.
 _UNCHANGED_BY: Final[Mapping[str, type]] = {"String": str, "ID": str, "Boolean": bool}
+
+# How the database writes each scalar as the schema serializes it (``JsonLeaf``); a scalar
+# not named here keeps its node rendered in Python.
+_LEAF_KINDS: Final[Mapping[str, LeafKind]] = {
+    "String": LeafKind.PLAIN,
+    "ID": LeafKind.PLAIN,
+    "Int": LeafKind.PLAIN,
+    "Boolean": LeafKind.PLAIN,
+    "DateTime": LeafKind.DATETIME,
+    "Rupiah": LeafKind.INTEGER_TEXT,
+}
 
 
 class Refused(Exception):
@@ -74,6 +96,11 @@ class _Compiler:
     schema: Schema
     variables: Mapping[str, Any]
     relations: dict[str, tuple[tuple[str, Any], ...]] = field(default_factory=dict)
+    # The node: the outermost objects of a type that declares its fields (a connection's
+    # ``node``), with the JSON shape the database may write them in.
+    node: JsonObject | None = None
+    node_positions: int = 0
+    declared_depth: int = 0
 
     # -- types --------------------------------------------------------------------------
 
@@ -85,7 +112,7 @@ class _Compiler:
         definition = self.schema.get_type_by_name(type_name)
         if not isinstance(definition, StrawberryObjectDefinition) or definition.is_interface:
             raise Refused(FallbackReason.UNSUPPORTED_TYPE, type_name)
-        declared = any(declaration_of(item) is not None for item in definition.fields)
+        declared = _declares(definition)
         rendered: list[tuple[str, Render]] = []
         for key, nodes in self.collect(definition, type_name, selections).items():
             name = nodes[0].name
@@ -234,15 +261,33 @@ class _Compiler:
             if leaf_only:
                 raise Refused(FallbackReason.UNSUPPORTED_TYPE, f"{where} is an object")
             definition = get_object_definition(field_type, strict=True)
-            child = self.object(
-                self.type_name(definition), [item for node in nodes for item in node.selections]
-            )
+            type_name = self.type_name(definition)
+            selections = [item for node in nodes for item in node.selections]
+            declares = _declares(definition)
+            self.declared_depth += declares
+            try:
+                child = self.object(type_name, selections)
+            finally:
+                self.declared_depth -= declares
+            if not declares or self.declared_depth > 0:
 
-            def render_object(source: Any, related: Any) -> Any:
+                def render_object(source: Any, related: Any) -> Any:
+                    value = get(source)
+                    return None if value is None else child(value, related)
+
+                return render_object
+            self.node_positions += 1
+            self.node = self.json_object(type_name, selections)
+
+            def render_node(source: Any, related: Any) -> Any:
                 value = get(source)
-                return None if value is None else child(value, related)
+                if value is None:
+                    return None
+                if isinstance(value, JsonNode):
+                    return Fragment(value.json)  # written by the database (``ReadPlan.node``)
+                return child(value, related)
 
-            return render_object
+            return render_node
         serialize, unchanged = self.serializer(field_type, where)
 
         def render_leaf(source: Any, related: Any) -> Any:
@@ -252,6 +297,74 @@ class _Compiler:
             return serialize(value)
 
         return render_leaf
+
+    # -- the node as JSON written by the database ------------------------------------------
+
+    def json_object(self, type_name: str, selections: Iterable[Selection]) -> JsonObject | None:
+        """The JSON shape of an object of a declaring type, or None when a field of it is
+        not one the database can write exactly as the schema serializes it (the node is
+        then rendered here). The selection already compiled (``object``): no refusal."""
+        definition = self.schema.get_type_by_name(type_name)
+        assert isinstance(definition, StrawberryObjectDefinition)
+        fields: list[JsonLeaf | JsonConstant | JsonNested | JsonRelated] = []
+        for key, nodes in self.collect(definition, type_name, selections).items():
+            name = nodes[0].name
+            if name == "__typename":
+                fields.append(JsonConstant(key, type_name))
+                continue
+            found = self.schema.get_field_for_type(name, type_name)
+            declaration = None if found is None else declaration_of(found)
+            if found is None or declaration is None:
+                return None
+            shape = self.json_field(key, found, declaration, nodes, type_name)
+            if shape is None:
+                return None
+            fields.append(shape)
+        return JsonObject(tuple(fields))
+
+    def json_field(
+        self,
+        key: str,
+        found: StrawberryField,
+        declaration: Column | GlobalId | Nested | Related,
+        nodes: list[SelectedField],
+        type_name: str,
+    ) -> JsonLeaf | JsonNested | JsonRelated | None:
+        field_type = found.type
+        if isinstance(field_type, StrawberryOptional):
+            field_type = field_type.of_type
+        selections = [item for node in nodes for item in node.selections]
+        if isinstance(declaration, GlobalId):
+            named = declaration.type_name or type_name
+            return JsonLeaf(key, declaration.attribute, LeafKind.GLOBAL_ID, type_name=named)
+        if isinstance(declaration, Column):
+            return self.json_leaf(key, declaration.attribute or found.python_name, field_type)
+        if isinstance(declaration, Nested):
+            if not has_object_definition(field_type):
+                return None
+            nested = get_object_definition(field_type, strict=True)
+            shape = self.json_object(self.type_name(nested), selections)
+            return None if shape is None else JsonNested(key, declaration.attribute, shape)
+        if not isinstance(field_type, StrawberryList) or not has_object_definition(
+            field_type.of_type
+        ):
+            return None
+        item = get_object_definition(field_type.of_type, strict=True)
+        shape = self.json_object(self.type_name(item), selections)
+        return None if shape is None else JsonRelated(key, declaration.name, shape)
+
+    def json_leaf(self, key: str, attribute: str, field_type: Any) -> JsonLeaf | None:
+        if isinstance(field_type, StrawberryEnumDefinition):
+            names = tuple((value.value, value.name) for value in field_type.values)
+            if not all(isinstance(value, str) for value, _ in names):
+                return None
+            return JsonLeaf(key, attribute, LeafKind.ENUM, names=names)
+        scalar = self.schema.config.scalar_map.get(field_type) or DEFAULT_SCALAR_REGISTRY.get(
+            field_type
+        )
+        if not isinstance(scalar, ScalarDefinition) or scalar.name not in _LEAF_KINDS:
+            return None
+        return JsonLeaf(key, attribute, _LEAF_KINDS[scalar.name])
 
     def serializer(self, field_type: Any, where: str) -> tuple[Callable[[Any], Any], type | None]:
         """The schema's own serialization of a leaf type, as value completion applies it."""
@@ -263,6 +376,11 @@ class _Compiler:
         if not isinstance(scalar, ScalarDefinition) or scalar.serialize is None:
             raise Refused(FallbackReason.UNSUPPORTED_TYPE, f"{where}: {field_type!r}")
         return scalar.serialize, _UNCHANGED_BY.get(scalar.name)
+
+
+def _declares(definition: StrawberryObjectDefinition) -> bool:
+    """A type that maps a record declares its fields (``schema.compiled.declare``)."""
+    return any(declaration_of(item) is not None for item in definition.fields)
 
 
 def _constant(value: str) -> Render:
@@ -311,4 +429,6 @@ def compile_plan(
     relations = tuple(
         RelationRead(name, arguments) for name, arguments in compiler.relations.items()
     )
-    return CompiledPlan(ReadPlan(relations), render)
+    # One node position at most: a read answers its rows as JSON for one selection.
+    shape = compiler.node if compiler.node_positions == 1 else None
+    return CompiledPlan(ReadPlan(relations, shape), render)
