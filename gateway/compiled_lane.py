@@ -116,15 +116,28 @@ class CompiledLane:
         scope_state["cost"] = compiled.cost
         client_id_var.set(principal.client_id)
         limiter: Limiter = state.rate_limiter
-        decision: Decision = await limiter.spend(
-            f"client:{principal.client_id}",
-            compiled.cost or 0,
-            client_id=principal.client_id,
-        )
-        scope_state["rate_decision"] = decision
-        if not decision.allowed:
-            return None  # the view answers the 429 with this decision, spending nothing more
-        data = await self._read(scope, state, compiled)
+        database = state.database
+        if self.statements is None or self.statements.dialect is not database.engine.dialect:
+            self.statements = DriverStatements(database.engine.dialect)
+        try:
+            # One connection for the budget and the read. The read touches no partner-owned
+            # table (``in_transaction`` is False): each statement commits by itself.
+            async with database.driver_connection() as connection:
+                decision: Decision = await limiter.spend(
+                    f"client:{principal.client_id}",
+                    compiled.cost or 0,
+                    client_id=principal.client_id,
+                    connection=connection,
+                )
+                scope_state["rate_decision"] = decision
+                if not decision.allowed:
+                    return None  # the view answers the 429 with this decision
+                session = DriverSession(connection, self.statements)
+                data = await compiled.data(self.view.replay_context(Request(scope), session))
+        except Exception as failed:
+            # The database went away, say: the view answers as it always does (a JSON 503).
+            FALLBACKS.record(compiled.root.where, FallbackReason.REPLAY, type(failed).__name__)
+            return None
         if data is None:
             return None
         answer: dict[str, Any] = {"data": data}
@@ -143,23 +156,6 @@ class CompiledLane:
             *((name.encode(), value.encode()) for name, value in decision.headers().items()),
         ]
         return 200, payload, headers
-
-    async def _read(
-        self, scope: Scope, state: Any, compiled: CompiledDocument
-    ) -> dict[str | int, Any] | None:
-        request = Request(scope)
-        database = state.database
-        if self.statements is None or self.statements.dialect is not database.engine.dialect:
-            self.statements = DriverStatements(database.engine.dialect)
-        try:
-            # Not a partner-owned table (``in_transaction`` is False): each statement is
-            # sent alone and commits by itself.
-            async with database.driver_connection() as connection:
-                session = DriverSession(connection, self.statements)
-                return await compiled.data(self.view.replay_context(request, session))
-        except Exception as failed:  # the normal path answers it (a 503, say)
-            FALLBACKS.record(compiled.root.where, FallbackReason.REPLAY, type(failed).__name__)
-            return None
 
 
 def _lane_open(state: Any) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.db.database import Database
 
@@ -50,7 +50,12 @@ class Limiter(Protocol):
     capacity: int
     rate: int
 
-    async def spend(self, key: str, cost: int, *, client_id: str | None = None) -> Decision: ...
+    async def spend(
+        self, key: str, cost: int, *, client_id: str | None = None, connection: Any = None
+    ) -> Decision:
+        """``connection``: a driver connection the caller already holds (the compiled lane's)
+        for the shared bucket's statement; without one the limiter takes its own."""
+        ...
 
 
 def _decision(
@@ -91,19 +96,18 @@ class PostgresLimiter:
         self.capacity = capacity
         self.rate = rate
 
-    async def spend(self, key: str, cost: int, *, client_id: str | None = None) -> Decision:
+    async def spend(
+        self, key: str, cost: int, *, client_id: str | None = None, connection: Any = None
+    ) -> Decision:
         # One statement is atomic by itself: sent alone on the driver's connection, without
         # BEGIN and COMMIT around it (two round trips fewer on every request) and without
         # the ORM session's own work per statement.
-        async with self.database.driver_connection() as connection:
-            row = await connection.fetchrow(
-                _SPEND_SQL,
-                key,
-                float(cost),
-                float(self.capacity),
-                float(self.rate),
-                client_id,
-            )
+        if connection is None:
+            async with self.database.driver_connection() as own:
+                return await self.spend(key, cost, client_id=client_id, connection=own)
+        row = await connection.fetchrow(
+            _SPEND_SQL, key, float(cost), float(self.capacity), float(self.rate), client_id
+        )
         position = int(row["write_position"]) if client_id is not None else None
         return _decision(
             self.capacity, self.rate, cost, float(row["points"]), bool(row["allowed"]), position
@@ -120,7 +124,9 @@ class InProcessLimiter:
         self.rate = rate
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    async def spend(self, key: str, cost: int, *, client_id: str | None = None) -> Decision:
+    async def spend(
+        self, key: str, cost: int, *, client_id: str | None = None, connection: Any = None
+    ) -> Decision:
         # No shared record of commit positions here: ``write_position`` stays unknown.
         now = time.monotonic()
         points, at = self._buckets.get(key, (float(self.capacity), now))

@@ -14,6 +14,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 # failures arrive as 08P01); 57P01-03 are a server shutting down or starting up.
 _UNAVAILABLE_CLASSES = ("08",)
 _UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})
+# A database closed to new connections (ALTER DATABASE ... ALLOW_CONNECTIONS false, as an
+# operator does for maintenance) refuses them with the generic 55000; only that message of
+# the state says the database is out of reach, the rest are errors of a statement.
+_NOT_ACCEPTING_STATE = "55000"
+_NOT_ACCEPTING = "is not currently accepting connections"
 # What a database failure can surface as, for handlers to register on; ``is_unavailable``
 # then tells the connection failures among them from the rest.
 FAILURE_TYPES: tuple[type[Exception], ...] = (
@@ -47,7 +52,9 @@ def is_unavailable(exc: BaseException | None) -> bool:
             return True
         state = getattr(current, "sqlstate", None)
         if isinstance(state, str) and (
-            state.startswith(_UNAVAILABLE_CLASSES) or state in _UNAVAILABLE_STATES
+            state.startswith(_UNAVAILABLE_CLASSES)
+            or state in _UNAVAILABLE_STATES
+            or (state == _NOT_ACCEPTING_STATE and _NOT_ACCEPTING in str(current))
         ):
             return True
         current = getattr(current, "orig", None) or current.__cause__ or current.__context__

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -284,3 +285,40 @@ async def test_the_lane_spends_the_budget_and_refuses_when_it_is_spent(
         assert int(refused.headers["retry-after"]) >= 1
         # The refusal came from the view with the lane's decision: nothing spent twice.
         assert int(refused.headers["ratelimit-remaining"]) >= remaining
+
+
+async def test_a_database_gone_gets_the_views_json_503_not_a_500(
+    committed_url: str, databases: DatabaseFactory
+) -> None:
+    """The lane sits outside the error envelope: whatever fails in it must step aside to
+    the view, which answers a database out of reach with its JSON 503."""
+    async with AsyncExitStack() as stack:
+        http = await _client(stack, committed_url)
+        database = Database.connect(committed_url, pool_size=1)
+        stack.push_async_callback(database.dispose)
+        tokens = Tokens(http, database)
+        token = await tokens.issue("DP-005", ["catalog:read"])
+        gateways = Gateways(http, http, tokens)
+        body = body_of(STANDARD_PAGE, {"first": 2})
+        await gateways.post(http, token, body)
+        before = lane_answers()
+        assert (await gateways.post(http, token, body)).status_code == 200
+        assert lane_answers() == before + 1
+        name = committed_url.rsplit("/", 1)[1]
+        admin = await asyncpg.connect(databases.server_url)
+        try:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
+            for _ in range(3):
+                gone = await gateways.post(http, token, body)
+                assert gone.status_code == 503, gone.text
+                assert gone.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+                assert int(gone.headers["retry-after"]) >= 1
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            await admin.close()
+        assert lane_answers() == before + 1
