@@ -33,7 +33,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal_column,
     null,
     or_,
     select,
@@ -327,8 +326,6 @@ _COURSE_COLUMNS: tuple[Any, ...] = (
     Partner.name.label("provider_name"),
 )
 
-_DOCUMENT = "prakerja_fold(courses.title || ' ' || courses.description)"
-
 
 def _course_select(*extra: Any, laterals: Sequence[Any] = ()) -> Select[*tuple[Any, ...]]:
     query = select(*_COURSE_COLUMNS, *extra).join_from(
@@ -412,10 +409,7 @@ def _text_match(q: BindParameter[str]) -> ColumnElement[bool]:
     """
     matched = aliased(Course, name="matched_courses")
     search_partners = aliased(Partner, name="search_partners")
-    document: ColumnElement[str] = literal_column(
-        "prakerja_fold(matched_courses.title || ' ' || matched_courses.description)"
-    )
-    by_text = select(matched.id).where(q.op("<%", is_comparison=True)(document))
+    by_text = select(matched.id).where(q.op("<%", is_comparison=True)(matched.search_document))
     by_provider = (
         select(matched.id)
         .join(search_partners, search_partners.id == matched.provider_id)
@@ -430,7 +424,7 @@ def _relevance(q: BindParameter[str]) -> ColumnElement[int]:
     the provider's name) and, to order equally good word matches, the title's similarity."""
     best_word = func.greatest(
         func.word_similarity(q, func.prakerja_fold(Course.title)),
-        func.word_similarity(q, literal_column(_DOCUMENT)) * 0.9,
+        func.word_similarity(q, Course.search_document) * 0.9,
         func.word_similarity(q, func.prakerja_fold(Partner.name)) * 0.8,
     )
     title = func.similarity(q, func.prakerja_fold(Course.title))
