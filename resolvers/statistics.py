@@ -43,6 +43,7 @@ from core.models import (
     Course,
     Partner,
     ProgrammeFigure,
+    ProgrammeFigureTotal,
     Province,
     Regency,
     Scheme,
@@ -122,11 +123,11 @@ def _total(
 # counts from the payment partners' results (items PAID), and so does its sum. Courses are those
 # on sale: the public catalog's rule (approved, of an active provider), from tenancy.
 _PEOPLE = select(
-    _total(ProgrammeFigure.registrants).label("registrants"),
-    _total(ProgrammeFigure.recipients).label("recipients"),
-    _total(ProgrammeFigure.completions).label("completions"),
-    _total(ProgrammeFigure.incentives_paid).label("incentives_paid"),
-    _total(ProgrammeFigure.incentives_paid_amount).label("incentives_paid_amount"),
+    _total(ProgrammeFigureTotal.registrants).label("registrants"),
+    _total(ProgrammeFigureTotal.recipients).label("recipients"),
+    _total(ProgrammeFigureTotal.completions).label("completions"),
+    _total(ProgrammeFigureTotal.incentives_paid).label("incentives_paid"),
+    _total(ProgrammeFigureTotal.incentives_paid_amount).label("incentives_paid_amount"),
 ).subquery("people")
 
 _FIGURES: Select[tuple[int, ...]] = select(
@@ -180,10 +181,15 @@ async def program_figures(session: AsyncSession, plan: ReadPlan | None = None) -
     )
 
 
-def _condition(name: str) -> ColumnElement[bool]:
+# The filter fields that only ``programme_figures`` can answer: its totals have no channel,
+# sex or disability key (they hold the counts of each as columns).
+_FINE_FILTERS = frozenset({"channel", "sex", "with_disability"})
+Figures = type[ProgrammeFigure] | type[ProgrammeFigureTotal]
+
+
+def _condition(name: str, f: Figures) -> ColumnElement[bool]:
     """The condition of the filter field (or of ``regency_id``) ``name`` on the bound
     parameter of that name: a kept statement takes each call's values as parameters."""
-    f = ProgrammeFigure
     value: BindParameter[Any] = bindparam(name)
     if name == "province_code":
         return f.regency_id.in_(
@@ -198,17 +204,20 @@ def _condition(name: str) -> ColumnElement[bool]:
     if name == "scheme_code":
         return f.scheme_id.in_(select(Scheme.id).where(Scheme.code == value))
     if name == "channel":
-        return f.channel == value
+        return ProgrammeFigure.channel == value
     if name == "sex":
-        return f.sex == value
+        return ProgrammeFigure.sex == value
     if name == "with_disability":
-        return f.disabled == value  # never null: the same as IS, which takes no parameter
+        # Never null: the same as IS, which takes no parameter.
+        return ProgrammeFigure.disabled == value
     if name == "regency_id":
         return f.regency_id == value
     raise ValueError(name)
 
 
-def _measures() -> list[ColumnElement[int]]:
+def _measures(figures: Figures) -> list[ColumnElement[int]]:
+    if figures is ProgrammeFigureTotal:
+        return [_total(getattr(figures, name)).label(name) for name in _MEASURE_NAMES]
     f = ProgrammeFigure
     return [
         _total(f.registrants).label("registrants"),
@@ -241,13 +250,12 @@ _MEASURE_NAMES = (
 
 
 def _grouped(
-    breakdown: FigureBreakdown | None, where: ColumnElement[bool]
+    breakdown: FigureBreakdown | None, where: ColumnElement[bool], f: Figures
 ) -> Select[*tuple[Any, ...]]:
     """One statement. The aggregates' rows are summed by their small integer key first (the
     slots and other keys of a regency, wave or scheme), and only those few sums meet the
     names: grouping thousands of rows by text would cost several times more."""
-    f = ProgrammeFigure
-    measures = _measures()
+    measures = _measures(f)
     if breakdown is None:
         return select(literal(None).label("code"), literal(None).label("name"), *measures).where(
             where
@@ -301,13 +309,13 @@ def _grouped(
 
 @functools.lru_cache(maxsize=512)
 def _figures_statement(
-    breakdown: FigureBreakdown | None, filtered: tuple[str, ...], visible: str
+    breakdown: FigureBreakdown | None, filtered: tuple[str, ...], figures: Figures, visible: str
 ) -> Select[*tuple[Any, ...]]:
-    """The statement of a breakdown, the filter fields given (``_condition``) and the
-    caller's visibility (its SQL): built once for each such shape, since building it took
-    more of a request's time than PostgreSQL took to answer it."""
-    where = and_(true(), text(visible), *(_condition(name) for name in filtered))
-    return _grouped(breakdown, where)
+    """The statement of a breakdown, the filter fields given (``_condition``), the table
+    and the caller's visibility (its SQL): built once for each such shape, since building
+    it took more of a request's time than PostgreSQL took to answer it."""
+    where = and_(true(), text(visible), *(_condition(name, figures) for name in filtered))
+    return _grouped(breakdown, where, figures)
 
 
 async def figures(
@@ -320,14 +328,17 @@ async def figures(
     plan: ReadPlan | None = None,
 ) -> list[FigureGroupRecord]:
     """The figures the caller may read (tenancy), narrowed and grouped as asked; ``plan``
-    for a compiled read (``schema.compiled``), which runs the same statement."""
+    for a compiled read (``schema.compiled``), which runs the same statement. Without a
+    channel, sex or disability condition they are summed from the totals per regency and
+    wave (a fourteenth of the rows), else from ``programme_figures``."""
     values = {name: value for name, value in asdict(figure_filter).items() if value is not None}
     if regency_id is not None:
         values["regency_id"] = regency_id
+    table: Figures = ProgrammeFigure if _FINE_FILTERS & values.keys() else ProgrammeFigureTotal
     # The caller's rule (tenancy) as SQL and its values apart: the statement is kept by
     # its SQL, and the values are bound at every call like the filter's.
-    visible = figures_visible_to(principal).compile()
-    statement = _figures_statement(breakdown, tuple(values), visible.string)
+    visible = figures_visible_to(principal, table.regency_id).compile()
+    statement = _figures_statement(breakdown, tuple(values), table, visible.string)
     rows = (await execute_core(session, _for(plan, statement), {**values, **visible.params})).all()
     # Every column is the record's field by name, in its type (the sums cast to bigint).
     return [FigureGroupRecord(**row._asdict()) for row in rows]
