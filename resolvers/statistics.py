@@ -2,9 +2,13 @@
 counted from their (small) tables, each answer in one round trip.
 
 The people figures (registrants, recipients, completions, incentives paid and their sum)
-come from ``programme_figures``, which migration 0009's triggers keep in the same transaction
-as every change to participants, completions and disbursement items: exact, and a read sums
-at most a few thousand rows whatever the programme's size.
+come from ``programme_figures``, which migration 0010's triggers keep in the same transaction
+as every change to participants, completions and disbursement items, or from its totals per
+regency and wave (``programme_figure_totals``, migration 0021, kept from it in the same
+transaction) when no channel, sex or disability condition needs the finer key: exact, and a
+read sums at most a few thousand rows whatever the programme's size. Each statement is built
+once per shape and takes its values as parameters (building one per request cost more than
+PostgreSQL's answer); the schema answers through the compiled read (``schema.compiled``).
 """
 
 from __future__ import annotations
