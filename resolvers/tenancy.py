@@ -29,6 +29,7 @@ from sqlalchemy import (
     ARRAY,
     BigInteger,
     ColumnElement,
+    SQLColumnExpression,
     and_,
     exists,
     false,
@@ -162,14 +163,18 @@ def participants_visible_to(principal: Principal | None) -> ColumnElement[bool]:
     return false()
 
 
-def figures_visible_to(principal: Principal | None) -> ColumnElement[bool]:
-    """Programme management reads every figure; a regional office its own regency's."""
+def figures_visible_to(
+    principal: Principal | None,
+    regency_id: SQLColumnExpression[int] = ProgrammeFigure.regency_id,
+) -> ColumnElement[bool]:
+    """Programme management reads every figure; a regional office its own regency's.
+    ``regency_id``: the figures' regency column (of ``programme_figures`` or of its totals)."""
     if principal is None:
         return false()
     if principal.partner_type is PartnerType.PROGRAM_MANAGEMENT:
         return true()
     if principal.partner_type is PartnerType.REGIONAL_OFFICE and principal.regency_id is not None:
-        return ProgrammeFigure.regency_id == principal.regency_id
+        return regency_id == principal.regency_id
     return false()
 
 

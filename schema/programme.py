@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from auth.permissions import requires
 from auth.scopes import Scope
 from core.enums import FigureBreakdown
-from resolvers.statistics import FigureFilter, FigureGroupRecord, figures, program_figures
+from resolvers.compiled_reads import ReadPlan
+from resolvers.statistics import (
+    FigureFilter,
+    FigureGroupRecord,
+    ProgramFigures,
+    figures,
+    program_figures,
+)
 from resolvers.statistics import regency_figures as regency_figures_of
+from schema.compiled import CompiledRead, column, record_values
+from schema.context import Context
 from schema.info import Info
 from schema.registration import RegistrationChannelEnum, SexEnum
 from schema.scalars import Rupiah
@@ -20,19 +31,23 @@ FigureBreakdownEnum = strawberry.enum(
 
 @strawberry.type(description="Figures of the whole programme, computed from the database.")
 class ProgramStatistics:
-    registrants: int = strawberry.field(description="People registered.")
-    recipients: int = strawberry.field(description="People selected into a wave.")
-    completions: int = strawberry.field(description="People who finished a first training.")
-    incentives_paid: int = strawberry.field(
+    registrants: int = column(description="People registered.")
+    recipients: int = column(description="People selected into a wave.")
+    completions: int = column(description="People who finished a first training.")
+    incentives_paid: int = column(
         description="People paid at least one incentive (payment partners' PAID results)."
     )
-    incentives_paid_amount: Rupiah = strawberry.field(
+    incentives_paid_amount: Rupiah = column(
         description="The sum of every incentive paid (PAID items)."
     )
-    platforms: int = strawberry.field(description="Active digital platforms.")
-    payment_partners: int = strawberry.field(description="Active payment partners.")
-    providers: int = strawberry.field(description="Active training providers.")
-    courses: int = strawberry.field(description="Approved courses.")
+    platforms: int = column(description="Active digital platforms.")
+    payment_partners: int = column(description="Active payment partners.")
+    providers: int = column(description="Active training providers.")
+    courses: int = column(description="Approved courses.")
+
+    @classmethod
+    def from_record(cls, record: ProgramFigures) -> ProgramStatistics:
+        return cls(**record_values(cls, record))
 
 
 @strawberry.input(description="Narrows every figure; an absent field is no condition.")
@@ -64,46 +79,87 @@ class FigureFilterInput:
     )
 )
 class FigureGroup:
-    code: str | None = strawberry.field(
+    code: str | None = column(
         description=(
             "The group's province or regency code, wave number or scheme code; null for the "
             "whole selection, or for registrants in no wave yet (by wave or scheme)."
         )
     )
-    name: str | None = strawberry.field(description="The province's, regency's or scheme's name.")
-    registrants: int
-    registrants_online: int
-    registrants_offline: int = strawberry.field(description="Registered at a regional office.")
-    registrants_with_disability: int
-    registrants_female: int
-    registrants_male: int = strawberry.field(
+    name: str | None = column(description="The province's, regency's or scheme's name.")
+    registrants: int = column()
+    registrants_online: int = column()
+    registrants_offline: int = column(description="Registered at a regional office.")
+    registrants_with_disability: int = column()
+    registrants_female: int = column()
+    registrants_male: int = column(
         description="Women and men; the seed's history recorded no sex for some registrants."
     )
-    recipients: int = strawberry.field(description="People selected into a wave.")
-    completions: int = strawberry.field(description="People who finished a first training.")
-    incentives_paid: int = strawberry.field(description="People paid at least one incentive.")
-    incentives_paid_amount: Rupiah = strawberry.field(description="The sum paid (PAID items).")
+    recipients: int = column(description="People selected into a wave.")
+    completions: int = column(description="People who finished a first training.")
+    incentives_paid: int = column(description="People paid at least one incentive.")
+    incentives_paid_amount: Rupiah = column(description="The sum paid (PAID items).")
 
     @classmethod
     def from_record(cls, record: FigureGroupRecord) -> FigureGroup:
-        return cls(
-            code=record.code,
-            name=record.name,
-            registrants=record.registrants,
-            registrants_online=record.registrants_online,
-            registrants_offline=record.registrants_offline,
-            registrants_with_disability=record.registrants_with_disability,
-            registrants_female=record.registrants_female,
-            registrants_male=record.registrants_male,
-            recipients=record.recipients,
-            completions=record.completions,
-            incentives_paid=record.incentives_paid,
-            incentives_paid_amount=Rupiah(record.incentives_paid_amount),
-        )
+        return cls(**record_values(cls, record))
 
 
 def _filter(filter: FigureFilterInput | None) -> FigureFilter:
     return filter.to_filter() if filter is not None else FigureFilter()
+
+
+# The compiled reads of the three fields below (``schema.compiled``): the same resolver
+# functions and statements, given the plan, so that a figures document (514 regencies of 12
+# fields each) is rendered in one pass instead of completed value by value, and is kept as
+# a compiled document. Tenancy is decided in the resolvers from the caller at every call.
+
+
+async def _compiled_statistics(
+    context: Context, plan: ReadPlan, _arguments: dict[str, Any]
+) -> tuple[ProgramFigures, dict[str, Any]]:
+    return await program_figures(context.session, plan), {}
+
+
+async def _compiled_figures(
+    context: Context, plan: ReadPlan, arguments: dict[str, Any]
+) -> tuple[list[FigureGroupRecord], dict[str, Any]]:
+    records = await figures(
+        context.session,
+        context.principal,
+        arguments.get("breakdown"),
+        _filter(arguments.get("filter")),
+        plan=plan,
+    )
+    return records, {}
+
+
+async def _compiled_regency_figures(
+    context: Context, plan: ReadPlan, arguments: dict[str, Any]
+) -> tuple[list[FigureGroupRecord], dict[str, Any]]:
+    records = await regency_figures_of(
+        context.session,
+        context.principal,
+        arguments.get("regency_code"),
+        arguments.get("breakdown"),
+        _filter(arguments.get("filter")),
+        plan,
+    )
+    return records, {}
+
+
+def _no_transaction(_arguments: dict[str, Any]) -> bool:
+    """The figures, regencies, waves, schemes, partners and courses are no partner-owned
+    table (no row-level security): each statement stands alone, without BEGIN and COMMIT."""
+    return False
+
+
+def _compiled(read: Any) -> list[Any]:
+    # The switch is the one of every compiled read (Settings.compiled_reads).
+    return [
+        CompiledRead(
+            read, enabled=lambda info: info.context.compiled_reads, in_transaction=_no_transaction
+        )
+    ]
 
 
 @strawberry.type
@@ -111,20 +167,10 @@ class ProgrammeQuery:
     @strawberry.field(
         description="Figures of the whole programme.",
         permission_classes=[requires(Scope.PROGRAM_ADMIN)],
+        extensions=_compiled(_compiled_statistics),
     )
     async def program_statistics(self, info: Info) -> ProgramStatistics:
-        figures = await program_figures(info.context.session)
-        return ProgramStatistics(
-            registrants=figures.registrants,
-            recipients=figures.recipients,
-            completions=figures.completions,
-            incentives_paid=figures.incentives_paid,
-            incentives_paid_amount=Rupiah(figures.incentives_paid_amount),
-            platforms=figures.platforms,
-            payment_partners=figures.payment_partners,
-            providers=figures.providers,
-            courses=figures.courses,
-        )
+        return ProgramStatistics.from_record(await program_figures(info.context.session))
 
     @strawberry.field(
         description=(
@@ -132,6 +178,7 @@ class ProgrammeQuery:
             "breakdown (one group, the whole selection, without one)."
         ),
         permission_classes=[requires(Scope.PROGRAM_ADMIN)],
+        extensions=_compiled(_compiled_figures),
     )
     async def program_figures(
         self,
@@ -150,6 +197,7 @@ class ProgrammeQuery:
             "out; another regency is OUTSIDE_OWN_REGENCY), or the one programme management names."
         ),
         permission_classes=[requires(Scope.REGISTRATION_READ)],
+        extensions=_compiled(_compiled_regency_figures),
     )
     async def regency_figures(
         self,

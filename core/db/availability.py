@@ -35,6 +35,10 @@ _CONNECTION_ERRORS = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.TooManyConnectionsError,
+    # asyncpg's protocol caught mid-operation on a connection whose server went away
+    # ("cannot switch to state ...; another operation is in progress"): the connection is
+    # unusable, which for the caller is the database out of reach.
+    asyncpg.InternalClientError,
 )
 
 

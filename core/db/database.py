@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.db.actor import ActingFor
@@ -94,6 +94,10 @@ async def _driver_of(connection: AsyncConnection) -> AsyncIterator[Any]:
     try:
         yield raw.driver_connection
     except BaseException as exc:
-        if is_unavailable(exc) or isinstance(exc, asyncio.CancelledError):
+        # Only an error PostgreSQL reported on a healthy session leaves the connection fit
+        # for the next request; anything else (unreachable, cancelled halfway, asyncpg's own
+        # protocol state in doubt) and it is closed rather than handed on.
+        reported = isinstance(exc, asyncpg.PostgresError) and not is_unavailable(exc)
+        if not reported:
             await connection.invalidate()
         raise

@@ -36,7 +36,7 @@ from core.models.programme import (
     Wave,
     WaveSelection,
 )
-from core.models.statistics import ProgrammeFigure
+from core.models.statistics import ProgrammeFigure, ProgrammeFigureTotal
 
 __all__ = [
     "Attendance",
@@ -62,6 +62,7 @@ __all__ = [
     "PaymentAccount",
     "PlatformAccount",
     "ProgrammeFigure",
+    "ProgrammeFigureTotal",
     "Province",
     "Purchase",
     "RateLimitBucket",

@@ -7,7 +7,7 @@ Servers like PostGraphile get their speed by compiling a selection into one quer
 handing back the finished value; this does the same for the fields that opt in.
 
 How a domain opts in (the catalog's ``courses`` is the first, a disbursement batch's
-``items`` page the second):
+``items`` page the second, the programme's statistics, lists of figure groups, the third):
 
 1. each type its field returns declares how every field is read from its record
    (``declare.column``, ``global_id``, ``reads(Nested(...))``, ``reads(Related(...))``)
@@ -17,7 +17,8 @@ How a domain opts in (the catalog's ``courses`` is the first, a disbursement bat
 3. the root field gets ``extensions=[CompiledRead(read)]``, where ``read`` validates the
    arguments exactly as the resolver does and calls the resolvers' read function; a field
    of an object type (a page below its parent) gets ``CompiledFieldRead(read)`` instead,
-   whose ``read`` also takes the parent object (its resolver's ``self``).
+   whose ``read`` also takes the parent object (its resolver's ``self``). A root field
+   may be a list of non-null objects (``programFigures``): the read returns the records.
 
 The compiler refuses what it cannot answer like the normal path (see ``compiler``), and
 every refusal is counted by reason (``metrics.FALLBACKS``) and logged.

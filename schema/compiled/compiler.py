@@ -60,9 +60,17 @@ from schema.compiled.metrics import FallbackReason
 # render(source, related) -> the finished value; ``related`` is the read's related lists.
 Render = Callable[[Any, Mapping[str, Mapping[Any, Sequence[Any]]]], Any]
 
-# graphql-core's String, ID and Boolean give back a str (a bool) unchanged: skip the call
-# for exactly that class, which is what the records hold.
-_UNCHANGED_BY: Final[Mapping[str, type]] = {"String": str, "ID": str, "Boolean": bool}
+# graphql-core's String, ID and Boolean give back a str (a bool) unchanged, and Int an int
+# within 32 bits: skip the call for exactly that class, which is what the records hold (an
+# int out of range still goes to serialize_int, which refuses it as value completion does).
+_UNCHANGED_BY: Final[Mapping[str, type]] = {
+    "String": str,
+    "ID": str,
+    "Boolean": bool,
+    "Int": int,
+}
+_INT_MIN: Final = -(2**31)
+_INT_MAX: Final = 2**31 - 1
 
 # How the database writes each scalar as the schema serializes it (``JsonLeaf``); a scalar
 # not named here keeps its node rendered in Python.
@@ -89,6 +97,9 @@ class Refused(Exception):
 class CompiledPlan:
     read: ReadPlan
     render: Render
+    # A root that is a list of objects (the programme's figures by group): the read gives
+    # the sequence of records and ``render`` the list of finished objects.
+    many: bool = False
 
 
 @dataclass
@@ -289,6 +300,15 @@ class _Compiler:
 
             return render_node
         serialize, unchanged = self.serializer(field_type, where)
+        if unchanged is int:
+
+            def render_int(source: Any, related: Any) -> Any:
+                value = get(source)
+                if value is None or (value.__class__ is int and _INT_MIN <= value <= _INT_MAX):
+                    return value
+                return serialize(value)
+
+            return render_int
 
         def render_leaf(source: Any, related: Any) -> Any:
             value = get(source)
@@ -419,16 +439,25 @@ def compile_plan(
     type_name: str,
     selections: Sequence[SelectedField],
     variables: Mapping[str, Any],
+    *,
+    many: bool = False,
 ) -> CompiledPlan:
-    """The plan of a field of type ``type_name`` selected by ``selections`` (its nodes).
-    Raises ``Refused`` when any part of the selection needs the normal path."""
+    """The plan of a field of type ``type_name`` (a list of them with ``many``) selected by
+    ``selections`` (its nodes). Raises ``Refused`` when any part of the selection needs the
+    normal path."""
     compiler = _Compiler(schema, variables)
     for node in selections:
         compiler.refuse_directives(node.directives)
     render = compiler.object(type_name, [item for node in selections for item in node.selections])
+    if many:
+        one = render
+
+        def render(source: Any, related: Mapping[str, Mapping[Any, Sequence[Any]]]) -> Any:
+            return [one(record, related) for record in source]
+
     relations = tuple(
         RelationRead(name, arguments) for name, arguments in compiler.relations.items()
     )
     # One node position at most: a read answers its rows as JSON for one selection.
     shape = compiler.node if compiler.node_positions == 1 else None
-    return CompiledPlan(ReadPlan(relations, shape), render)
+    return CompiledPlan(ReadPlan(relations, shape), render, many)

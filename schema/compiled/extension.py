@@ -84,7 +84,11 @@ class _CompiledReadExtension(FieldExtension):
             compiled_roots = getattr(info.context, "compiled_roots", None)
             if compiled_roots is not None:
                 compiled_roots.append(CompiledRoot(info.path.key, where, self, kwargs, plan))
-        return Finished(plan.render(root, related))
+        value = plan.render(root, related)
+        if plan.many:
+            # graphql-core completes a list item by item: each object passes finished.
+            return [Finished(item) for item in value]
+        return Finished(value)
 
 
 class CompiledRead(_CompiledReadExtension):
@@ -148,11 +152,13 @@ def plan_for(info: Info) -> CompiledPlan | Refused:
         return found[1]
     plan: CompiledPlan | Refused
     try:
+        type_name, many = _object_type(info)
         plan = compile_plan(
             info.schema,
-            _type_name(info),
+            type_name,
             [item for item in info.selected_fields if isinstance(item, SelectedField)],
             info.variable_values,
+            many=many,
         )
     except Refused as refused:
         plan = refused
@@ -175,13 +181,18 @@ def _selection_path(info: Info) -> tuple[tuple[str, str | None], ...]:
     return tuple(reversed(steps))
 
 
-def _type_name(info: Info) -> str:
-    field_type = info.return_type
+def _object_type(info: Info) -> tuple[str, bool]:
+    """The GraphQL name of the field's object type, and whether the field is a list of it."""
+    field_type: Any = info.return_type
     if isinstance(field_type, StrawberryOptional):
         field_type = field_type.of_type
     # Only an object value reaches the executor's complete_object_value, which a Finished
-    # value must pass through: a compiled root is an object type (a connection, a page).
+    # value must pass through: a compiled field is an object type (a connection, a page)
+    # or a list of non-null objects (graphql-core completes each item as an object).
+    many = isinstance(field_type, StrawberryList)
+    if many:
+        field_type = field_type.of_type
     definition = get_object_definition(field_type)
-    if isinstance(field_type, StrawberryList) or definition is None:
+    if definition is None:
         raise Refused(FallbackReason.UNSUPPORTED_TYPE, f"{info.field_name} is not an object")
-    return info.schema.config.name_converter.from_type(definition)
+    return info.schema.config.name_converter.from_type(definition), many

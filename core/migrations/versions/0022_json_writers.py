@@ -1,7 +1,7 @@
 """json writers: the database writes a compiled node's JSON as the schema serializes it
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 Create Date: 2026-11-30 15:40:00.000000
 
 A compiled read may have PostgreSQL write a page's nodes as JSON (``resolvers/json_sql.py``);
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0018"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
