@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import text
+
 from core.db.database import Database
 from tests.support.certificates import item, submit, trained
 from tests.support.disbursements import (
@@ -195,3 +197,42 @@ async def test_programme_management_names_a_regency(tokens: Tokens, database: Da
         assert codes(body) == ["FORBIDDEN"], partner
         body = await tokens.graphql(partner, "{ programFigures { registrants } }")
         assert codes(body) == ["FORBIDDEN"], partner
+
+
+async def test_a_bulk_move_carries_completions_and_payments(
+    tokens: Tokens, database: Database
+) -> None:
+    """Moving people whose completions and paid incentives count (a correction of their
+    regency, sex and disability in one statement, as a data fix would) moves those figures
+    with them; an update of nothing the figures depend on moves nothing."""
+    sale, redeem_codes = await trained(tokens, database, count=3)
+    await submit(tokens, sale.provider_code, [item(code) for code in redeem_codes])
+    batch = await batch_of(tokens, PARTNER)
+    data(await acknowledge(tokens, PARTNER, batch))
+    ids = [node["endToEndId"] for node in await all_items(tokens, PARTNER, batch["code"])]
+    data(await report(tokens, PARTNER, batch["code"], [result(e2e, "PAID") for e2e in ids]))
+    await _assert_exact(tokens, database)
+    async with database.sessionmaker() as session:
+        moved = await session.execute(
+            text(
+                "UPDATE participants p"
+                "   SET regency_id = (SELECT max(id) FROM regencies WHERE id <> p.regency_id),"
+                "       sex = CASE WHEN p.sex = 'MALE' THEN 'FEMALE' ELSE 'MALE' END,"
+                "       disabilities = CASE WHEN cardinality(p.disabilities) > 0"
+                "                           THEN '{}'::text[] ELSE ARRAY['PHYSICAL'] END"
+                " WHERE p.id IN (SELECT participant_id FROM completions)"
+                "    OR p.id IN (SELECT s.participant_id FROM incentive_installments s"
+                "                  JOIN disbursement_items i ON i.installment_id = s.id"
+                "                 WHERE i.status = 'PAID')"
+                "    OR p.id = (SELECT min(id) FROM participants WHERE status = 'REGISTERED')"
+            )
+        )
+        assert moved.rowcount >= 4
+        await session.execute(
+            text("UPDATE participants SET training_balance = training_balance WHERE id <= 50")
+        )
+        await session.commit()
+    await _assert_exact(tokens, database)
+    # The people moved were counted: the test moved completions and payments, not nothing.
+    total = (await raw_figures(database, None))[None]
+    assert total["completions"] >= 3 and total["incentivesPaid"] >= 1, total
