@@ -1,7 +1,7 @@
 """figure totals: the programme's figures per regency and wave, kept from programme_figures
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0019
 Create Date: 2026-11-30 15:30:00.000000
 
 ``programme_figures`` (0010) keys every count by regency, wave, scheme, channel, sex and
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
