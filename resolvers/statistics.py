@@ -221,7 +221,7 @@ def _condition(name: str, f: Figures) -> ColumnElement[bool]:
 
 def _measures(figures: Figures) -> list[ColumnElement[int]]:
     if figures is ProgrammeFigureTotal:
-        return [_total(getattr(figures, name)).label(name) for name in _MEASURE_NAMES]
+        return [_total(getattr(figures, name)).label(name) for name in FIGURE_MEASURES]
     f = ProgrammeFigure
     return [
         _total(f.registrants).label("registrants"),
@@ -239,7 +239,8 @@ def _measures(figures: Figures) -> list[ColumnElement[int]]:
     ]
 
 
-_MEASURE_NAMES = (
+# The measures each figures row holds (programme_figures and programme_figure_totals).
+FIGURE_MEASURES = (
     "registrants",
     "registrants_online",
     "registrants_offline",
@@ -302,7 +303,7 @@ def _grouped(
             select(
                 code.label("code"),
                 name.label("name"),
-                *(inner.c[measure] for measure in _MEASURE_NAMES),
+                *(inner.c[measure] for measure in FIGURE_MEASURES),
             )
             .select_from(source)
             .order_by(code.asc().nulls_last())
@@ -313,7 +314,7 @@ def _grouped(
             name.label("name"),
             *(
                 cast(func.sum(inner.c[measure]), BigInteger).label(measure)
-                for measure in _MEASURE_NAMES
+                for measure in FIGURE_MEASURES
             ),
         )
         .select_from(source)

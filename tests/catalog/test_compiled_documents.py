@@ -11,10 +11,8 @@ read's statements carry ``COMPILED_READ_MARK``) and off ``FALLBACKS``, never off
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from core.db.database import Database
@@ -27,12 +25,13 @@ from tests.support.catalog import (
     PMO,
     PROVIDER,
     STANDARD_PAGE,
-    counting,
     create_course,
 )
 from tests.support.catalog import data as data_of
+from tests.support.compiled import Apps as SupportApps
+from tests.support.compiled import compiled_and_normal
 from tests.support.credentials import SharedCredentials
-from tests.support.gateway import Tokens, graphql, make_client
+from tests.support.gateway import graphql
 
 SHAPES: list[tuple[str, dict[str, Any] | None]] = [
     (STANDARD_PAGE, {"first": 20}),
@@ -59,34 +58,17 @@ SHAPES: list[tuple[str, dict[str, Any] | None]] = [
 ]
 
 
-@dataclass
-class Apps:
-    compiled: httpx.AsyncClient
-    normal: httpx.AsyncClient
-    tokens: Tokens
-    database: Database
-
+class Apps(SupportApps):
     async def thrice(
         self, query: str, variables: dict[str, Any] | None = None, *, partner: str = PLATFORM
     ) -> tuple[dict[str, Any], list[str]]:
-        """The body (the same from the first, the replayed and the normal answer) and the
-        statements the replay sent."""
-        token = await self.tokens.issue(partner)
-        first = await graphql(self.compiled, query, variables, token=token)
-        with counting(self.database) as statements:
-            replayed = await graphql(self.compiled, query, variables, token=token)
-        normal = await graphql(self.normal, query, variables, token=token)
-        assert first == replayed == normal
-        return replayed, statements
+        return await super().thrice(query, variables, partner=partner)
 
 
 @pytest.fixture
 async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
-    async with (
-        make_client(database, catalog_cache=False) as compiled,
-        make_client(database, catalog_cache=False, compiled_reads=False) as normal,
-    ):
-        yield Apps(compiled, normal, Tokens(compiled, database, shared_credentials), database)
+    async with compiled_and_normal(database, shared_credentials) as both:
+        yield Apps(both.compiled, both.normal, both.tokens, both.database)
 
 
 def _page_statements(statements: list[str]) -> list[str]:

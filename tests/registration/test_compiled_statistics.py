@@ -13,18 +13,17 @@ statement carries ``COMPILED_READ_MARK``) and off ``FALLBACKS``, never off timin
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from core.db.database import Database
 from resolvers.compiled_reads import COMPILED_READ_MARK
 from schema.compiled import FALLBACKS, FallbackReason
-from tests.support.catalog import counting
+from tests.support.compiled import Apps as SupportApps
+from tests.support.compiled import compiled_and_normal
 from tests.support.credentials import SharedCredentials
-from tests.support.gateway import Tokens, graphql, make_client
+from tests.support.gateway import graphql
 from tests.support.registration import (
     OFFICE,
     OFFICE_REGENCY,
@@ -61,34 +60,17 @@ SHAPES = [
 ]
 
 
-@dataclass
-class Apps:
-    compiled: httpx.AsyncClient
-    normal: httpx.AsyncClient
-    tokens: Tokens
-    database: Database
-
+class Apps(SupportApps):
     async def thrice(
         self, query: str, variables: dict[str, Any] | None = None, *, partner: str = "PMO"
     ) -> tuple[dict[str, Any], list[str]]:
-        """The body (the same first, replayed and from the normal path) and the statements
-        the replay sent."""
-        token = await self.tokens.issue(partner)
-        first = await graphql(self.compiled, query, variables, token=token)
-        with counting(self.database) as statements:
-            replayed = await graphql(self.compiled, query, variables, token=token)
-        normal = await graphql(self.normal, query, variables, token=token)
-        assert first == replayed == normal
-        return replayed, statements
+        return await super().thrice(query, variables, partner=partner)
 
 
 @pytest.fixture
 async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
-    async with (
-        make_client(database, catalog_cache=False) as compiled,
-        make_client(database, catalog_cache=False, compiled_reads=False) as normal,
-    ):
-        yield Apps(compiled, normal, Tokens(compiled, database, shared_credentials), database)
+    async with compiled_and_normal(database, shared_credentials) as both:
+        yield Apps(both.compiled, both.normal, both.tokens, both.database)
 
 
 def _compiled(statements: list[str]) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from core.db.database import Database
+from resolvers.statistics import FIGURE_MEASURES
 from tests.support.gateway import Tokens
 from tests.support.registration import (
     OFFICE,
@@ -15,19 +16,6 @@ from tests.support.registration import (
     open_wave,
     register,
     run_selection,
-)
-
-MEASURES = (
-    "registrants",
-    "registrants_online",
-    "registrants_offline",
-    "registrants_with_disability",
-    "registrants_female",
-    "registrants_male",
-    "recipients",
-    "completions",
-    "incentives_paid",
-    "incentives_paid_amount",
 )
 
 # The totals as the finer table gives them, and as the totals table holds them; keys whose
@@ -46,7 +34,7 @@ SELECT regency_id, wave_id, scheme_id,
   FROM programme_figures GROUP BY 1, 2, 3
 """
 _FROM_TOTALS = f"""
-SELECT regency_id, wave_id, scheme_id, {", ".join(f"sum({m}) AS {m}" for m in MEASURES)}
+SELECT regency_id, wave_id, scheme_id, {", ".join(f"sum({m}) AS {m}" for m in FIGURE_MEASURES)}
   FROM programme_figure_totals GROUP BY 1, 2, 3
 """
 
@@ -56,7 +44,7 @@ async def _keyed(database: Database, query: str) -> dict[tuple[int, ...], tuple[
         rows = (await session.execute(text(query))).mappings()
         found = {
             (row["regency_id"], row["wave_id"], row["scheme_id"]): tuple(
-                int(row[measure]) for measure in MEASURES
+                int(row[measure]) for measure in FIGURE_MEASURES
             )
             for row in rows
         }
