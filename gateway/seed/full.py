@@ -31,15 +31,12 @@ unique by construction; ages are spread evenly over 18-64.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
-
-import asyncpg
 
 from core.enums import (
     BatchStatus,
@@ -57,7 +54,7 @@ from core.enums import (
 )
 from core.incentives import installment_plan
 from core.models.certificates import STATUS_LIST_SIZE
-from gateway.seed import names, timeline
+from gateway.seed import names, rebuild, timeline
 from gateway.seed.partners import Partners
 from gateway.seed.programme import (
     COMPLETERS,
@@ -250,19 +247,13 @@ async def set_figures_triggers(connection: Any, *, enabled: bool) -> None:
 
 
 async def set_aside(connection: Any, inputs: FullInputs, step: Step) -> None:
-    """The first of the load's three parts, in the caller's transaction (committed before
-    the registrants are loaded): the large tables' indexes and constraints dropped (the
-    statements putting them back kept in ``seed_rebuild``), the figures' triggers off, and
-    the offers a recipient of each wave could buy (``seed_offers``), which the registrants'
-    workers read to debit each buyer's balance as its row is made."""
-    rebuild = await _drop_indexes_and_constraints(connection)
+    """The first of the load's parts, in the caller's transaction (committed before the
+    registrants are loaded): the large tables' indexes and constraints dropped (what puts
+    them back kept in ``seed_rebuild``), the figures' triggers off, and the offers a
+    recipient of each wave could buy (``seed_offers``), which the registrants' workers read
+    to debit each buyer's balance as its row is made."""
+    await rebuild.set_aside(connection, LARGE_TABLES)
     await set_figures_triggers(connection, enabled=False)
-    await connection.execute(
-        "CREATE TABLE seed_rebuild (position integer PRIMARY KEY, statement text NOT NULL)"
-    )
-    await connection.executemany(
-        "INSERT INTO seed_rebuild VALUES ($1, $2)", list(enumerate(rebuild))
-    )
     await _offers(connection, inputs)
     step("indexes and constraints set aside", _SET_ASIDE)
 
@@ -270,60 +261,53 @@ async def set_aside(connection: Any, inputs: FullInputs, step: Step) -> None:
 async def load_registrants(
     dsn: str, scale: FullScale, inputs: FullInputs, step: Step, *, jobs: int
 ) -> None:
-    """The registrants, in chunks of ``CHUNK``, over ``jobs`` connections at once (each chunk
-    its own transaction): the one step that scales with the programme, and one backend's CPU
-    cannot make 15.9 million rows in minutes."""
+    """The registrants, in chunks of at most ``CHUNK``, over ``jobs`` connections at once
+    (each chunk its own transaction): the one step that scales with the programme, and one
+    backend's CPU cannot make 15.9 million rows in minutes. At least four chunks per
+    connection, so none is left making the last large chunk alone."""
     statement, parameters = _participants_statement(scale, inputs)
     count = scale.registrants
-    chunks = [(first, min(count, first + CHUNK - 1)) for first in range(1, count + 1, CHUNK)]
-    if not chunks:
+    if count == 0:
         step("no registrants", _REGISTRANTS)
         return
-    pending = iter(chunks)
+    size = math.ceil(count / max(math.ceil(count / CHUNK), 4 * jobs))
+    chunks = [(first, min(count, first + size - 1)) for first in range(1, count + 1, size)]
     done = 0
 
-    async def work() -> None:
-        nonlocal done
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute("SET synchronous_commit = off")
-            for first, last in pending:
-                await connection.execute(
-                    statement, *parameters, first, last, _RANK_OFFSET % max(count, 1)
-                )
-                done += last - first + 1
-                step(f"registrants {done:,} of {count:,}", _REGISTRANTS / len(chunks))
-        finally:
-            await connection.close()
+    def load(first: int, last: int) -> rebuild.Task:
+        async def task(connection: Any) -> None:
+            nonlocal done
+            await connection.execute(statement, *parameters, first, last, _RANK_OFFSET % count)
+            done += last - first + 1
+            step(f"registrants {done:,} of {count:,}", _REGISTRANTS / len(chunks))
 
-    workers = [asyncio.ensure_future(work()) for _ in range(max(1, min(jobs, len(chunks))))]
-    try:
-        await asyncio.gather(*workers)
-    finally:
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        return task
+
+    await rebuild.in_parallel(dsn, [load(first, last) for first, last in chunks], jobs)
 
 
-async def complete(
-    connection: Any, scale: FullScale, inputs: FullInputs, step: Step
-) -> dict[str, int]:
-    """The last part, in the caller's transaction: the journeys, the indexes and constraints
-    put back, disbursements, seats, the figures; the seed's own tables dropped."""
-    await connection.execute("SET LOCAL maintenance_work_mem = '512MB'")
-    # The figures' rebuild, the foreign keys' checks and the paid items' numbering hash or
-    # sort every registrant: with the default 4 MB each spills to disk in many batches.
-    await connection.execute("SET LOCAL work_mem = '256MB'")
-    await connection.execute("SET LOCAL synchronous_commit = off")
+async def add_journeys(connection: Any, scale: FullScale, inputs: FullInputs, step: Step) -> None:
+    """The second part, in the caller's transaction (committed before the indexes are put
+    back, so that other connections build them): purchases, attendances, completions,
+    certificates, accounts and installments of the buyers."""
+    await _bulk_settings(connection)
     if scale.completers > 0:
         await _journeys(connection, scale)
     step("purchases, attendances, completions", _JOURNEYS)
     if scale.completers > 0:
         await _incentives(connection, scale, inputs)
     step("installments", _INCENTIVES)
-    for row in await connection.fetch("SELECT statement FROM seed_rebuild ORDER BY position"):
-        await connection.execute(row["statement"])
-    step("indexes and constraints rebuilt", _REBUILD)
+
+
+async def put_back(dsn: str, connection: Any, step: Step, *, jobs: int) -> None:
+    """The indexes and constraints back, over ``jobs`` connections (``rebuild.put_back``)."""
+    await rebuild.put_back(dsn, connection, step, _REBUILD, jobs=jobs)
+
+
+async def complete(connection: Any, scale: FullScale, step: Step) -> dict[str, int]:
+    """The last part, in the caller's transaction: disbursements, seats, the figures; the
+    seed's own tables dropped."""
+    await _bulk_settings(connection)
     if scale.completers > 0:
         await _disbursements(connection)
     step("disbursements", _PAID)
@@ -339,54 +323,26 @@ async def complete(
     return counts
 
 
+async def _bulk_settings(connection: Any) -> None:
+    # The figures' rebuild and the paid items' numbering hash or sort every registrant:
+    # with the default 4 MB each spills to disk in many batches.
+    await connection.execute("SET LOCAL work_mem = '256MB'")
+    await connection.execute("SET LOCAL synchronous_commit = off")
+
+
 async def undo_interrupted(connection: Any, model_tables: Sequence[str]) -> bool:
     """After a seed failed (or was killed) between ``set_aside`` and ``complete``: empties
-    the model's tables and puts the indexes, constraints and triggers back. False when no
-    seed was interrupted."""
+    the model's tables and puts the indexes, constraints and triggers back (those not yet
+    back: ``rebuild.put_back_remaining``). False when no seed was interrupted."""
     if not await connection.fetchval("SELECT to_regclass('seed_rebuild') IS NOT NULL"):
         return False
     async with connection.transaction():
         names = ", ".join(f'"{name}"' for name in model_tables)
         await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        for row in await connection.fetch("SELECT statement FROM seed_rebuild ORDER BY position"):
-            await connection.execute(row["statement"])
+        await rebuild.put_back_remaining(connection)
         await set_figures_triggers(connection, enabled=True)
         await connection.execute(f"DROP TABLE IF EXISTS {', '.join(SEED_STATE_TABLES)}")
     return True
-
-
-async def _drop_indexes_and_constraints(connection: Any) -> list[str]:
-    """Drops the large tables' indexes, unique and foreign keys; returns the statements that
-    put them back (unique and primary first, then plain indexes, then foreign keys)."""
-    tables = list(LARGE_TABLES)
-    foreign = await connection.fetch(
-        "SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def "
-        "FROM pg_constraint WHERE contype = 'f' "
-        "AND (conrelid::regclass::text = ANY($1) OR confrelid::regclass::text = ANY($1))",
-        tables,
-    )
-    keys = await connection.fetch(
-        "SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def "
-        "FROM pg_constraint WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY($1)",
-        tables,
-    )
-    indexes = await connection.fetch(
-        "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def "
-        "FROM pg_index i WHERE i.indrelid::regclass::text = ANY($1) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-        tables,
-    )
-    for row in foreign:
-        await connection.execute(f'ALTER TABLE {row["tbl"]} DROP CONSTRAINT "{row["conname"]}"')
-    for row in indexes:
-        await connection.execute(f"DROP INDEX {row['name']}")
-    for row in keys:
-        await connection.execute(f'ALTER TABLE {row["tbl"]} DROP CONSTRAINT "{row["conname"]}"')
-    return (
-        [f'ALTER TABLE {r["tbl"]} ADD CONSTRAINT "{r["conname"]}" {r["def"]}' for r in keys]
-        + [str(r["def"]) for r in indexes]
-        + [f'ALTER TABLE {r["tbl"]} ADD CONSTRAINT "{r["conname"]}" {r["def"]}' for r in foreign]
-    )
 
 
 def _given_and_family() -> tuple[list[str], list[str], list[str]]:

@@ -5,9 +5,10 @@ Python (a few thousand rows, copied with COPY); the registrants and everything t
 them are generated inside PostgreSQL (``gateway/seed/full.py``), so nothing per registrant
 passes through Python and the seed's memory does not grow with its size.
 
-Three transactions: the small tables with the large tables' indexes set aside; the
+In parts, each committed: the small tables with the large tables' indexes set aside; the
 registrants, over several connections at once (one backend's CPU is the limit at 15.9 million);
-the rest with the indexes put back. Should the seed fail or be killed in between, the
+the buyers' journeys; the indexes and constraints put back, each on one of several connections
+(``gateway/seed/rebuild.py``); the rest. Should the seed fail or be killed in between, the
 database is emptied and its indexes put back (``undo_interrupted``: at once on failure, or by
 the next ``seed --force``), never left half-seeded.
 """
@@ -30,8 +31,10 @@ from gateway.seed.full import (
     LOAD_WEIGHT,
     FullInputs,
     FullScale,
+    add_journeys,
     complete,
     load_registrants,
+    put_back,
     set_aside,
     undo_interrupted,
 )
@@ -154,10 +157,14 @@ async def _seed(
             step("partners and catalog", _CATALOG_WEIGHT)
             inputs = FullInputs(regencies, waves, partners, master_key)
             await set_aside(connection, inputs, step)
+        connections = jobs or os.cpu_count() or 1
         try:
-            await load_registrants(dsn, scale, inputs, step, jobs=jobs or os.cpu_count() or 1)
+            await load_registrants(dsn, scale, inputs, step, jobs=connections)
             async with connection.transaction():
-                counts = await complete(connection, scale, inputs, step)
+                await add_journeys(connection, scale, inputs, step)
+            await put_back(dsn, connection, step, jobs=connections)
+            async with connection.transaction():
+                counts = await complete(connection, scale, step)
                 await loader.advance_id_sequences(tables.ALL_TABLES)
         except BaseException:
             await undo_interrupted(connection, model_tables)

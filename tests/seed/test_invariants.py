@@ -60,3 +60,42 @@ async def test_a_seed_failing_midway_leaves_the_database_as_it_was(
     report = await seed_database(url, participants=300)
     assert report.counts["participants"] == 300
     assert await violations(url) == dict.fromkeys(CHECKS, 0)
+
+
+async def _constraints(url: str) -> list[tuple[str, str, bool]]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT conrelid::regclass::text AS tbl, conname, convalidated FROM pg_constraint"
+            " WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+        )
+        return [(r["tbl"], r["conname"], r["convalidated"]) for r in rows]
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize("failing_step", ["index ", "foreign key "])
+async def test_a_seed_failing_while_putting_indexes_back_leaves_the_database_as_it_was(
+    databases: DatabaseFactory, failing_step: str
+) -> None:
+    # The indexes and constraints come back one by one, each committed: a seed failing
+    # among them finishes the rest over the emptied tables.
+    url = await databases.create("seed_interrupted_rebuild")
+    await asyncio.to_thread(migrate.upgrade, url)
+    before = (await _shape(url), await _constraints(url))
+    seen = 0
+
+    def fail_on_the_second(label: str, weight: float) -> None:
+        nonlocal seen
+        if label.startswith(failing_step):
+            seen += 1
+            if seen == 2:
+                raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        await seed_database(url, participants=300, on_step=fail_on_the_second, jobs=2)
+    assert (await _shape(url), await _constraints(url)) == before
+    assert all(validated for _, _, validated in before[1])
+    report = await seed_database(url, participants=300)
+    assert report.counts["participants"] == 300
+    assert await violations(url) == dict.fromkeys(CHECKS, 0)
