@@ -85,10 +85,18 @@ LARGE_TABLES: Final = (
     "disbursement_items",
     "disbursement_reports",
 )
+# Loaded after the other tables' indexes are back, before their own (``put_back``).
+_PAID_TABLES: Final = ("disbursement_items", "disbursement_reports")
 FIGURES_TRIGGERS: Final = ("participants", "completions", "disbursement_items")
 # Tables of the seed's own while it runs (none is in the model): what ``undo_interrupted``
 # needs to put a database back after a failed seed, and the offers buyers are drawn from.
-SEED_STATE_TABLES: Final = ("seed_rebuild", "seed_offers", "seed_offer_counts")
+SEED_STATE_TABLES: Final = (
+    "seed_rebuild",
+    "seed_offers",
+    "seed_offer_counts",
+    "seed_buyers",
+    "seed_completers",
+)
 Step = Callable[[str, float], None]
 _REGENCY_BUCKETS: Final = 1 << 16
 _AGE_DAYS: Final = 46 * 365  # birth dates spread over ages 18 to 64
@@ -286,31 +294,59 @@ async def load_registrants(
     await rebuild.in_parallel(dsn, [load(first, last) for first, last in chunks], jobs)
 
 
-async def add_journeys(connection: Any, scale: FullScale, inputs: FullInputs, step: Step) -> None:
-    """The second part, in the caller's transaction (committed before the indexes are put
-    back, so that other connections build them): purchases, attendances, completions,
-    certificates, accounts and installments of the buyers."""
-    await _bulk_settings(connection)
+async def add_journeys(
+    dsn: str, connection: Any, scale: FullScale, inputs: FullInputs, step: Step, *, jobs: int
+) -> None:
+    """The second part (committed before the indexes are put back, so that other connections
+    build them): the buyers drawn (in the caller's transaction), then their purchases,
+    attendances, completions, certificates, accounts and installments, each table's rows
+    by one statement on one of ``jobs`` connections (the largest first)."""
+    if scale.completers == 0:
+        step("no purchases", _JOURNEYS + _INCENTIVES)
+        return
+    async with connection.transaction():
+        await _bulk_settings(connection)
+        await _buyers(connection, scale)
+    step("buyers drawn", 1)
+    statements = [*_incentives(scale, inputs), *_journeys(scale)]
+
+    def insert(statement: Statement) -> rebuild.Task:
+        sql, arguments = statement
+        table = sql.split("INSERT INTO ", 1)[1].split(" ", 1)[0]
+
+        async def task(worker: Any) -> None:
+            await worker.execute(sql, *arguments)
+            step(table, (_JOURNEYS + _INCENTIVES - 1) / len(statements))
+
+        return task
+
+    await rebuild.in_parallel(dsn, [insert(statement) for statement in statements], jobs)
+
+
+async def put_back(dsn: str, connection: Any, scale: FullScale, step: Step, *, jobs: int) -> None:
+    """The third part: the indexes and constraints back over ``jobs`` connections
+    (``gateway/seed/rebuild.py``), and the disbursements. Those are loaded (and committed)
+    once the other tables' keys are back, for 0008's payable check to look each item's
+    installment and account up, but before their own indexes and the foreign keys: built
+    and checked in bulk afterwards instead of row by row."""
+    await rebuild.put_back_indexes(
+        dsn, connection, step, _REBUILD, jobs=jobs, wanted=lambda t: t not in _PAID_TABLES
+    )
     if scale.completers > 0:
-        await _journeys(connection, scale)
-    step("purchases, attendances, completions", _JOURNEYS)
-    if scale.completers > 0:
-        await _incentives(connection, scale, inputs)
-    step("installments", _INCENTIVES)
-
-
-async def put_back(dsn: str, connection: Any, step: Step, *, jobs: int) -> None:
-    """The indexes and constraints back, over ``jobs`` connections (``rebuild.put_back``)."""
-    await rebuild.put_back(dsn, connection, step, _REBUILD, jobs=jobs)
-
-
-async def complete(connection: Any, scale: FullScale, step: Step) -> dict[str, int]:
-    """The last part, in the caller's transaction: disbursements, seats, the figures; the
-    seed's own tables dropped."""
-    await _bulk_settings(connection)
-    if scale.completers > 0:
-        await _disbursements(connection)
+        async with connection.transaction():
+            await _bulk_settings(connection)
+            await _disbursements(connection)
     step("disbursements", _PAID)
+    await rebuild.put_back_indexes(
+        dsn, connection, step, _REBUILD, jobs=jobs, wanted=lambda t: t in _PAID_TABLES
+    )
+    await rebuild.put_back_foreign_keys(dsn, connection, step, _REBUILD, jobs=jobs)
+
+
+async def complete(connection: Any, step: Step) -> dict[str, int]:
+    """The last part, in the caller's transaction: seats and the figures; the seed's own
+    tables dropped."""
+    await _bulk_settings(connection)
     await _seats(connection)
     await set_figures_triggers(connection, enabled=True)
     await connection.execute(f"DROP TABLE {', '.join(SEED_STATE_TABLES)}")
@@ -536,17 +572,18 @@ async def _offers(connection: Any, inputs: FullInputs) -> None:
     assert offered == 2 * len(inputs.waves), "a wave has no course its recipients could buy"
 
 
-async def _journeys(connection: Any, scale: FullScale) -> None:
-    """Each buyer (rank < B) bought one training (purchase id = rank + 1). A completer
-    (rank < C) redeemed it, attended sessions 1-3 and the post-test, completed it and holds
-    its certificate; an unredeemed buyer's training starts after AS_OF; a started one
-    attended its first session."""
+async def _buyers(connection: Any, scale: FullScale) -> None:
+    """The buyers (``seed_buyers``, the completers among them ``seed_completers``), from
+    which ``_journeys`` and ``_incentives`` make their rows. Each buyer (rank < B) bought one
+    training (purchase id = rank + 1). A completer (rank < C) redeemed it, attended sessions
+    1-3 and the post-test, completed it and holds its certificate; an unredeemed buyer's
+    training starts after AS_OF; a started one attended its first session."""
     rank = _rank_sql(scale)
     # Bought (authorized) within the window, redeemed an hour later or when the schedule
     # starts, whichever is later (not at all when that is after AS_OF).
     await connection.execute(
         f"""
-        CREATE TEMP TABLE full_buyers ON COMMIT DROP AS
+        CREATE UNLOGGED TABLE seed_buyers AS
         SELECT p.participant_id, p.purchase_id, p.wave_id, p.full_name, p.phone_masked,
                o.schedule_id, o.course_id, o.price, o.platform_id, o.starts_at, o.ends_at,
                p.bought_at,
@@ -572,151 +609,185 @@ async def _journeys(connection: Any, scale: FullScale) -> None:
         """  # noqa: S608 - only integers of ours are joined in
     )
     await connection.execute(
-        "CREATE TEMP TABLE full_completers ON COMMIT DROP AS "
-        "SELECT * FROM full_buyers WHERE purchase_id <= $1",
+        "CREATE UNLOGGED TABLE seed_completers AS "
+        "SELECT * FROM seed_buyers WHERE purchase_id <= $1",
         scale.completers,
     )
-    await connection.execute(
-        """
-        INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id, created_at)
-        SELECT platform_id, 'g' || participant_id, participant_id,
-               bought_at - interval '3 days' FROM full_buyers
-        """
+    await connection.execute("ANALYZE seed_buyers, seed_completers")  # for the joins' plans
+
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def _sql(statement: str, *arguments: Any) -> Statement:
+    return statement, arguments
+
+
+def _journeys(scale: FullScale) -> list[Statement]:
+    """The buyers' purchases, platform accounts, attendances, completions and certificates
+    (from ``_buyers``' tables)."""
+    statements: list[Statement] = []
+    statements.append(
+        _sql(
+            """
+            INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id,
+                created_at)
+            SELECT platform_id, 'g' || participant_id, participant_id,
+                   bought_at - interval '3 days' FROM seed_buyers
+            """
+        )
     )
-    await connection.execute(
-        """
-        INSERT INTO purchases (id, platform_id, participant_id, course_id, schedule_id,
-            platform_user_id, invoice_code, amount, status, transaction_code, redeem_code,
-            otp_attempts, created_at, authorized_at, redeemed_at)
-        SELECT purchase_id, platform_id, participant_id, course_id, schedule_id,
-               'g' || participant_id,
-               'INV/' || to_char(bought_at, 'YYYYMMDD') || '/G'
-                   || lpad(purchase_id::text, 8, '0'),
-               price, $1,
-               'TRX-' || to_char(bought_at, 'YYMMDD') || '-G'
-                   || lpad(purchase_id::text, 8, '0'),
-               'G' || left(lpad(purchase_id::text, 9, '0'), 4) || '-'
-                   || right(lpad(purchase_id::text, 9, '0'), 5),
-               1, bought_at - interval '5 minutes', bought_at, redeemed_at
-          FROM full_buyers
-        """,
-        PurchaseStatus.SUCCESS.value,
+    statements.append(
+        _sql(
+            """
+            INSERT INTO purchases (id, platform_id, participant_id, course_id, schedule_id,
+                platform_user_id, invoice_code, amount, status, transaction_code, redeem_code,
+                otp_attempts, created_at, authorized_at, redeemed_at)
+            SELECT purchase_id, platform_id, participant_id, course_id, schedule_id,
+                   'g' || participant_id,
+                   'INV/' || to_char(bought_at, 'YYYYMMDD') || '/G'
+                       || lpad(purchase_id::text, 8, '0'),
+                   price, $1,
+                   'TRX-' || to_char(bought_at, 'YYMMDD') || '-G'
+                       || lpad(purchase_id::text, 8, '0'),
+                   'G' || left(lpad(purchase_id::text, 9, '0'), 4) || '-'
+                       || right(lpad(purchase_id::text, 9, '0'), 5),
+                   1, bought_at - interval '5 minutes', bought_at, redeemed_at
+              FROM seed_buyers
+            """,
+            PurchaseStatus.SUCCESS.value,
+        )
     )
-    await connection.execute(
-        """
-        INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
-        SELECT (purchase_id - 1) * 4 + step, purchase_id, seq,
-               CASE WHEN seq = 999 THEN 60 + purchase_id % 41 END,
-               redeemed_at + interval '1 day' * (step - 1),
-               redeemed_at + interval '1 day' * (step - 1)
-          FROM full_completers, (VALUES (1, 1), (2, 2), (3, 3), (4, 999)) AS s(step, seq)
-        """
+    statements.append(
+        _sql(
+            """
+            INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
+            SELECT (purchase_id - 1) * 4 + step, purchase_id, seq,
+                   CASE WHEN seq = 999 THEN 60 + purchase_id % 41 END,
+                   redeemed_at + interval '1 day' * (step - 1),
+                   redeemed_at + interval '1 day' * (step - 1)
+              FROM seed_completers, (VALUES (1, 1), (2, 2), (3, 3), (4, 999)) AS s(step, seq)
+            """
+        )
     )
-    await connection.execute(
-        f"""
-        INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
-        SELECT (purchase_id - 1) * 4 + 1, purchase_id, 1, NULL, redeemed_at, redeemed_at
-          FROM full_buyers WHERE purchase_id > {scale.completers} AND redeemed_at IS NOT NULL
-        """  # noqa: S608 - only integers of ours are joined in
+    statements.append(
+        _sql(
+            f"""
+            INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
+            SELECT (purchase_id - 1) * 4 + 1, purchase_id, 1, NULL, redeemed_at, redeemed_at
+              FROM seed_buyers WHERE purchase_id > {scale.completers} AND redeemed_at IS NOT NULL
+            """  # noqa: S608 - only integers of ours are joined in
+        )
     )
-    await connection.execute(
-        """
-        INSERT INTO completions (id, purchase_id, participant_id, score, completed_at,
-            created_at)
-        SELECT purchase_id, purchase_id, participant_id, 60 + purchase_id % 41,
-               redeemed_at + interval '3 days 2 hours', redeemed_at + interval '3 days 2 hours'
-          FROM full_completers
-        """
+    statements.append(
+        _sql(
+            """
+            INSERT INTO completions (id, purchase_id, participant_id, score, completed_at,
+                created_at)
+            SELECT purchase_id, purchase_id, participant_id, 60 + purchase_id % 41,
+                   redeemed_at + interval '3 days 2 hours', redeemed_at + interval '3 days 2 hours'
+              FROM seed_completers
+            """
+        )
     )
     # Half a status list's entries to a list, spread over it by an odd multiplier
     # (a bijection modulo its power-of-two size), as the live path leaves them.
     half = STATUS_LIST_SIZE // 2
-    await connection.execute(
-        f"""
-        INSERT INTO certificates (id, number, completion_id, participant_id, course_id, status,
-            issued_at, status_list, status_index)
-        SELECT purchase_id, 'CERT-2020-G' || lpad(purchase_id::text, 7, '0'), purchase_id,
-               participant_id, course_id, $1, redeemed_at + interval '3 days 2 hours 10 minutes',
-               1 + (purchase_id - 1) / {half},
-               ((purchase_id - 1) % {half}) * 40503 % {STATUS_LIST_SIZE}
-          FROM full_completers
-        """,  # noqa: S608 - only integers of ours are joined in
-        CertificateStatus.VALID.value,
+    statements.append(
+        _sql(
+            f"""
+            INSERT INTO certificates (id, number, completion_id, participant_id, course_id, status,
+                issued_at, status_list, status_index)
+            SELECT purchase_id, 'CERT-2020-G' || lpad(purchase_id::text, 7, '0'), purchase_id,
+                   participant_id, course_id, $1,
+                   redeemed_at + interval '3 days 2 hours 10 minutes',
+                   1 + (purchase_id - 1) / {half},
+                   ((purchase_id - 1) % {half}) * 40503 % {STATUS_LIST_SIZE}
+              FROM seed_completers
+            """,  # noqa: S608 - only integers of ours are joined in
+            CertificateStatus.VALID.value,
+        )
     )
+    return statements
 
 
-async def _incentives(connection: Any, scale: FullScale, inputs: FullInputs) -> None:
+def _incentives(scale: FullScale, inputs: FullInputs) -> list[Statement]:
+    """The completers' payment accounts and installments."""
+    statements: list[Statement] = []
     payment = inputs.partners.payment_partners
     banks = [p for p in payment if p.source.kind is PaymentAccountKind.BANK]
     shares = _buckets([p.source.share for p in payment], 100, range(len(payment)))
-    await connection.execute(
-        f"""
-        INSERT INTO payment_accounts (id, participant_id, payment_partner_id, kind,
-            account_reference, account_number, account_masked, holder_name, name_matched,
-            is_primary, verified_at, created_at)
-        SELECT purchase_id, participant_id, partner, kind,
-               'acct_g' || lpad(purchase_id::text, 12, '0'),
-               CASE WHEN kind = $5 THEN replace(phone_masked, '****',
-                        lpad((purchase_id % 10000)::text, 4, '0'))
-                    ELSE '9' || lpad(purchase_id::text, 12, '0') END,
-               CASE WHEN kind = $5 THEN phone_masked
-                    ELSE '********' || right(lpad(purchase_id::text, 12, '0'), 4) END,
-               upper(full_name), true, true, redeemed_at + interval '1 day',
-               redeemed_at + interval '23 hours'
-          FROM (SELECT c.*,
-                       CASE WHEN c.phone_masked IS NULL
-                            THEN ($3::bigint[])[1 + {_rand("c.participant_id", 30, len(banks))}]
-                            ELSE ($1::bigint[])[1 + ($4::int[])[1 + {
-            _rand("c.participant_id", 31, 100)
-        }]] END AS partner
-                  FROM full_completers c) c
-          JOIN (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS kind) k
-            ON k.id = c.partner
-        """,  # noqa: S608 - only integers of ours are joined in
-        [p.id for p in payment],
-        [p.source.kind.value for p in payment],
-        [p.id for p in banks],
-        shares,
-        PaymentAccountKind.EWALLET.value,
+    statements.append(
+        _sql(
+            f"""
+            INSERT INTO payment_accounts (id, participant_id, payment_partner_id, kind,
+                account_reference, account_number, account_masked, holder_name, name_matched,
+                is_primary, verified_at, created_at)
+            SELECT purchase_id, participant_id, partner, kind,
+                   'acct_g' || lpad(purchase_id::text, 12, '0'),
+                   CASE WHEN kind = $5 THEN replace(phone_masked, '****',
+                            lpad((purchase_id % 10000)::text, 4, '0'))
+                        ELSE '9' || lpad(purchase_id::text, 12, '0') END,
+                   CASE WHEN kind = $5 THEN phone_masked
+                        ELSE '********' || right(lpad(purchase_id::text, 12, '0'), 4) END,
+                   upper(full_name), true, true, redeemed_at + interval '1 day',
+                   redeemed_at + interval '23 hours'
+              FROM (SELECT c.*,
+                           CASE WHEN c.phone_masked IS NULL
+                                THEN ($3::bigint[])[1 + {_rand("c.participant_id", 30, len(banks))}]
+                                ELSE ($1::bigint[])[1 + ($4::int[])[1 + {
+                _rand("c.participant_id", 31, 100)
+            }]] END AS partner
+                      FROM seed_completers c) c
+              JOIN (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS kind) k
+                ON k.id = c.partner
+            """,  # noqa: S608 - only integers of ours are joined in
+            [p.id for p in payment],
+            [p.source.kind.value for p in payment],
+            [p.id for p in banks],
+            shares,
+            PaymentAccountKind.EWALLET.value,
+        )
     )
     # The scheme's plan, as offsets from the completion (core.incentives).
     reference = timeline.AS_OF
     plan = installment_plan(SCHEME_2020, reference)
-    rank = _rank_sql(scale)
-    await connection.execute(
-        f"""
-        INSERT INTO incentive_installments (id, participant_id, kind, sequence, amount, due_at,
-            status, created_at)
-        SELECT (c.purchase_id - 1) * {len(plan)} + s.position, c.participant_id, s.kind,
-               s.sequence, s.amount, c.completed_at + s.due_after,
-               CASE WHEN s.due_after IS NULL THEN $6
-                    WHEN s.kind = $7 AND s.sequence = 1 AND c.purchase_id <= {scale.paid} THEN $8
-                    WHEN c.completed_at + s.due_after <= $9 THEN $10 ELSE $6 END,
-               c.completed_at
-          FROM (SELECT purchase_id, participant_id,
-                       redeemed_at + interval '3 days 2 hours' AS completed_at
-                  FROM full_completers) c,
-               unnest($1::int[], $2::text[], $3::int[], $4::bigint[], $5::interval[])
-                   AS s(position, kind, sequence, amount, due_after)
-        """,  # noqa: S608 - only integers of ours are joined in
-        list(range(1, len(plan) + 1)),
-        [planned.kind.value for planned in plan],
-        [planned.sequence for planned in plan],
-        [planned.amount for planned in plan],
-        [None if planned.due_at is None else planned.due_at - reference for planned in plan],
-        InstallmentStatus.SCHEDULED.value,
-        IncentiveKind.TRAINING.value,
-        InstallmentStatus.PAID.value,
-        timeline.AS_OF,
-        InstallmentStatus.DUE.value,
+    statements.append(
+        _sql(
+            f"""
+            INSERT INTO incentive_installments (id, participant_id, kind, sequence, amount, due_at,
+                status, created_at)
+            SELECT (c.purchase_id - 1) * {len(plan)} + s.position, c.participant_id, s.kind,
+                   s.sequence, s.amount, c.completed_at + s.due_after,
+                   CASE WHEN s.due_after IS NULL THEN $6
+                        WHEN s.kind = $7 AND s.sequence = 1
+                             AND c.purchase_id <= {scale.paid} THEN $8
+                        WHEN c.completed_at + s.due_after <= $9 THEN $10 ELSE $6 END,
+                   c.completed_at
+              FROM (SELECT purchase_id, participant_id,
+                           redeemed_at + interval '3 days 2 hours' AS completed_at
+                      FROM seed_completers) c,
+                   unnest($1::int[], $2::text[], $3::int[], $4::bigint[], $5::interval[])
+                       AS s(position, kind, sequence, amount, due_after)
+            """,  # noqa: S608 - only integers of ours are joined in
+            list(range(1, len(plan) + 1)),
+            [planned.kind.value for planned in plan],
+            [planned.sequence for planned in plan],
+            [planned.amount for planned in plan],
+            [None if planned.due_at is None else planned.due_at - reference for planned in plan],
+            InstallmentStatus.SCHEDULED.value,
+            IncentiveKind.TRAINING.value,
+            InstallmentStatus.PAID.value,
+            timeline.AS_OF,
+            InstallmentStatus.DUE.value,
+        )
     )
-    del rank
+    return statements
 
 
 async def _disbursements(connection: Any) -> None:
     """Paid people: purchase ids 1..P (ranks below P). Batches per payment partner and
-    fortnight of the installment's due date, as the demo's. Loaded once the indexes are
-    back: 0008's payable check looks each item's account and installment up."""
+    fortnight of the installment's due date, as the demo's (``put_back`` says when)."""
     await connection.execute(
         f"""
         CREATE TEMP TABLE full_paid ON COMMIT DROP AS

@@ -2,10 +2,11 @@
 over several connections at once.
 
 ``set_aside`` drops them and keeps, in ``seed_rebuild``, the statements that put each back
-(read from the catalog, as the migrations defined them). ``put_back`` builds the unique keys
-and indexes, each in its own transaction on one of several connections (the largest tables
-first), then the foreign keys: all added ``NOT VALID`` at once (a catalog change, no check),
-then each checked once by ``VALIDATE CONSTRAINT`` on one of the connections. Adding a checked
+(read from the catalog, as the migrations defined them). ``put_back_indexes`` builds the unique
+keys and indexes, each in its own transaction on one of several connections (the largest
+tables first); ``put_back_foreign_keys`` the foreign keys: all added ``NOT VALID`` at once (a
+catalog change, no check), then each checked once by ``VALIDATE CONSTRAINT`` on one of the
+connections. Adding a checked
 foreign key holds a lock on both tables that makes every other foreign key of them wait;
 validating holds one that lets them be validated side by side. The result is the same trusted
 constraint.
@@ -128,38 +129,42 @@ async def _pieces(connection: Any) -> list[Piece]:
     return [Piece(r["kind"], r["tbl"], r["name"], r["statement"]) for r in rows]
 
 
-async def put_back(dsn: str, connection: Any, step: Step, weight: float, *, jobs: int) -> None:
-    """Every piece of ``seed_rebuild`` back, over ``jobs`` connections (the loaded rows
-    committed: the other connections build from them). ``weight`` progress units in all."""
+async def put_back_indexes(
+    dsn: str,
+    connection: Any,
+    step: Step,
+    weight: float,
+    *,
+    jobs: int,
+    wanted: Callable[[str], bool],
+) -> None:
+    """The unique keys and indexes of the tables ``wanted`` says yes to, over ``jobs``
+    connections (the loaded rows committed: the other connections build from them), the
+    largest tables first: the longest builds start at once, the short ones fill in.
+    ``weight`` progress units for all pieces of ``seed_rebuild``."""
     pieces = await _pieces(connection)
-    if not pieces:
-        return
-    # Largest tables first: the longest builds start at once, the short ones fill in.
-    sizes = {
-        r["tbl"]: int(r["size"])
-        for r in await connection.fetch(
-            "SELECT tbl, pg_relation_size(tbl::regclass) AS size"
-            " FROM (SELECT DISTINCT tbl FROM seed_rebuild) t"
-        )
-    }
-    built = [p for p in pieces if p.kind != _FOREIGN]
+    sizes = await _sizes(connection)
+    built = [p for p in pieces if p.kind != _FOREIGN and wanted(p.table)]
     built.sort(key=lambda p: -sizes[p.table])
-    foreign = [p for p in pieces if p.kind == _FOREIGN]
-    done = 0
-
-    def finished(label: str) -> None:
-        nonlocal done
-        done += 1
-        step(f"{label} ({done} of {len(pieces)})", weight / len(pieces))
 
     def build(piece: Piece) -> Task:
         async def task(worker: Any) -> None:
             await worker.execute(piece.statement)
-            finished(f"index {piece.name}")
+            step(f"index {piece.name}", weight / len(pieces))
 
         return task
 
     await in_parallel(dsn, [build(p) for p in built], jobs)
+
+
+async def put_back_foreign_keys(
+    dsn: str, connection: Any, step: Step, weight: float, *, jobs: int
+) -> None:
+    """Every foreign key of ``seed_rebuild``: added ``NOT VALID`` together, then each
+    validated once on one of ``jobs`` connections (their keys must be back)."""
+    pieces = await _pieces(connection)
+    sizes = await _sizes(connection)
+    foreign = [p for p in pieces if p.kind == _FOREIGN]
     async with connection.transaction():
         for piece in foreign:
             await connection.execute(f"{piece.statement} NOT VALID")
@@ -171,12 +176,20 @@ async def put_back(dsn: str, connection: Any, step: Step, weight: float, *, jobs
             await worker.execute(f"SET enable_hashjoin = {join}")
             await worker.execute(f"SET enable_mergejoin = {join}")
             await worker.execute(f'ALTER TABLE {piece.table} VALIDATE CONSTRAINT "{piece.name}"')
-            finished(f"foreign key {piece.name}")
+            step(f"foreign key {piece.name}", weight / len(pieces))
 
         return task
 
-    foreign.sort(key=lambda p: -sizes.get(p.table, 0))
+    foreign.sort(key=lambda p: -sizes[p.table])
     await in_parallel(dsn, [validate(p) for p in foreign], jobs)
+
+
+async def _sizes(connection: Any) -> dict[str, int]:
+    rows = await connection.fetch(
+        "SELECT tbl, pg_relation_size(tbl::regclass) AS size"
+        " FROM (SELECT DISTINCT tbl FROM seed_rebuild) t"
+    )
+    return {r["tbl"]: int(r["size"]) for r in rows}
 
 
 async def _probed_by_index(connection: Any, foreign: Sequence[Piece]) -> set[str]:

@@ -160,11 +160,10 @@ async def _seed(
         connections = jobs or os.cpu_count() or 1
         try:
             await load_registrants(dsn, scale, inputs, step, jobs=connections)
+            await add_journeys(dsn, connection, scale, inputs, step, jobs=connections)
+            await put_back(dsn, connection, scale, step, jobs=connections)
             async with connection.transaction():
-                await add_journeys(connection, scale, inputs, step)
-            await put_back(dsn, connection, step, jobs=connections)
-            async with connection.transaction():
-                counts = await complete(connection, scale, step)
+                counts = await complete(connection, step)
                 await loader.advance_id_sequences(tables.ALL_TABLES)
         except BaseException:
             await undo_interrupted(connection, model_tables)
