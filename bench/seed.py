@@ -89,14 +89,18 @@ async def main() -> int:
     # Each progress line ends a step: the backends' CPU then, for the CPU of each step.
     steps: list[tuple[str, float, float]] = []
 
+    # The poller and the progress reader both sample, on the one monitor connection.
+    sampling = asyncio.Lock()
+
     async def sample() -> None:
-        loads.append(os.getloadavg()[0])
-        for pid in await _backend_pids(monitor, args.database):
-            try:
-                times = psutil.Process(pid).cpu_times()
-            except psutil.Error:
-                continue
-            backend_cpu[pid] = times.user + times.system
+        async with sampling:
+            loads.append(os.getloadavg()[0])
+            for pid in await _backend_pids(monitor, args.database):
+                try:
+                    times = psutil.Process(pid).cpu_times()
+                except psutil.Error:
+                    continue
+                backend_cpu[pid] = times.user + times.system
 
     async def read_progress() -> None:
         assert child.stderr is not None

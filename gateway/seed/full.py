@@ -198,14 +198,32 @@ def card_body_sql(participant_id: str) -> str:
     return f"(5 * {modulus} + ({participant_id} * 7919393123 + 31415926535897) % {modulus})"
 
 
+def _luhn_digit_sum(digits: int, doubled_from: int) -> int:
+    """The Luhn sum of a number's decimal digits, doubling every other one starting with
+    the ``doubled_from``-th from the right (0 or 1); a doubled digit above 4 loses 9."""
+    total = 0
+    for place in range(3):
+        digit = digits // 10**place % 10
+        total += digit * 2 - 9 * (digit // 5) if place % 2 == doubled_from else digit
+    return total
+
+
+# The Luhn sums of every group of three digits, with its first or its middle digit doubled,
+# as SQL array literals: the body's sum is five lookups instead of arithmetic on each digit.
+_LUHN_GROUPS: Final = tuple(
+    "'{" + ",".join(str(_luhn_digit_sum(g, doubled_from)) for g in range(1000)) + "}'::int[]"
+    for doubled_from in (0, 1)
+)
+
+
 def card_number_of_body_sql(body: str) -> str:
     """The body and its Luhn digit; ``body`` best a column, computed once per row."""
     terms = []
-    for power in range(15):
-        digit = f"({body} / {10**power} % 10)"
-        # Luhn doubles every other digit from the right of the body (the check digit
-        # will stand to its right); a doubled digit above 4 loses 9.
-        terms.append(f"({digit} * 2 - 9 * ({digit} / 5))" if power % 2 == 0 else digit)
+    for group in range(5):
+        # Luhn doubles every other digit from the right of the body (the check digit will
+        # stand to its right): the digits at even places, the first of a group at 3 * group.
+        digits = f"({body} / {10 ** (3 * group)} % 1000)"
+        terms.append(f"({_LUHN_GROUPS[group % 2]})[1 + {digits}]")
     check = f"((10 - ({' + '.join(terms)}) % 10) % 10)"
     return f"({body}::text || {check}::text)"
 
@@ -409,6 +427,10 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
     # Each wave's opening and closing, indexed by wave id (ids 1..6).
     closes = [wave.closes_at for wave in sorted(inputs.waves, key=lambda w: w.id)]
     deadlines = [wave.purchase_deadline for wave in sorted(inputs.waves, key=lambda w: w.id)]
+    # Lists of words indexed per row (regency codes, names, prefixes) are bound as name[]:
+    # its elements have a fixed size (64 bytes), so one is found by its offset, where a
+    # text[] element is found by walking those before it (0.7 us a row for 514 regencies).
+    assert all(len(word.encode()) < 64 for word in (*male, *female, *family))
     parameters = (
         inner,
         outer,
@@ -432,10 +454,10 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
         disabilities)
     SELECT n, {card_number_of_body_sql("card_body")}, {nik_hash_sql("nik")},
            left(nik, 6) || '********' || right(nik, 2),
-           (CASE WHEN female THEN $12::text[] ELSE $11::text[] END)[1 + {_rand("n", 7, 997)}
-               % cardinality(CASE WHEN female THEN $12::text[] ELSE $11::text[] END)]
-               || ' ' || ($13::text[])[1 + {_rand("n", 8, 991)} % cardinality($13::text[])],
-           birth, ($9::text[])[1 + ($10::int[])[1 + {_rand("n", 9, 1000)}]], regency, wave,
+           (CASE WHEN female THEN $12::name[] ELSE $11::name[] END)[1 + {_rand("n", 7, 997)}
+               % cardinality(CASE WHEN female THEN $12::name[] ELSE $11::name[] END)]::text
+               || ' ' || ($13::name[])[1 + {_rand("n", 8, 991)} % cardinality($13::name[])]::text,
+           birth, ($9::name[])[1 + ($10::int[])[1 + {_rand("n", 9, 1000)}]]::text, regency, wave,
            CASE WHEN wave IS NULL THEN 0
                 ELSE {SCHEME_2020.training_balance} - coalesce(bought.price, 0) END,
            CASE WHEN wave IS NULL THEN $15 ELSE $16 END,
@@ -443,7 +465,7 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
            CASE WHEN offline THEN $17 ELSE $18 END,
            CASE WHEN offline THEN ($5::bigint[])[regency] END,
            CASE WHEN offline AND {_rand("n", 10, 1000)} < 300 THEN NULL
-                ELSE '0' || ($14::text[])[1 + {_rand("n", 11, 35)} % cardinality($14::text[])]
+                ELSE '0' || ($14::name[])[1 + {_rand("n", 11, 35)} % cardinality($14::name[])]::text
                      || '****' || lpad({_rand("n", 12, 10000)}::text, 4, '0') END,
            CASE WHEN wave IS NULL
                 THEN $22::timestamptz + $23::interval * power(({_rand("n", 13, 1000000)}
@@ -457,15 +479,15 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
                 THEN ARRAY[($21::text[])[1 + {_rand("n", 15, 4)}]] ELSE '{{}}'::text[] END
       FROM (
         SELECT n, rank, regency, offline, female, birth, wave, {card_body_sql("n")} AS card_body,
-               ($4::text[])[regency] || lpad((1 + {_rand("n", 16, 20)})::text, 2, '0')
+               ($4::name[])[regency]::text || lpad((1 + {_rand("n", 16, 20)})::text, 2, '0')
                || lpad((extract(day FROM birth)::int + CASE WHEN female THEN 40 ELSE 0 END)
                        ::text, 2, '0')
                || to_char(birth, 'MMYY') || lpad((rank / {_AGE_DAYS} + 1)::text, 4, '0') AS nik
           FROM (
             SELECT n, rank,
-                   CASE WHEN n <= cardinality($4::text[]) THEN n::int
+                   CASE WHEN n <= cardinality($4::name[]) THEN n::int
                         ELSE ($3::int[])[1 + {_rand("n", 1, _REGENCY_BUCKETS)}] END AS regency,
-                   n <= cardinality($4::text[]) OR {_rand("n", 2, 1000)}
+                   n <= cardinality($4::name[]) OR {_rand("n", 2, 1000)}
                        < {round(OFFLINE_SHARE * 1000)} AS offline,
                    {_rand("n", 3, 2)} = 1 AS female,
                    ($24::date - (rank % {_AGE_DAYS})::int) AS birth,
