@@ -381,6 +381,10 @@ async def _bulk_settings(connection: Any) -> None:
     # The figures' rebuild and the paid items' numbering hash or sort every registrant:
     # with the default 4 MB each spills to disk in many batches.
     await connection.execute("SET LOCAL work_mem = '256MB'")
+    # Serial plans: each worker of a parallel plan of the figures' rebuild computes the
+    # completions' and the payments' aggregates again (43 s of CPU instead of 33 s at full
+    # scale, for 9 s less wall time on a loaded machine).
+    await connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
     await connection.execute("SET LOCAL synchronous_commit = off")
 
 

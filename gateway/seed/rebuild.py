@@ -28,11 +28,14 @@ import asyncpg
 Step = Callable[[str, float], None]
 Task = Callable[[Any], Awaitable[None]]
 
-# Each worker's session: sorts of the largest indexes in memory; a backend whose client
-# vanished (a killed seed) stops at its next check instead of finishing a long build.
+# Each worker's session: sorts of the largest indexes in memory; no parallel workers for
+# its queries (the connections already keep the cores busy, and each worker of a parallel
+# hash join builds its own copy of the smaller sides); a backend whose client vanished (a
+# killed seed) stops at its next check instead of finishing a long build.
 WORKER_SETTINGS: Final = (
     "SET maintenance_work_mem = '512MB'",
     "SET work_mem = '256MB'",
+    "SET max_parallel_workers_per_gather = 0",
     "SET synchronous_commit = off",
     "SET client_connection_check_interval = '2s'",
 )
