@@ -70,8 +70,11 @@ from gateway.seed.programme import (
 
 CHUNK: Final = 1_000_000  # registrants per statement: a progress step
 # Progress units of ``load_full``'s steps (their sum): about their share of the time.
-_SET_ASIDE, _REGISTRANTS, _JOURNEYS, _INCENTIVES, _REBUILD, _PAID, _SEATS = 1, 40, 6, 2, 12, 1, 3
-LOAD_WEIGHT: Final = _SET_ASIDE + _REGISTRANTS + _JOURNEYS + _INCENTIVES + _REBUILD + _PAID + _SEATS
+_SET_ASIDE, _REGISTRANTS, _JOURNEYS, _INCENTIVES, _REBUILD, _PAID, _SEATS = 1, 40, 6, 2, 11, 1, 3
+_ANALYZE: Final = 1
+LOAD_WEIGHT: Final = (
+    _SET_ASIDE + _REGISTRANTS + _JOURNEYS + _INCENTIVES + _REBUILD + _ANALYZE + _PAID + _SEATS
+)
 # Tables generated here: their indexes and constraints are rebuilt after the load.
 LARGE_TABLES: Final = (
     "participants",
@@ -318,27 +321,54 @@ async def add_journeys(
     """The second part (committed before the indexes are put back, so that other connections
     build them): the buyers drawn (in the caller's transaction), then their purchases,
     attendances, completions, certificates, accounts and installments, each table's rows
-    by one statement on one of ``jobs`` connections (the largest first)."""
-    if scale.completers == 0:
-        step("no purchases", _JOURNEYS + _INCENTIVES)
-        return
-    async with connection.transaction():
-        await _bulk_settings(connection)
-        await _buyers(connection, scale)
-    step("buyers drawn", 1)
-    statements = [*_incentives(scale, inputs), *_journeys(scale)]
+    by one statement on one of ``jobs`` connections (the largest first).
 
-    def insert(statement: Statement) -> rebuild.Task:
-        sql, arguments = statement
-        table = sql.split("INSERT INTO ", 1)[1].split(" ", 1)[0]
+    Beside them the registrants are vacuumed: every page then marked all-visible, the
+    foreign keys into the registrants are checked from their primary key's index alone
+    (without it, each of 11 million probes at full scale reads a heap page through the
+    small shared buffers), and the first index build does not set every row's hint bits."""
+    tasks = [_unit("VACUUM participants", "journeys: registrants vacuumed", 1)]
+    if scale.completers > 0:
+        async with connection.transaction():
+            await _bulk_settings(connection)
+            await _buyers(connection, scale)
+        step("journeys: buyers drawn", 1)
+        statements = [*_incentives(scale, inputs), *_journeys(scale)]
+        weight = (_JOURNEYS + _INCENTIVES - 2) / len(statements)
+        tasks += [
+            _unit(sql, f"journeys: {_table_of(sql)}", weight, *arguments)
+            for sql, arguments in statements
+        ]
+    else:
+        step("journeys: none", _JOURNEYS + _INCENTIVES - 1)
+
+    def run(unit: tuple[str, str, float, tuple[Any, ...]]) -> rebuild.Task:
+        sql, label, weight, arguments = unit
 
         async def task(worker: Any) -> None:
             await worker.execute(sql, *arguments)
-            step(table, (_JOURNEYS + _INCENTIVES - 1) / len(statements))
+            step(label, weight)
 
         return task
 
-    await rebuild.in_parallel(dsn, [insert(statement) for statement in statements], jobs)
+    await rebuild.in_parallel(dsn, [run(unit) for unit in tasks], jobs)
+
+
+def _execute(sql: str) -> rebuild.Task:
+    async def task(worker: Any) -> None:
+        await worker.execute(sql)
+
+    return task
+
+
+def _table_of(insert: str) -> str:
+    return insert.split("INSERT INTO ", 1)[1].split(" ", 1)[0]
+
+
+def _unit(
+    sql: str, label: str, weight: float, *arguments: Any
+) -> tuple[str, str, float, tuple[Any, ...]]:
+    return sql, label, weight, arguments
 
 
 async def put_back(dsn: str, connection: Any, scale: FullScale, step: Step, *, jobs: int) -> None:
@@ -359,6 +389,11 @@ async def put_back(dsn: str, connection: Any, scale: FullScale, step: Step, *, j
         dsn, connection, step, _REBUILD, jobs=jobs, wanted=lambda t: t in _PAID_TABLES
     )
     await rebuild.put_back_foreign_keys(dsn, connection, step, _REBUILD, jobs=jobs)
+    # Statistics of the large tables before the figures are rebuilt from them: without,
+    # the rebuild's plan may hash the registrants instead of the completions and payments.
+    analyze = [f"ANALYZE {table}" for table in LARGE_TABLES]
+    await rebuild.in_parallel(dsn, [_execute(sql) for sql in analyze], jobs)
+    step("large tables analyzed", _ANALYZE)
 
 
 async def complete(connection: Any, step: Step) -> dict[str, int]:

@@ -28,12 +28,15 @@ import asyncpg
 Step = Callable[[str, float], None]
 Task = Callable[[Any], Awaitable[None]]
 
-# Each worker's session: sorts of the largest indexes in memory; no parallel workers for
-# its queries (the connections already keep the cores busy, and each worker of a parallel
-# hash join builds its own copy of the smaller sides); a backend whose client vanished (a
-# killed seed) stops at its next check instead of finishing a long build.
+# Each worker's session: sorts of the largest indexes in memory (the registrants' keys at
+# full scale take 0.6-1.1 GB); no parallel workers (the connections already keep the cores
+# busy; a parallel index build divides the memory among its workers and merges their
+# runs, and each worker of a parallel hash join builds its own copy of the smaller sides);
+# a backend whose client vanished (a killed seed) stops at its next check instead of
+# finishing a long build.
 WORKER_SETTINGS: Final = (
-    "SET maintenance_work_mem = '512MB'",
+    "SET maintenance_work_mem = '1GB'",
+    "SET max_parallel_maintenance_workers = 0",
     "SET work_mem = '256MB'",
     "SET max_parallel_workers_per_gather = 0",
     "SET synchronous_commit = off",
@@ -153,7 +156,7 @@ async def put_back_indexes(
     def build(piece: Piece) -> Task:
         async def task(worker: Any) -> None:
             await worker.execute(piece.statement)
-            step(f"index {piece.name}", weight / len(pieces))
+            step(f"indexes: {piece.name}", weight / len(pieces))
 
         return task
 
@@ -173,18 +176,23 @@ async def put_back_foreign_keys(
             await connection.execute(f"{piece.statement} NOT VALID")
     probed = await _probed_by_index(connection, foreign)
 
-    def validate(piece: Piece) -> Task:
+    def validate(table: str) -> Task:
         async def task(worker: Any) -> None:
-            join = "off" if piece.name in probed else "on"
-            await worker.execute(f"SET enable_hashjoin = {join}")
-            await worker.execute(f"SET enable_mergejoin = {join}")
-            await worker.execute(f'ALTER TABLE {piece.table} VALIDATE CONSTRAINT "{piece.name}"')
-            step(f"foreign key {piece.name}", weight / len(pieces))
+            for piece in foreign:
+                if piece.table != table:
+                    continue
+                join = "off" if piece.name in probed else "on"
+                await worker.execute(f"SET enable_hashjoin = {join}")
+                await worker.execute(f"SET enable_mergejoin = {join}")
+                await worker.execute(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{piece.name}"')
+                step(f"foreign keys: {piece.name}", weight / len(pieces))
 
         return task
 
-    foreign.sort(key=lambda p: -sizes[p.table])
-    await in_parallel(dsn, [validate(p) for p in foreign], jobs)
+    # One task per table, its keys one after the other: validating one holds a lock on its
+    # table that would keep a second connection waiting to validate another of the same.
+    tables = sorted({p.table for p in foreign}, key=lambda table: -sizes[table])
+    await in_parallel(dsn, [validate(table) for table in tables], jobs)
 
 
 async def _sizes(connection: Any) -> dict[str, int]:

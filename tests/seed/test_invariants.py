@@ -74,7 +74,7 @@ async def _constraints(url: str) -> list[tuple[str, str, bool]]:
         await connection.close()
 
 
-@pytest.mark.parametrize("failing_step", ["index ", "foreign key "])
+@pytest.mark.parametrize("failing_step", ["indexes: ", "foreign keys: "])
 async def test_a_seed_failing_while_putting_indexes_back_leaves_the_database_as_it_was(
     databases: DatabaseFactory, failing_step: str
 ) -> None:
