@@ -101,6 +101,7 @@ SEED_STATE_TABLES: Final = (
     "seed_completers",
 )
 Step = Callable[[str, float], None]
+Counts = dict[str, int]  # table name -> rows the seed wrote into it
 _REGENCY_BUCKETS: Final = 1 << 16
 _AGE_DAYS: Final = 46 * 365  # birth dates spread over ages 18 to 64
 _DISABLED_SHARE_OFFLINE: Final = 0.08
@@ -316,7 +317,14 @@ async def load_registrants(
 
 
 async def add_journeys(
-    dsn: str, connection: Any, scale: FullScale, inputs: FullInputs, step: Step, *, jobs: int
+    dsn: str,
+    connection: Any,
+    scale: FullScale,
+    inputs: FullInputs,
+    step: Step,
+    counts: Counts,
+    *,
+    jobs: int,
 ) -> None:
     """The second part (committed before the indexes are put back, so that other connections
     build them): the buyers drawn (in the caller's transaction), then their purchases,
@@ -327,7 +335,7 @@ async def add_journeys(
     foreign keys into the registrants are checked from their primary key's index alone
     (without it, each of 11 million probes at full scale reads a heap page through the
     small shared buffers), and the first index build does not set every row's hint bits."""
-    tasks = [_unit("VACUUM participants", "journeys: registrants vacuumed", 1)]
+    tasks = [_unit("VACUUM participants", None, "journeys: registrants vacuumed", 1)]
     if scale.completers > 0:
         async with connection.transaction():
             await _bulk_settings(connection)
@@ -336,17 +344,19 @@ async def add_journeys(
         statements = [*_incentives(scale, inputs), *_journeys(scale)]
         weight = (_JOURNEYS + _INCENTIVES - 2) / len(statements)
         tasks += [
-            _unit(sql, f"journeys: {_table_of(sql)}", weight, *arguments)
+            _unit(sql, _table_of(sql), f"journeys: {_table_of(sql)}", weight, *arguments)
             for sql, arguments in statements
         ]
     else:
         step("journeys: none", _JOURNEYS + _INCENTIVES - 1)
 
-    def run(unit: tuple[str, str, float, tuple[Any, ...]]) -> rebuild.Task:
-        sql, label, weight, arguments = unit
+    def run(unit: _Unit) -> rebuild.Task:
+        sql, table, label, weight, arguments = unit
 
         async def task(worker: Any) -> None:
-            await worker.execute(sql, *arguments)
+            status = await worker.execute(sql, *arguments)
+            if table is not None:
+                counts[table] = counts.get(table, 0) + _inserted(status)
             step(label, weight)
 
         return task
@@ -365,13 +375,23 @@ def _table_of(insert: str) -> str:
     return insert.split("INSERT INTO ", 1)[1].split(" ", 1)[0]
 
 
-def _unit(
-    sql: str, label: str, weight: float, *arguments: Any
-) -> tuple[str, str, float, tuple[Any, ...]]:
-    return sql, label, weight, arguments
+# A statement run on a worker: its SQL, the table it inserts into (None: it inserts
+# nothing), its progress label and weight, its arguments.
+_Unit = tuple[str, str | None, str, float, tuple[Any, ...]]
 
 
-async def put_back(dsn: str, connection: Any, scale: FullScale, step: Step, *, jobs: int) -> None:
+def _unit(sql: str, table: str | None, label: str, weight: float, *arguments: Any) -> _Unit:
+    return sql, table, label, weight, arguments
+
+
+def _inserted(status: str) -> int:
+    """The rows an INSERT's command status ("INSERT 0 <rows>") says it wrote."""
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def put_back(
+    dsn: str, connection: Any, scale: FullScale, step: Step, counts: Counts, *, jobs: int
+) -> None:
     """The third part: the indexes and constraints back over ``jobs`` connections
     (``gateway/seed/rebuild.py``), and the disbursements. Those are loaded (and committed)
     once the other tables' keys are back, for 0008's payable check to look each item's
@@ -383,7 +403,7 @@ async def put_back(dsn: str, connection: Any, scale: FullScale, step: Step, *, j
     if scale.completers > 0:
         async with connection.transaction():
             await _bulk_settings(connection)
-            await _disbursements(connection)
+            await _disbursements(connection, counts)
     step("disbursements", _PAID)
     await rebuild.put_back_indexes(
         dsn, connection, step, _REBUILD, jobs=jobs, wanted=lambda t: t in _PAID_TABLES
@@ -396,7 +416,7 @@ async def put_back(dsn: str, connection: Any, scale: FullScale, step: Step, *, j
     step("large tables analyzed", _ANALYZE)
 
 
-async def complete(connection: Any, step: Step) -> dict[str, int]:
+async def complete(connection: Any, step: Step) -> None:
     """The last part, in the caller's transaction: seats and the figures; the seed's own
     tables dropped."""
     await _bulk_settings(connection)
@@ -404,12 +424,6 @@ async def complete(connection: Any, step: Step) -> dict[str, int]:
     await set_figures_triggers(connection, enabled=True)
     await connection.execute(f"DROP TABLE {', '.join(SEED_STATE_TABLES)}")
     step("seats and figures", _SEATS)
-    counts = {}
-    for table in (*LARGE_TABLES, "disbursement_batches"):
-        counts[table] = int(
-            await connection.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 (our names)
-        )
-    return counts
 
 
 async def _bulk_settings(connection: Any) -> None:
@@ -846,7 +860,7 @@ def _incentives(scale: FullScale, inputs: FullInputs) -> list[Statement]:
     return statements
 
 
-async def _disbursements(connection: Any) -> None:
+async def _disbursements(connection: Any, counts: Counts) -> None:
     """Paid people: purchase ids 1..P (ranks below P). Batches per payment partner and
     fortnight of the installment's due date, as the demo's (``put_back`` says when)."""
     await connection.execute(
@@ -866,8 +880,9 @@ async def _disbursements(connection: Any) -> None:
         InstallmentStatus.PAID.value,
         timeline.PROGRAMME_LAUNCH,
     )
-    await connection.execute(
-        """
+    counts["disbursement_batches"] = _inserted(
+        await connection.execute(
+            """
         INSERT INTO disbursement_batches (id, code, payment_partner_id, item_count, control_sum,
             status, created_at, acknowledged_at, completed_at)
         SELECT batch_id, 'BATCH-' || pr.code || '-G' || lpad(batch_id::text, 4, '0'),
@@ -877,10 +892,12 @@ async def _disbursements(connection: Any) -> None:
           FROM full_paid f JOIN partners pr ON pr.id = f.payment_partner_id
          GROUP BY batch_id, pr.code, f.payment_partner_id
         """,
-        BatchStatus.COMPLETED.value,
+            BatchStatus.COMPLETED.value,
+        )
     )
-    await connection.execute(
-        """
+    counts["disbursement_items"] = _inserted(
+        await connection.execute(
+            """
         INSERT INTO disbursement_items (id, batch_id, installment_id, payment_account_id,
             end_to_end_id, amount, status, partner_reference, reported_at, created_at)
         SELECT item_id, batch_id, installment_id, account_id,
@@ -888,17 +905,20 @@ async def _disbursements(connection: Any) -> None:
                'REF-G' || item_id, due_at + interval '12 hours', due_at + interval '2 hours'
           FROM full_paid
         """,
-        DisbursementItemStatus.PAID.value,
+            DisbursementItemStatus.PAID.value,
+        )
     )
-    await connection.execute(
-        """
+    counts["disbursement_reports"] = _inserted(
+        await connection.execute(
+            """
         INSERT INTO disbursement_reports (id, item_id, status, partner_reference, reported_at,
             received_at, applied)
         SELECT item_id, item_id, $1, 'REF-G' || item_id, due_at + interval '12 hours',
                due_at + interval '12 hours 30 seconds', true
           FROM full_paid
         """,
-        DisbursementResult.PAID.value,
+            DisbursementResult.PAID.value,
+        )
     )
 
 

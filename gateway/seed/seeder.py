@@ -159,12 +159,15 @@ async def _seed(
             inputs = FullInputs(regencies, waves, partners, master_key)
             await set_aside(connection, inputs, step)
         connections = jobs or os.cpu_count() or 1
+        # Rows written per large table, from the statements' own command statuses.
+        counts = dict.fromkeys((*LARGE_TABLES, "disbursement_batches"), 0)
         try:
             await load_registrants(dsn, scale, inputs, step, jobs=connections)
-            await add_journeys(dsn, connection, scale, inputs, step, jobs=connections)
-            await put_back(dsn, connection, scale, step, jobs=connections)
+            counts["participants"] = scale.registrants
+            await add_journeys(dsn, connection, scale, inputs, step, counts, jobs=connections)
+            await put_back(dsn, connection, scale, step, counts, jobs=connections)
             async with connection.transaction():
-                counts = await complete(connection, step)
+                await complete(connection, step)
                 await loader.advance_id_sequences(tables.ALL_TABLES)
         except BaseException:
             await undo_interrupted(connection, model_tables)
