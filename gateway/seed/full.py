@@ -31,6 +31,7 @@ unique by construction; ages are spread evenly over 18-64.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
 from collections.abc import Callable, Sequence
@@ -264,15 +265,17 @@ class FullInputs:
     master_key: bytes
 
 
-async def set_figures_triggers(connection: Any, *, enabled: bool) -> None:
+async def set_figures_triggers(
+    connection: Any, *, enabled: bool, rebuild_figures: bool = True
+) -> None:
     """Off for a bulk load (inside its transaction); back on, the figures are rebuilt once
-    from the loaded rows. Only the figures' triggers: 0008's payable check still judges
-    every item loaded."""
+    from the loaded rows (unless the caller did). Only the figures' triggers: 0008's payable
+    check still judges every item loaded."""
     action = "ENABLE" if enabled else "DISABLE"
     for table in FIGURES_TRIGGERS:
         for trigger in ("figures_insert", "figures_update", "figures_delete"):
             await connection.execute(f"ALTER TABLE {table} {action} TRIGGER {trigger}")
-    if enabled:
+    if enabled and rebuild_figures:
         await connection.execute("SELECT prakerja_figures_rebuild()")
 
 
@@ -391,12 +394,13 @@ def _inserted(status: str) -> int:
 
 async def put_back(
     dsn: str, connection: Any, scale: FullScale, step: Step, counts: Counts, *, jobs: int
-) -> None:
+) -> list[rebuild.Task]:
     """The third part: the indexes and constraints back over ``jobs`` connections
     (``gateway/seed/rebuild.py``), and the disbursements. Those are loaded (and committed)
     once the other tables' keys are back, for 0008's payable check to look each item's
     installment and account up, but before their own indexes and the foreign keys: built
-    and checked in bulk afterwards instead of row by row."""
+    and checked in bulk afterwards instead of row by row. Returns the foreign keys'
+    validations, which ``complete`` runs beside the figures' rebuild."""
     await rebuild.put_back_indexes(
         dsn, connection, step, _REBUILD, jobs=jobs, wanted=lambda t: t not in _PAID_TABLES
     )
@@ -408,22 +412,35 @@ async def put_back(
     await rebuild.put_back_indexes(
         dsn, connection, step, _REBUILD, jobs=jobs, wanted=lambda t: t in _PAID_TABLES
     )
-    await rebuild.put_back_foreign_keys(dsn, connection, step, _REBUILD, jobs=jobs)
     # Statistics of the large tables before the figures are rebuilt from them: without,
     # the rebuild's plan may hash the registrants instead of the completions and payments.
     analyze = [f"ANALYZE {table}" for table in LARGE_TABLES]
     await rebuild.in_parallel(dsn, [_execute(sql) for sql in analyze], jobs)
     step("large tables analyzed", _ANALYZE)
+    return await rebuild.add_foreign_keys(connection, step, _REBUILD)
 
 
-async def complete(connection: Any, step: Step) -> None:
-    """The last part, in the caller's transaction: seats and the figures; the seed's own
-    tables dropped."""
-    await _bulk_settings(connection)
-    await _seats(connection)
-    await set_figures_triggers(connection, enabled=True)
+async def complete(
+    dsn: str, connection: Any, step: Step, validations: Sequence[rebuild.Task], *, jobs: int
+) -> None:
+    """The last part, in the caller's transaction: seats and the figures (one backend's
+    work, which the foreign keys' validations on ``jobs`` other connections run beside),
+    the figures' triggers back on and the seed's own tables dropped once every key is
+    validated: a failure of either rolls this back, and the seed is undone."""
+    validating = asyncio.ensure_future(rebuild.in_parallel(dsn, validations, jobs))
+    try:
+        await _bulk_settings(connection)
+        await _seats(connection)
+        # Only reads the tables the validations lock (nor do they lock what it writes).
+        await connection.execute("SELECT prakerja_figures_rebuild()")
+        step("seats and figures", _SEATS)
+        await validating
+    finally:
+        validating.cancel()
+        await asyncio.gather(validating, return_exceptions=True)
+    # After the validations: enabling a trigger locks its table against them.
+    await set_figures_triggers(connection, enabled=True, rebuild_figures=False)
     await connection.execute(f"DROP TABLE {', '.join(SEED_STATE_TABLES)}")
-    step("seats and figures", _SEATS)
 
 
 async def _bulk_settings(connection: Any) -> None:

@@ -4,9 +4,9 @@ over several connections at once.
 ``set_aside`` drops them and keeps, in ``seed_rebuild``, the statements that put each back
 (read from the catalog, as the migrations defined them). ``put_back_indexes`` builds the unique
 keys and indexes, each in its own transaction on one of several connections (the largest
-tables first); ``put_back_foreign_keys`` the foreign keys: all added ``NOT VALID`` at once (a
+tables first); ``add_foreign_keys`` the foreign keys: all added ``NOT VALID`` at once (a
 catalog change, no check), then each checked once by ``VALIDATE CONSTRAINT`` on one of the
-connections. Adding a checked
+connections (the tasks it returns). Adding a checked
 foreign key holds a lock on both tables that makes every other foreign key of them wait;
 validating holds one that lets them be validated side by side. The result is the same trusted
 constraint.
@@ -163,11 +163,11 @@ async def put_back_indexes(
     await in_parallel(dsn, [build(p) for p in built], jobs)
 
 
-async def put_back_foreign_keys(
-    dsn: str, connection: Any, step: Step, weight: float, *, jobs: int
-) -> None:
-    """Every foreign key of ``seed_rebuild``: added ``NOT VALID`` together, then each
-    validated once on one of ``jobs`` connections (their keys must be back)."""
+async def add_foreign_keys(connection: Any, step: Step, weight: float) -> list[Task]:
+    """Every foreign key of ``seed_rebuild`` added ``NOT VALID`` (their keys must be back);
+    returns the tasks validating them, for ``in_parallel``: one per table, its keys one after
+    the other (validating one holds a lock on its table that would keep a second connection
+    waiting to validate another of the same), the largest tables first."""
     pieces = await _pieces(connection)
     sizes = await _sizes(connection)
     foreign = [p for p in pieces if p.kind == _FOREIGN]
@@ -189,10 +189,8 @@ async def put_back_foreign_keys(
 
         return task
 
-    # One task per table, its keys one after the other: validating one holds a lock on its
-    # table that would keep a second connection waiting to validate another of the same.
     tables = sorted({p.table for p in foreign}, key=lambda table: -sizes[table])
-    await in_parallel(dsn, [validate(table) for table in tables], jobs)
+    return [validate(table) for table in tables]
 
 
 async def _sizes(connection: Any) -> dict[str, int]:

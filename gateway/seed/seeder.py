@@ -165,9 +165,9 @@ async def _seed(
             await load_registrants(dsn, scale, inputs, step, jobs=connections)
             counts["participants"] = scale.registrants
             await add_journeys(dsn, connection, scale, inputs, step, counts, jobs=connections)
-            await put_back(dsn, connection, scale, step, counts, jobs=connections)
+            validations = await put_back(dsn, connection, scale, step, counts, jobs=connections)
             async with connection.transaction():
-                await complete(connection, step)
+                await complete(dsn, connection, step, validations, jobs=connections)
                 await loader.advance_id_sequences(tables.ALL_TABLES)
         except BaseException:
             await undo_interrupted(connection, model_tables)
