@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import resource
 import sys
 import time
@@ -89,14 +90,18 @@ async def main() -> int:
     # Each progress line ends a step: the backends' CPU then, for the CPU of each step.
     steps: list[tuple[str, float, float]] = []
 
+    # The poller and the progress reader both sample, on the one monitor connection.
+    sampling = asyncio.Lock()
+
     async def sample() -> None:
-        loads.append(os.getloadavg()[0])
-        for pid in await _backend_pids(monitor, args.database):
-            try:
-                times = psutil.Process(pid).cpu_times()
-            except psutil.Error:
-                continue
-            backend_cpu[pid] = times.user + times.system
+        async with sampling:
+            loads.append(os.getloadavg()[0])
+            for pid in await _backend_pids(monitor, args.database):
+                try:
+                    times = psutil.Process(pid).cpu_times()
+                except psutil.Error:
+                    continue
+                backend_cpu[pid] = times.user + times.system
 
     async def read_progress() -> None:
         assert child.stderr is not None
@@ -117,12 +122,21 @@ async def main() -> int:
     finally:
         await monitor.close()
     wall = time.perf_counter() - started
-    print("step (wall s, PostgreSQL backends' CPU s)")
+    # Steps run side by side on several connections: each line ends a step, and the time and
+    # CPU since the line before are summed per phase (the label's part before a colon, or
+    # the label without its counts).
+    print("phase (wall s, PostgreSQL backends' CPU s)")
+    phases: dict[str, list[float]] = {}
     previous_wall, previous_cpu = started, 0.0
     for line, at, cpu in steps:
-        label = line.split(" s ", 1)[-1] if " s " in line else line
-        print(f"  {label:42} {at - previous_wall:7.1f} {cpu - previous_cpu:7.1f}")
+        label = line.split(" s ", 1)[-1] if " s " in line else "start"
+        phase = label.split(":", 1)[0] if ":" in label else re.sub(r"[\d,]+ of [\d,]+", "", label)
+        totals = phases.setdefault(phase.strip(), [0.0, 0.0])
+        totals[0] += at - previous_wall
+        totals[1] += cpu - previous_cpu
         previous_wall, previous_cpu = at, cpu
+    for phase, (seconds, cpu) in phases.items():
+        print(f"  {phase:42} {seconds:7.1f} {cpu:7.1f}")
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     connection = await asyncpg.connect(url)
     try:

@@ -500,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_positive_int,
         default=None,
-        help="connections making registrants at once (default: the machine's cores)",
+        help="connections the seed works over at once (default: the machine's cores)",
     )
     seed.set_defaults(handler=cmd_seed)
 

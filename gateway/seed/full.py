@@ -39,8 +39,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
-import asyncpg
-
 from core.enums import (
     BatchStatus,
     CertificateStatus,
@@ -57,7 +55,7 @@ from core.enums import (
 )
 from core.incentives import installment_plan
 from core.models.certificates import STATUS_LIST_SIZE
-from gateway.seed import names, timeline
+from gateway.seed import names, rebuild, timeline
 from gateway.seed.partners import Partners
 from gateway.seed.programme import (
     COMPLETERS,
@@ -73,8 +71,11 @@ from gateway.seed.programme import (
 
 CHUNK: Final = 1_000_000  # registrants per statement: a progress step
 # Progress units of ``load_full``'s steps (their sum): about their share of the time.
-_SET_ASIDE, _REGISTRANTS, _JOURNEYS, _INCENTIVES, _REBUILD, _PAID, _SEATS = 1, 40, 6, 2, 12, 1, 3
-LOAD_WEIGHT: Final = _SET_ASIDE + _REGISTRANTS + _JOURNEYS + _INCENTIVES + _REBUILD + _PAID + _SEATS
+_SET_ASIDE, _REGISTRANTS, _JOURNEYS, _INCENTIVES, _REBUILD, _PAID, _SEATS = 1, 40, 6, 2, 11, 1, 3
+_ANALYZE: Final = 1
+LOAD_WEIGHT: Final = (
+    _SET_ASIDE + _REGISTRANTS + _JOURNEYS + _INCENTIVES + _REBUILD + _ANALYZE + _PAID + _SEATS
+)
 # Tables generated here: their indexes and constraints are rebuilt after the load.
 LARGE_TABLES: Final = (
     "participants",
@@ -88,11 +89,20 @@ LARGE_TABLES: Final = (
     "disbursement_items",
     "disbursement_reports",
 )
+# Loaded after the other tables' indexes are back, before their own (``put_back``).
+_PAID_TABLES: Final = ("disbursement_items", "disbursement_reports")
 FIGURES_TRIGGERS: Final = ("participants", "completions", "disbursement_items")
 # Tables of the seed's own while it runs (none is in the model): what ``undo_interrupted``
 # needs to put a database back after a failed seed, and the offers buyers are drawn from.
-SEED_STATE_TABLES: Final = ("seed_rebuild", "seed_offers", "seed_offer_counts")
+SEED_STATE_TABLES: Final = (
+    "seed_rebuild",
+    "seed_offers",
+    "seed_offer_counts",
+    "seed_buyers",
+    "seed_completers",
+)
 Step = Callable[[str, float], None]
+Counts = dict[str, int]  # table name -> rows the seed wrote into it
 _REGENCY_BUCKETS: Final = 1 << 16
 _AGE_DAYS: Final = 46 * 365  # birth dates spread over ages 18 to 64
 _DISABLED_SHARE_OFFLINE: Final = 0.08
@@ -193,14 +203,32 @@ def card_body_sql(participant_id: str) -> str:
     return f"(5 * {modulus} + ({participant_id} * 7919393123 + 31415926535897) % {modulus})"
 
 
+def _luhn_digit_sum(digits: int, doubled_from: int) -> int:
+    """The Luhn sum of a number's decimal digits, doubling every other one starting with
+    the ``doubled_from``-th from the right (0 or 1); a doubled digit above 4 loses 9."""
+    total = 0
+    for place in range(3):
+        digit = digits // 10**place % 10
+        total += digit * 2 - 9 * (digit // 5) if place % 2 == doubled_from else digit
+    return total
+
+
+# The Luhn sums of every group of three digits, with its first or its middle digit doubled,
+# as SQL array literals: the body's sum is five lookups instead of arithmetic on each digit.
+_LUHN_GROUPS: Final = tuple(
+    "'{" + ",".join(str(_luhn_digit_sum(g, doubled_from)) for g in range(1000)) + "}'::int[]"
+    for doubled_from in (0, 1)
+)
+
+
 def card_number_of_body_sql(body: str) -> str:
     """The body and its Luhn digit; ``body`` best a column, computed once per row."""
     terms = []
-    for power in range(15):
-        digit = f"({body} / {10**power} % 10)"
-        # Luhn doubles every other digit from the right of the body (the check digit
-        # will stand to its right); a doubled digit above 4 loses 9.
-        terms.append(f"({digit} * 2 - 9 * ({digit} / 5))" if power % 2 == 0 else digit)
+    for group in range(5):
+        # Luhn doubles every other digit from the right of the body (the check digit will
+        # stand to its right): the digits at even places, the first of a group at 3 * group.
+        digits = f"({body} / {10 ** (3 * group)} % 1000)"
+        terms.append(f"({_LUHN_GROUPS[group % 2]})[1 + {digits}]")
     check = f"((10 - ({' + '.join(terms)}) % 10) % 10)"
     return f"({body}::text || {check}::text)"
 
@@ -237,32 +265,28 @@ class FullInputs:
     master_key: bytes
 
 
-async def set_figures_triggers(connection: Any, *, enabled: bool) -> None:
+async def set_figures_triggers(
+    connection: Any, *, enabled: bool, rebuild_figures: bool = True
+) -> None:
     """Off for a bulk load (inside its transaction); back on, the figures are rebuilt once
-    from the loaded rows. Only the figures' triggers: 0008's payable check still judges
-    every item loaded."""
+    from the loaded rows (unless the caller did). Only the figures' triggers: 0008's payable
+    check still judges every item loaded."""
     action = "ENABLE" if enabled else "DISABLE"
     for table in FIGURES_TRIGGERS:
         for trigger in ("figures_insert", "figures_update", "figures_delete"):
             await connection.execute(f"ALTER TABLE {table} {action} TRIGGER {trigger}")
-    if enabled:
+    if enabled and rebuild_figures:
         await connection.execute("SELECT prakerja_figures_rebuild()")
 
 
 async def set_aside(connection: Any, inputs: FullInputs, step: Step) -> None:
-    """The first of the load's three parts, in the caller's transaction (committed before
-    the registrants are loaded): the large tables' indexes and constraints dropped (the
-    statements putting them back kept in ``seed_rebuild``), the figures' triggers off, and
-    the offers a recipient of each wave could buy (``seed_offers``), which the registrants'
-    workers read to debit each buyer's balance as its row is made."""
-    rebuild = await _drop_indexes_and_constraints(connection)
+    """The first of the load's parts, in the caller's transaction (committed before the
+    registrants are loaded): the large tables' indexes and constraints dropped (what puts
+    them back kept in ``seed_rebuild``), the figures' triggers off, and the offers a
+    recipient of each wave could buy (``seed_offers``), which the registrants' workers read
+    to debit each buyer's balance as its row is made."""
+    await rebuild.set_aside(connection, LARGE_TABLES)
     await set_figures_triggers(connection, enabled=False)
-    await connection.execute(
-        "CREATE TABLE seed_rebuild (position integer PRIMARY KEY, statement text NOT NULL)"
-    )
-    await connection.executemany(
-        "INSERT INTO seed_rebuild VALUES ($1, $2)", list(enumerate(rebuild))
-    )
     await _offers(connection, inputs)
     step("indexes and constraints set aside", _SET_ASIDE)
 
@@ -270,123 +294,179 @@ async def set_aside(connection: Any, inputs: FullInputs, step: Step) -> None:
 async def load_registrants(
     dsn: str, scale: FullScale, inputs: FullInputs, step: Step, *, jobs: int
 ) -> None:
-    """The registrants, in chunks of ``CHUNK``, over ``jobs`` connections at once (each chunk
-    its own transaction): the one step that scales with the programme, and one backend's CPU
-    cannot make 15.9 million rows in minutes."""
+    """The registrants, in chunks of at most ``CHUNK``, over ``jobs`` connections at once
+    (each chunk its own transaction): the one step that scales with the programme, and one
+    backend's CPU cannot make 15.9 million rows in minutes. At least four chunks per
+    connection, so none is left making the last large chunk alone."""
     statement, parameters = _participants_statement(scale, inputs)
     count = scale.registrants
-    chunks = [(first, min(count, first + CHUNK - 1)) for first in range(1, count + 1, CHUNK)]
-    if not chunks:
+    if count == 0:
         step("no registrants", _REGISTRANTS)
         return
-    pending = iter(chunks)
+    size = math.ceil(count / max(math.ceil(count / CHUNK), 4 * jobs))
+    chunks = [(first, min(count, first + size - 1)) for first in range(1, count + 1, size)]
     done = 0
 
-    async def work() -> None:
-        nonlocal done
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute("SET synchronous_commit = off")
-            for first, last in pending:
-                await connection.execute(
-                    statement, *parameters, first, last, _RANK_OFFSET % max(count, 1)
-                )
-                done += last - first + 1
-                step(f"registrants {done:,} of {count:,}", _REGISTRANTS / len(chunks))
-        finally:
-            await connection.close()
+    def load(first: int, last: int) -> rebuild.Task:
+        async def task(connection: Any) -> None:
+            nonlocal done
+            await connection.execute(statement, *parameters, first, last, _RANK_OFFSET % count)
+            done += last - first + 1
+            step(f"registrants {done:,} of {count:,}", _REGISTRANTS / len(chunks))
 
-    workers = [asyncio.ensure_future(work()) for _ in range(max(1, min(jobs, len(chunks))))]
-    try:
-        await asyncio.gather(*workers)
-    finally:
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        return task
+
+    await rebuild.in_parallel(dsn, [load(first, last) for first, last in chunks], jobs)
+
+
+async def add_journeys(
+    dsn: str,
+    connection: Any,
+    scale: FullScale,
+    inputs: FullInputs,
+    step: Step,
+    counts: Counts,
+    *,
+    jobs: int,
+) -> None:
+    """The second part (committed before the indexes are put back, so that other connections
+    build them): the buyers drawn (in the caller's transaction), then their purchases,
+    attendances, completions, certificates, accounts and installments, each table's rows
+    by one statement on one of ``jobs`` connections (the largest first).
+
+    Beside them the registrants are vacuumed: every page then marked all-visible, the
+    foreign keys into the registrants are checked from their primary key's index alone
+    (without it, each of 11 million probes at full scale reads a heap page through the
+    small shared buffers), and the first index build does not set every row's hint bits."""
+    tasks = [_unit("VACUUM participants", None, "journeys: registrants vacuumed", 1)]
+    if scale.completers > 0:
+        async with connection.transaction():
+            await _bulk_settings(connection)
+            await _buyers(connection, scale)
+        step("journeys: buyers drawn", 1)
+        statements = [*_incentives(scale, inputs), *_journeys(scale)]
+        weight = (_JOURNEYS + _INCENTIVES - 2) / len(statements)
+        tasks += [
+            _unit(sql, _table_of(sql), f"journeys: {_table_of(sql)}", weight, *arguments)
+            for sql, arguments in statements
+        ]
+    else:
+        step("journeys: none", _JOURNEYS + _INCENTIVES - 1)
+
+    def run(unit: _Unit) -> rebuild.Task:
+        sql, table, label, weight, arguments = unit
+
+        async def task(worker: Any) -> None:
+            status = await worker.execute(sql, *arguments)
+            if table is not None:
+                counts[table] = counts.get(table, 0) + _inserted(status)
+            step(label, weight)
+
+        return task
+
+    await rebuild.in_parallel(dsn, [run(unit) for unit in tasks], jobs)
+
+
+def _execute(sql: str) -> rebuild.Task:
+    async def task(worker: Any) -> None:
+        await worker.execute(sql)
+
+    return task
+
+
+def _table_of(insert: str) -> str:
+    return insert.split("INSERT INTO ", 1)[1].split(" ", 1)[0]
+
+
+# A statement run on a worker: its SQL, the table it inserts into (None: it inserts
+# nothing), its progress label and weight, its arguments.
+_Unit = tuple[str, str | None, str, float, tuple[Any, ...]]
+
+
+def _unit(sql: str, table: str | None, label: str, weight: float, *arguments: Any) -> _Unit:
+    return sql, table, label, weight, arguments
+
+
+def _inserted(status: str) -> int:
+    """The rows an INSERT's command status ("INSERT 0 <rows>") says it wrote."""
+    return int(status.rsplit(" ", 1)[1])
+
+
+async def put_back(
+    dsn: str, connection: Any, scale: FullScale, step: Step, counts: Counts, *, jobs: int
+) -> list[rebuild.Task]:
+    """The third part: the indexes and constraints back over ``jobs`` connections
+    (``gateway/seed/rebuild.py``), and the disbursements. Those are loaded (and committed)
+    once the other tables' keys are back, for 0008's payable check to look each item's
+    installment and account up, but before their own indexes and the foreign keys: built
+    and checked in bulk afterwards instead of row by row. Returns the foreign keys'
+    validations, which ``complete`` runs beside the figures' rebuild."""
+    await rebuild.put_back_indexes(
+        dsn, connection, step, _REBUILD, jobs=jobs, wanted=lambda t: t not in _PAID_TABLES
+    )
+    if scale.completers > 0:
+        async with connection.transaction():
+            await _bulk_settings(connection)
+            await _disbursements(connection, counts)
+    step("disbursements", _PAID)
+    await rebuild.put_back_indexes(
+        dsn, connection, step, _REBUILD, jobs=jobs, wanted=lambda t: t in _PAID_TABLES
+    )
+    # Statistics of the large tables before the figures are rebuilt from them: without,
+    # the rebuild's plan may hash the registrants instead of the completions and payments.
+    analyze = [f"ANALYZE {table}" for table in LARGE_TABLES]
+    await rebuild.in_parallel(dsn, [_execute(sql) for sql in analyze], jobs)
+    step("large tables analyzed", _ANALYZE)
+    return await rebuild.add_foreign_keys(connection, step, _REBUILD)
 
 
 async def complete(
-    connection: Any, scale: FullScale, inputs: FullInputs, step: Step
-) -> dict[str, int]:
-    """The last part, in the caller's transaction: the journeys, the indexes and constraints
-    put back, disbursements, seats, the figures; the seed's own tables dropped."""
-    await connection.execute("SET LOCAL maintenance_work_mem = '512MB'")
-    # The figures' rebuild, the foreign keys' checks and the paid items' numbering hash or
-    # sort every registrant: with the default 4 MB each spills to disk in many batches.
-    await connection.execute("SET LOCAL work_mem = '256MB'")
-    await connection.execute("SET LOCAL synchronous_commit = off")
-    if scale.completers > 0:
-        await _journeys(connection, scale)
-    step("purchases, attendances, completions", _JOURNEYS)
-    if scale.completers > 0:
-        await _incentives(connection, scale, inputs)
-    step("installments", _INCENTIVES)
-    for row in await connection.fetch("SELECT statement FROM seed_rebuild ORDER BY position"):
-        await connection.execute(row["statement"])
-    step("indexes and constraints rebuilt", _REBUILD)
-    if scale.completers > 0:
-        await _disbursements(connection)
-    step("disbursements", _PAID)
-    await _seats(connection)
-    await set_figures_triggers(connection, enabled=True)
+    dsn: str, connection: Any, step: Step, validations: Sequence[rebuild.Task], *, jobs: int
+) -> None:
+    """The last part, in the caller's transaction: seats and the figures (one backend's
+    work, which the foreign keys' validations on ``jobs`` other connections run beside),
+    the figures' triggers back on and the seed's own tables dropped once every key is
+    validated: a failure of either rolls this back, and the seed is undone."""
+    validating = asyncio.ensure_future(rebuild.in_parallel(dsn, validations, jobs))
+    try:
+        await _bulk_settings(connection)
+        await _seats(connection)
+        # Only reads the tables the validations lock (nor do they lock what it writes).
+        await connection.execute("SELECT prakerja_figures_rebuild()")
+        step("seats and figures", _SEATS)
+        await validating
+    finally:
+        validating.cancel()
+        await asyncio.gather(validating, return_exceptions=True)
+    # After the validations: enabling a trigger locks its table against them.
+    await set_figures_triggers(connection, enabled=True, rebuild_figures=False)
     await connection.execute(f"DROP TABLE {', '.join(SEED_STATE_TABLES)}")
-    step("seats and figures", _SEATS)
-    counts = {}
-    for table in (*LARGE_TABLES, "disbursement_batches"):
-        counts[table] = int(
-            await connection.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608 (our names)
-        )
-    return counts
+
+
+async def _bulk_settings(connection: Any) -> None:
+    # The figures' rebuild and the paid items' numbering hash or sort every registrant:
+    # with the default 4 MB each spills to disk in many batches.
+    await connection.execute("SET LOCAL work_mem = '256MB'")
+    # Serial plans: each worker of a parallel plan of the figures' rebuild computes the
+    # completions' and the payments' aggregates again (43 s of CPU instead of 33 s at full
+    # scale, for 9 s less wall time on a loaded machine).
+    await connection.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    await connection.execute("SET LOCAL synchronous_commit = off")
 
 
 async def undo_interrupted(connection: Any, model_tables: Sequence[str]) -> bool:
     """After a seed failed (or was killed) between ``set_aside`` and ``complete``: empties
-    the model's tables and puts the indexes, constraints and triggers back. False when no
-    seed was interrupted."""
+    the model's tables and puts the indexes, constraints and triggers back (those not yet
+    back: ``rebuild.put_back_remaining``). False when no seed was interrupted."""
     if not await connection.fetchval("SELECT to_regclass('seed_rebuild') IS NOT NULL"):
         return False
     async with connection.transaction():
         names = ", ".join(f'"{name}"' for name in model_tables)
         await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        for row in await connection.fetch("SELECT statement FROM seed_rebuild ORDER BY position"):
-            await connection.execute(row["statement"])
+        await rebuild.put_back_remaining(connection)
         await set_figures_triggers(connection, enabled=True)
         await connection.execute(f"DROP TABLE IF EXISTS {', '.join(SEED_STATE_TABLES)}")
     return True
-
-
-async def _drop_indexes_and_constraints(connection: Any) -> list[str]:
-    """Drops the large tables' indexes, unique and foreign keys; returns the statements that
-    put them back (unique and primary first, then plain indexes, then foreign keys)."""
-    tables = list(LARGE_TABLES)
-    foreign = await connection.fetch(
-        "SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def "
-        "FROM pg_constraint WHERE contype = 'f' "
-        "AND (conrelid::regclass::text = ANY($1) OR confrelid::regclass::text = ANY($1))",
-        tables,
-    )
-    keys = await connection.fetch(
-        "SELECT conrelid::regclass::text AS tbl, conname, pg_get_constraintdef(oid) AS def "
-        "FROM pg_constraint WHERE contype IN ('p', 'u') AND conrelid::regclass::text = ANY($1)",
-        tables,
-    )
-    indexes = await connection.fetch(
-        "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def "
-        "FROM pg_index i WHERE i.indrelid::regclass::text = ANY($1) "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-        tables,
-    )
-    for row in foreign:
-        await connection.execute(f'ALTER TABLE {row["tbl"]} DROP CONSTRAINT "{row["conname"]}"')
-    for row in indexes:
-        await connection.execute(f"DROP INDEX {row['name']}")
-    for row in keys:
-        await connection.execute(f'ALTER TABLE {row["tbl"]} DROP CONSTRAINT "{row["conname"]}"')
-    return (
-        [f'ALTER TABLE {r["tbl"]} ADD CONSTRAINT "{r["conname"]}" {r["def"]}' for r in keys]
-        + [str(r["def"]) for r in indexes]
-        + [f'ALTER TABLE {r["tbl"]} ADD CONSTRAINT "{r["conname"]}" {r["def"]}' for r in foreign]
-    )
 
 
 def _given_and_family() -> tuple[list[str], list[str], list[str]]:
@@ -417,6 +497,10 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
     # Each wave's opening and closing, indexed by wave id (ids 1..6).
     closes = [wave.closes_at for wave in sorted(inputs.waves, key=lambda w: w.id)]
     deadlines = [wave.purchase_deadline for wave in sorted(inputs.waves, key=lambda w: w.id)]
+    # Lists of words indexed per row (regency codes, names, prefixes) are bound as name[]:
+    # its elements have a fixed size (64 bytes), so one is found by its offset, where a
+    # text[] element is found by walking those before it (0.7 us a row for 514 regencies).
+    assert all(len(word.encode()) < 64 for word in (*male, *female, *family))
     parameters = (
         inner,
         outer,
@@ -440,10 +524,10 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
         disabilities)
     SELECT n, {card_number_of_body_sql("card_body")}, {nik_hash_sql("nik")},
            left(nik, 6) || '********' || right(nik, 2),
-           (CASE WHEN female THEN $12::text[] ELSE $11::text[] END)[1 + {_rand("n", 7, 997)}
-               % cardinality(CASE WHEN female THEN $12::text[] ELSE $11::text[] END)]
-               || ' ' || ($13::text[])[1 + {_rand("n", 8, 991)} % cardinality($13::text[])],
-           birth, ($9::text[])[1 + ($10::int[])[1 + {_rand("n", 9, 1000)}]], regency, wave,
+           (CASE WHEN female THEN $12::name[] ELSE $11::name[] END)[1 + {_rand("n", 7, 997)}
+               % cardinality(CASE WHEN female THEN $12::name[] ELSE $11::name[] END)]::text
+               || ' ' || ($13::name[])[1 + {_rand("n", 8, 991)} % cardinality($13::name[])]::text,
+           birth, ($9::name[])[1 + ($10::int[])[1 + {_rand("n", 9, 1000)}]]::text, regency, wave,
            CASE WHEN wave IS NULL THEN 0
                 ELSE {SCHEME_2020.training_balance} - coalesce(bought.price, 0) END,
            CASE WHEN wave IS NULL THEN $15 ELSE $16 END,
@@ -451,7 +535,7 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
            CASE WHEN offline THEN $17 ELSE $18 END,
            CASE WHEN offline THEN ($5::bigint[])[regency] END,
            CASE WHEN offline AND {_rand("n", 10, 1000)} < 300 THEN NULL
-                ELSE '0' || ($14::text[])[1 + {_rand("n", 11, 35)} % cardinality($14::text[])]
+                ELSE '0' || ($14::name[])[1 + {_rand("n", 11, 35)} % cardinality($14::name[])]::text
                      || '****' || lpad({_rand("n", 12, 10000)}::text, 4, '0') END,
            CASE WHEN wave IS NULL
                 THEN $22::timestamptz + $23::interval * power(({_rand("n", 13, 1000000)}
@@ -465,15 +549,15 @@ def _participants_statement(scale: FullScale, inputs: FullInputs) -> tuple[str, 
                 THEN ARRAY[($21::text[])[1 + {_rand("n", 15, 4)}]] ELSE '{{}}'::text[] END
       FROM (
         SELECT n, rank, regency, offline, female, birth, wave, {card_body_sql("n")} AS card_body,
-               ($4::text[])[regency] || lpad((1 + {_rand("n", 16, 20)})::text, 2, '0')
+               ($4::name[])[regency]::text || lpad((1 + {_rand("n", 16, 20)})::text, 2, '0')
                || lpad((extract(day FROM birth)::int + CASE WHEN female THEN 40 ELSE 0 END)
                        ::text, 2, '0')
                || to_char(birth, 'MMYY') || lpad((rank / {_AGE_DAYS} + 1)::text, 4, '0') AS nik
           FROM (
             SELECT n, rank,
-                   CASE WHEN n <= cardinality($4::text[]) THEN n::int
+                   CASE WHEN n <= cardinality($4::name[]) THEN n::int
                         ELSE ($3::int[])[1 + {_rand("n", 1, _REGENCY_BUCKETS)}] END AS regency,
-                   n <= cardinality($4::text[]) OR {_rand("n", 2, 1000)}
+                   n <= cardinality($4::name[]) OR {_rand("n", 2, 1000)}
                        < {round(OFFLINE_SHARE * 1000)} AS offline,
                    {_rand("n", 3, 2)} = 1 AS female,
                    ($24::date - (rank % {_AGE_DAYS})::int) AS birth,
@@ -580,17 +664,18 @@ async def _offers(connection: Any, inputs: FullInputs) -> None:
     assert offered == 2 * len(inputs.waves), "a wave has no course its recipients could buy"
 
 
-async def _journeys(connection: Any, scale: FullScale) -> None:
-    """Each buyer (rank < B) bought one training (purchase id = rank + 1). A completer
-    (rank < C) redeemed it, attended sessions 1-3 and the post-test, completed it and holds
-    its certificate; an unredeemed buyer's training starts after AS_OF; a started one
-    attended its first session."""
+async def _buyers(connection: Any, scale: FullScale) -> None:
+    """The buyers (``seed_buyers``, the completers among them ``seed_completers``), from
+    which ``_journeys`` and ``_incentives`` make their rows. Each buyer (rank < B) bought one
+    training (purchase id = rank + 1). A completer (rank < C) redeemed it, attended sessions
+    1-3 and the post-test, completed it and holds its certificate; an unredeemed buyer's
+    training starts after AS_OF; a started one attended its first session."""
     rank = _rank_sql(scale)
     # Bought (authorized) within the window, redeemed an hour later or when the schedule
     # starts, whichever is later (not at all when that is after AS_OF).
     await connection.execute(
         f"""
-        CREATE TEMP TABLE full_buyers ON COMMIT DROP AS
+        CREATE UNLOGGED TABLE seed_buyers AS
         SELECT p.participant_id, p.purchase_id, p.wave_id, p.full_name, p.phone_masked,
                o.schedule_id, o.course_id, o.price, o.platform_id, o.starts_at, o.ends_at,
                p.bought_at,
@@ -616,151 +701,185 @@ async def _journeys(connection: Any, scale: FullScale) -> None:
         """  # noqa: S608 - only integers of ours are joined in
     )
     await connection.execute(
-        "CREATE TEMP TABLE full_completers ON COMMIT DROP AS "
-        "SELECT * FROM full_buyers WHERE purchase_id <= $1",
+        "CREATE UNLOGGED TABLE seed_completers AS "
+        "SELECT * FROM seed_buyers WHERE purchase_id <= $1",
         scale.completers,
     )
-    await connection.execute(
-        """
-        INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id, created_at)
-        SELECT platform_id, 'g' || participant_id, participant_id,
-               bought_at - interval '3 days' FROM full_buyers
-        """
+    await connection.execute("ANALYZE seed_buyers, seed_completers")  # for the joins' plans
+
+
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def _sql(statement: str, *arguments: Any) -> Statement:
+    return statement, arguments
+
+
+def _journeys(scale: FullScale) -> list[Statement]:
+    """The buyers' purchases, platform accounts, attendances, completions and certificates
+    (from ``_buyers``' tables)."""
+    statements: list[Statement] = []
+    statements.append(
+        _sql(
+            """
+            INSERT INTO platform_accounts (platform_id, platform_user_id, participant_id,
+                created_at)
+            SELECT platform_id, 'g' || participant_id, participant_id,
+                   bought_at - interval '3 days' FROM seed_buyers
+            """
+        )
     )
-    await connection.execute(
-        """
-        INSERT INTO purchases (id, platform_id, participant_id, course_id, schedule_id,
-            platform_user_id, invoice_code, amount, status, transaction_code, redeem_code,
-            otp_attempts, created_at, authorized_at, redeemed_at)
-        SELECT purchase_id, platform_id, participant_id, course_id, schedule_id,
-               'g' || participant_id,
-               'INV/' || to_char(bought_at, 'YYYYMMDD') || '/G'
-                   || lpad(purchase_id::text, 8, '0'),
-               price, $1,
-               'TRX-' || to_char(bought_at, 'YYMMDD') || '-G'
-                   || lpad(purchase_id::text, 8, '0'),
-               'G' || left(lpad(purchase_id::text, 9, '0'), 4) || '-'
-                   || right(lpad(purchase_id::text, 9, '0'), 5),
-               1, bought_at - interval '5 minutes', bought_at, redeemed_at
-          FROM full_buyers
-        """,
-        PurchaseStatus.SUCCESS.value,
+    statements.append(
+        _sql(
+            """
+            INSERT INTO purchases (id, platform_id, participant_id, course_id, schedule_id,
+                platform_user_id, invoice_code, amount, status, transaction_code, redeem_code,
+                otp_attempts, created_at, authorized_at, redeemed_at)
+            SELECT purchase_id, platform_id, participant_id, course_id, schedule_id,
+                   'g' || participant_id,
+                   'INV/' || to_char(bought_at, 'YYYYMMDD') || '/G'
+                       || lpad(purchase_id::text, 8, '0'),
+                   price, $1,
+                   'TRX-' || to_char(bought_at, 'YYMMDD') || '-G'
+                       || lpad(purchase_id::text, 8, '0'),
+                   'G' || left(lpad(purchase_id::text, 9, '0'), 4) || '-'
+                       || right(lpad(purchase_id::text, 9, '0'), 5),
+                   1, bought_at - interval '5 minutes', bought_at, redeemed_at
+              FROM seed_buyers
+            """,
+            PurchaseStatus.SUCCESS.value,
+        )
     )
-    await connection.execute(
-        """
-        INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
-        SELECT (purchase_id - 1) * 4 + step, purchase_id, seq,
-               CASE WHEN seq = 999 THEN 60 + purchase_id % 41 END,
-               redeemed_at + interval '1 day' * (step - 1),
-               redeemed_at + interval '1 day' * (step - 1)
-          FROM full_completers, (VALUES (1, 1), (2, 2), (3, 3), (4, 999)) AS s(step, seq)
-        """
+    statements.append(
+        _sql(
+            """
+            INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
+            SELECT (purchase_id - 1) * 4 + step, purchase_id, seq,
+                   CASE WHEN seq = 999 THEN 60 + purchase_id % 41 END,
+                   redeemed_at + interval '1 day' * (step - 1),
+                   redeemed_at + interval '1 day' * (step - 1)
+              FROM seed_completers, (VALUES (1, 1), (2, 2), (3, 3), (4, 999)) AS s(step, seq)
+            """
+        )
     )
-    await connection.execute(
-        f"""
-        INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
-        SELECT (purchase_id - 1) * 4 + 1, purchase_id, 1, NULL, redeemed_at, redeemed_at
-          FROM full_buyers WHERE purchase_id > {scale.completers} AND redeemed_at IS NOT NULL
-        """  # noqa: S608 - only integers of ours are joined in
+    statements.append(
+        _sql(
+            f"""
+            INSERT INTO attendances (id, purchase_id, sequence, score, attended_at, created_at)
+            SELECT (purchase_id - 1) * 4 + 1, purchase_id, 1, NULL, redeemed_at, redeemed_at
+              FROM seed_buyers WHERE purchase_id > {scale.completers} AND redeemed_at IS NOT NULL
+            """  # noqa: S608 - only integers of ours are joined in
+        )
     )
-    await connection.execute(
-        """
-        INSERT INTO completions (id, purchase_id, participant_id, score, completed_at,
-            created_at)
-        SELECT purchase_id, purchase_id, participant_id, 60 + purchase_id % 41,
-               redeemed_at + interval '3 days 2 hours', redeemed_at + interval '3 days 2 hours'
-          FROM full_completers
-        """
+    statements.append(
+        _sql(
+            """
+            INSERT INTO completions (id, purchase_id, participant_id, score, completed_at,
+                created_at)
+            SELECT purchase_id, purchase_id, participant_id, 60 + purchase_id % 41,
+                   redeemed_at + interval '3 days 2 hours', redeemed_at + interval '3 days 2 hours'
+              FROM seed_completers
+            """
+        )
     )
     # Half a status list's entries to a list, spread over it by an odd multiplier
     # (a bijection modulo its power-of-two size), as the live path leaves them.
     half = STATUS_LIST_SIZE // 2
-    await connection.execute(
-        f"""
-        INSERT INTO certificates (id, number, completion_id, participant_id, course_id, status,
-            issued_at, status_list, status_index)
-        SELECT purchase_id, 'CERT-2020-G' || lpad(purchase_id::text, 7, '0'), purchase_id,
-               participant_id, course_id, $1, redeemed_at + interval '3 days 2 hours 10 minutes',
-               1 + (purchase_id - 1) / {half},
-               ((purchase_id - 1) % {half}) * 40503 % {STATUS_LIST_SIZE}
-          FROM full_completers
-        """,  # noqa: S608 - only integers of ours are joined in
-        CertificateStatus.VALID.value,
+    statements.append(
+        _sql(
+            f"""
+            INSERT INTO certificates (id, number, completion_id, participant_id, course_id, status,
+                issued_at, status_list, status_index)
+            SELECT purchase_id, 'CERT-2020-G' || lpad(purchase_id::text, 7, '0'), purchase_id,
+                   participant_id, course_id, $1,
+                   redeemed_at + interval '3 days 2 hours 10 minutes',
+                   1 + (purchase_id - 1) / {half},
+                   ((purchase_id - 1) % {half}) * 40503 % {STATUS_LIST_SIZE}
+              FROM seed_completers
+            """,  # noqa: S608 - only integers of ours are joined in
+            CertificateStatus.VALID.value,
+        )
     )
+    return statements
 
 
-async def _incentives(connection: Any, scale: FullScale, inputs: FullInputs) -> None:
+def _incentives(scale: FullScale, inputs: FullInputs) -> list[Statement]:
+    """The completers' payment accounts and installments."""
+    statements: list[Statement] = []
     payment = inputs.partners.payment_partners
     banks = [p for p in payment if p.source.kind is PaymentAccountKind.BANK]
     shares = _buckets([p.source.share for p in payment], 100, range(len(payment)))
-    await connection.execute(
-        f"""
-        INSERT INTO payment_accounts (id, participant_id, payment_partner_id, kind,
-            account_reference, account_number, account_masked, holder_name, name_matched,
-            is_primary, verified_at, created_at)
-        SELECT purchase_id, participant_id, partner, kind,
-               'acct_g' || lpad(purchase_id::text, 12, '0'),
-               CASE WHEN kind = $5 THEN replace(phone_masked, '****',
-                        lpad((purchase_id % 10000)::text, 4, '0'))
-                    ELSE '9' || lpad(purchase_id::text, 12, '0') END,
-               CASE WHEN kind = $5 THEN phone_masked
-                    ELSE '********' || right(lpad(purchase_id::text, 12, '0'), 4) END,
-               upper(full_name), true, true, redeemed_at + interval '1 day',
-               redeemed_at + interval '23 hours'
-          FROM (SELECT c.*,
-                       CASE WHEN c.phone_masked IS NULL
-                            THEN ($3::bigint[])[1 + {_rand("c.participant_id", 30, len(banks))}]
-                            ELSE ($1::bigint[])[1 + ($4::int[])[1 + {
-            _rand("c.participant_id", 31, 100)
-        }]] END AS partner
-                  FROM full_completers c) c
-          JOIN (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS kind) k
-            ON k.id = c.partner
-        """,  # noqa: S608 - only integers of ours are joined in
-        [p.id for p in payment],
-        [p.source.kind.value for p in payment],
-        [p.id for p in banks],
-        shares,
-        PaymentAccountKind.EWALLET.value,
+    statements.append(
+        _sql(
+            f"""
+            INSERT INTO payment_accounts (id, participant_id, payment_partner_id, kind,
+                account_reference, account_number, account_masked, holder_name, name_matched,
+                is_primary, verified_at, created_at)
+            SELECT purchase_id, participant_id, partner, kind,
+                   'acct_g' || lpad(purchase_id::text, 12, '0'),
+                   CASE WHEN kind = $5 THEN replace(phone_masked, '****',
+                            lpad((purchase_id % 10000)::text, 4, '0'))
+                        ELSE '9' || lpad(purchase_id::text, 12, '0') END,
+                   CASE WHEN kind = $5 THEN phone_masked
+                        ELSE '********' || right(lpad(purchase_id::text, 12, '0'), 4) END,
+                   upper(full_name), true, true, redeemed_at + interval '1 day',
+                   redeemed_at + interval '23 hours'
+              FROM (SELECT c.*,
+                           CASE WHEN c.phone_masked IS NULL
+                                THEN ($3::bigint[])[1 + {_rand("c.participant_id", 30, len(banks))}]
+                                ELSE ($1::bigint[])[1 + ($4::int[])[1 + {
+                _rand("c.participant_id", 31, 100)
+            }]] END AS partner
+                      FROM seed_completers c) c
+              JOIN (SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS kind) k
+                ON k.id = c.partner
+            """,  # noqa: S608 - only integers of ours are joined in
+            [p.id for p in payment],
+            [p.source.kind.value for p in payment],
+            [p.id for p in banks],
+            shares,
+            PaymentAccountKind.EWALLET.value,
+        )
     )
     # The scheme's plan, as offsets from the completion (core.incentives).
     reference = timeline.AS_OF
     plan = installment_plan(SCHEME_2020, reference)
-    rank = _rank_sql(scale)
-    await connection.execute(
-        f"""
-        INSERT INTO incentive_installments (id, participant_id, kind, sequence, amount, due_at,
-            status, created_at)
-        SELECT (c.purchase_id - 1) * {len(plan)} + s.position, c.participant_id, s.kind,
-               s.sequence, s.amount, c.completed_at + s.due_after,
-               CASE WHEN s.due_after IS NULL THEN $6
-                    WHEN s.kind = $7 AND s.sequence = 1 AND c.purchase_id <= {scale.paid} THEN $8
-                    WHEN c.completed_at + s.due_after <= $9 THEN $10 ELSE $6 END,
-               c.completed_at
-          FROM (SELECT purchase_id, participant_id,
-                       redeemed_at + interval '3 days 2 hours' AS completed_at
-                  FROM full_completers) c,
-               unnest($1::int[], $2::text[], $3::int[], $4::bigint[], $5::interval[])
-                   AS s(position, kind, sequence, amount, due_after)
-        """,  # noqa: S608 - only integers of ours are joined in
-        list(range(1, len(plan) + 1)),
-        [planned.kind.value for planned in plan],
-        [planned.sequence for planned in plan],
-        [planned.amount for planned in plan],
-        [None if planned.due_at is None else planned.due_at - reference for planned in plan],
-        InstallmentStatus.SCHEDULED.value,
-        IncentiveKind.TRAINING.value,
-        InstallmentStatus.PAID.value,
-        timeline.AS_OF,
-        InstallmentStatus.DUE.value,
+    statements.append(
+        _sql(
+            f"""
+            INSERT INTO incentive_installments (id, participant_id, kind, sequence, amount, due_at,
+                status, created_at)
+            SELECT (c.purchase_id - 1) * {len(plan)} + s.position, c.participant_id, s.kind,
+                   s.sequence, s.amount, c.completed_at + s.due_after,
+                   CASE WHEN s.due_after IS NULL THEN $6
+                        WHEN s.kind = $7 AND s.sequence = 1
+                             AND c.purchase_id <= {scale.paid} THEN $8
+                        WHEN c.completed_at + s.due_after <= $9 THEN $10 ELSE $6 END,
+                   c.completed_at
+              FROM (SELECT purchase_id, participant_id,
+                           redeemed_at + interval '3 days 2 hours' AS completed_at
+                      FROM seed_completers) c,
+                   unnest($1::int[], $2::text[], $3::int[], $4::bigint[], $5::interval[])
+                       AS s(position, kind, sequence, amount, due_after)
+            """,  # noqa: S608 - only integers of ours are joined in
+            list(range(1, len(plan) + 1)),
+            [planned.kind.value for planned in plan],
+            [planned.sequence for planned in plan],
+            [planned.amount for planned in plan],
+            [None if planned.due_at is None else planned.due_at - reference for planned in plan],
+            InstallmentStatus.SCHEDULED.value,
+            IncentiveKind.TRAINING.value,
+            InstallmentStatus.PAID.value,
+            timeline.AS_OF,
+            InstallmentStatus.DUE.value,
+        )
     )
-    del rank
+    return statements
 
 
-async def _disbursements(connection: Any) -> None:
+async def _disbursements(connection: Any, counts: Counts) -> None:
     """Paid people: purchase ids 1..P (ranks below P). Batches per payment partner and
-    fortnight of the installment's due date, as the demo's. Loaded once the indexes are
-    back: 0008's payable check looks each item's account and installment up."""
+    fortnight of the installment's due date, as the demo's (``put_back`` says when)."""
     await connection.execute(
         f"""
         CREATE TEMP TABLE full_paid ON COMMIT DROP AS
@@ -778,8 +897,9 @@ async def _disbursements(connection: Any) -> None:
         InstallmentStatus.PAID.value,
         timeline.PROGRAMME_LAUNCH,
     )
-    await connection.execute(
-        """
+    counts["disbursement_batches"] = _inserted(
+        await connection.execute(
+            """
         INSERT INTO disbursement_batches (id, code, payment_partner_id, item_count, control_sum,
             status, created_at, acknowledged_at, completed_at)
         SELECT batch_id, 'BATCH-' || pr.code || '-G' || lpad(batch_id::text, 4, '0'),
@@ -789,10 +909,12 @@ async def _disbursements(connection: Any) -> None:
           FROM full_paid f JOIN partners pr ON pr.id = f.payment_partner_id
          GROUP BY batch_id, pr.code, f.payment_partner_id
         """,
-        BatchStatus.COMPLETED.value,
+            BatchStatus.COMPLETED.value,
+        )
     )
-    await connection.execute(
-        """
+    counts["disbursement_items"] = _inserted(
+        await connection.execute(
+            """
         INSERT INTO disbursement_items (id, batch_id, installment_id, payment_account_id,
             end_to_end_id, amount, status, partner_reference, reported_at, created_at)
         SELECT item_id, batch_id, installment_id, account_id,
@@ -800,17 +922,20 @@ async def _disbursements(connection: Any) -> None:
                'REF-G' || item_id, due_at + interval '12 hours', due_at + interval '2 hours'
           FROM full_paid
         """,
-        DisbursementItemStatus.PAID.value,
+            DisbursementItemStatus.PAID.value,
+        )
     )
-    await connection.execute(
-        """
+    counts["disbursement_reports"] = _inserted(
+        await connection.execute(
+            """
         INSERT INTO disbursement_reports (id, item_id, status, partner_reference, reported_at,
             received_at, applied)
         SELECT item_id, item_id, $1, 'REF-G' || item_id, due_at + interval '12 hours',
                due_at + interval '12 hours 30 seconds', true
           FROM full_paid
         """,
-        DisbursementResult.PAID.value,
+            DisbursementResult.PAID.value,
+        )
     )
 
 

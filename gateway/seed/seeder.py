@@ -5,9 +5,10 @@ Python (a few thousand rows, copied with COPY); the registrants and everything t
 them are generated inside PostgreSQL (``gateway/seed/full.py``), so nothing per registrant
 passes through Python and the seed's memory does not grow with its size.
 
-Three transactions: the small tables with the large tables' indexes set aside; the
+In parts, each committed: the small tables with the large tables' indexes set aside; the
 registrants, over several connections at once (one backend's CPU is the limit at 15.9 million);
-the rest with the indexes put back. Should the seed fail or be killed in between, the
+the buyers' journeys; the indexes and constraints put back, each on one of several connections
+(``gateway/seed/rebuild.py``); the rest. Should the seed fail or be killed in between, the
 database is emptied and its indexes put back (``undo_interrupted``: at once on failure, or by
 the next ``seed --force``), never left half-seeded.
 """
@@ -27,11 +28,14 @@ from core.models import Base
 from gateway.seed import tables
 from gateway.seed.catalog import add_catalog
 from gateway.seed.full import (
+    LARGE_TABLES,
     LOAD_WEIGHT,
     FullInputs,
     FullScale,
+    add_journeys,
     complete,
     load_registrants,
+    put_back,
     set_aside,
     undo_interrupted,
 )
@@ -154,16 +158,24 @@ async def _seed(
             step("partners and catalog", _CATALOG_WEIGHT)
             inputs = FullInputs(regencies, waves, partners, master_key)
             await set_aside(connection, inputs, step)
+        connections = jobs or os.cpu_count() or 1
+        # Rows written per large table, from the statements' own command statuses.
+        counts = dict.fromkeys((*LARGE_TABLES, "disbursement_batches"), 0)
         try:
-            await load_registrants(dsn, scale, inputs, step, jobs=jobs or os.cpu_count() or 1)
+            await load_registrants(dsn, scale, inputs, step, jobs=connections)
+            counts["participants"] = scale.registrants
+            await add_journeys(dsn, connection, scale, inputs, step, counts, jobs=connections)
+            validations = await put_back(dsn, connection, scale, step, counts, jobs=connections)
             async with connection.transaction():
-                counts = await complete(connection, scale, inputs, step)
+                await complete(dsn, connection, step, validations, jobs=connections)
                 await loader.advance_id_sequences(tables.ALL_TABLES)
         except BaseException:
             await undo_interrupted(connection, model_tables)
             raise
-        # Fresh statistics, so the first queries after a large seed get sensible plans.
-        await connection.execute("ANALYZE")
+        # Fresh statistics, so the first queries after a large seed get sensible plans (the
+        # large tables' were taken before the figures were rebuilt).
+        rest = [f'"{name}"' for name in model_tables if name not in LARGE_TABLES]
+        await connection.execute(f"ANALYZE {', '.join(rest)}")
         step("committed, analyzed", _FINISH_WEIGHT)
     finally:
         await connection.close()

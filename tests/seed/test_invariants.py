@@ -60,3 +60,46 @@ async def test_a_seed_failing_midway_leaves_the_database_as_it_was(
     report = await seed_database(url, participants=300)
     assert report.counts["participants"] == 300
     assert await violations(url) == dict.fromkeys(CHECKS, 0)
+
+
+async def _constraints(url: str) -> list[tuple[str, str, bool]]:
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT conrelid::regclass::text AS tbl, conname, convalidated FROM pg_constraint"
+            " WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+        )
+        return [(r["tbl"], r["conname"], r["convalidated"]) for r in rows]
+    finally:
+        await connection.close()
+
+
+@pytest.mark.parametrize(
+    ("failing_step", "occurrence"),
+    [("indexes: ", 2), ("foreign keys: ", 2), ("seats and figures", 1)],
+)
+async def test_a_seed_failing_while_putting_indexes_back_leaves_the_database_as_it_was(
+    databases: DatabaseFactory, failing_step: str, occurrence: int
+) -> None:
+    # The indexes and constraints come back one by one, each committed (the foreign keys
+    # validated beside the figures' rebuild): a seed failing among them finishes the rest
+    # over the emptied tables.
+    url = await databases.create("seed_interrupted_rebuild")
+    await asyncio.to_thread(migrate.upgrade, url)
+    before = (await _shape(url), await _constraints(url))
+    seen = 0
+
+    def fail_there(label: str, weight: float) -> None:
+        nonlocal seen
+        if label.startswith(failing_step):
+            seen += 1
+            if seen == occurrence:
+                raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        await seed_database(url, participants=300, on_step=fail_there, jobs=2)
+    assert (await _shape(url), await _constraints(url)) == before
+    assert all(validated for _, _, validated in before[1])
+    report = await seed_database(url, participants=300)
+    assert report.counts["participants"] == 300
+    assert await violations(url) == dict.fromkeys(CHECKS, 0)
