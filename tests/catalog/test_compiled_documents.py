@@ -28,8 +28,7 @@ from tests.support.catalog import (
     create_course,
 )
 from tests.support.catalog import data as data_of
-from tests.support.compiled import Apps as SupportApps
-from tests.support.compiled import compiled_and_normal
+from tests.support.compiled import Apps, compiled_and_normal
 from tests.support.credentials import SharedCredentials
 from tests.support.gateway import graphql
 
@@ -58,17 +57,10 @@ SHAPES: list[tuple[str, dict[str, Any] | None]] = [
 ]
 
 
-class Apps(SupportApps):
-    async def thrice(
-        self, query: str, variables: dict[str, Any] | None = None, *, partner: str = PLATFORM
-    ) -> tuple[dict[str, Any], list[str]]:
-        return await super().thrice(query, variables, partner=partner)
-
-
 @pytest.fixture
 async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
-    async with compiled_and_normal(database, shared_credentials) as both:
-        yield Apps(both.compiled, both.normal, both.tokens, both.database)
+    async with compiled_and_normal(database, shared_credentials, partner=PLATFORM) as both:
+        yield both
 
 
 def _page_statements(statements: list[str]) -> list[str]:

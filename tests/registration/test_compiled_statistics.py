@@ -20,8 +20,7 @@ import pytest
 from core.db.database import Database
 from resolvers.compiled_reads import COMPILED_READ_MARK
 from schema.compiled import FALLBACKS, FallbackReason
-from tests.support.compiled import Apps as SupportApps
-from tests.support.compiled import compiled_and_normal
+from tests.support.compiled import Apps, compiled_and_normal
 from tests.support.credentials import SharedCredentials
 from tests.support.gateway import graphql
 from tests.support.registration import (
@@ -60,17 +59,10 @@ SHAPES = [
 ]
 
 
-class Apps(SupportApps):
-    async def thrice(
-        self, query: str, variables: dict[str, Any] | None = None, *, partner: str = "PMO"
-    ) -> tuple[dict[str, Any], list[str]]:
-        return await super().thrice(query, variables, partner=partner)
-
-
 @pytest.fixture
 async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
-    async with compiled_and_normal(database, shared_credentials) as both:
-        yield Apps(both.compiled, both.normal, both.tokens, both.database)
+    async with compiled_and_normal(database, shared_credentials, partner="PMO") as both:
+        yield both
 
 
 def _compiled(statements: list[str]) -> bool:

@@ -22,13 +22,14 @@ class Apps:
     normal: httpx.AsyncClient
     tokens: Tokens
     database: Database
+    partner: str  # who asks, unless a call names another
 
     async def thrice(
-        self, query: str, variables: dict[str, Any] | None = None, *, partner: str
+        self, query: str, variables: dict[str, Any] | None = None, *, partner: str | None = None
     ) -> tuple[dict[str, Any], list[str]]:
         """The body (the same from the first, the replayed and the normal answer) and the
         statements the replay sent."""
-        token = await self.tokens.issue(partner)
+        token = await self.tokens.issue(partner or self.partner)
         first = await graphql(self.compiled, query, variables, token=token)
         with counting(self.database) as statements:
             replayed = await graphql(self.compiled, query, variables, token=token)
@@ -39,10 +40,11 @@ class Apps:
 
 @asynccontextmanager
 async def compiled_and_normal(
-    database: Database, shared_credentials: SharedCredentials
+    database: Database, shared_credentials: SharedCredentials, *, partner: str
 ) -> AsyncIterator[Apps]:
     async with (
         make_client(database, catalog_cache=False) as compiled,
         make_client(database, catalog_cache=False, compiled_reads=False) as normal,
     ):
-        yield Apps(compiled, normal, Tokens(compiled, database, shared_credentials), database)
+        tokens = Tokens(compiled, database, shared_credentials)
+        yield Apps(compiled, normal, tokens, database, partner)
