@@ -47,7 +47,11 @@ def unauthenticated_response(description: str | None) -> JSONResponse:
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
+    return bearer_of(request.headers.get("authorization"))
+
+
+def bearer_of(header: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header value, or None."""
     if header is None:
         return None
     scheme, _, credentials = header.partition(" ")

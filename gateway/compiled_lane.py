@@ -22,52 +22,30 @@ path answers it as it always does, and the budget already spent is handed to it
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Final
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from auth.middleware import bearer_of
 from core.db.driver_session import DriverSession, DriverStatements
 from core.log_context import client_id_var
 from core.principal import Principal
+from gateway.graphql_view import GRAPHQL_RESPONSE_JSON, GatewayGraphQL
 from gateway.metrics import COMPILED_LANE
 from gateway.middleware import MAX_BODY_BYTES
-from gateway.rate_limit import Decision, Limiter
+from gateway.rate_limit import Decision, Limiter, client_bucket
 from schema.compiled import FALLBACKS, FallbackReason
-from schema.compiled.documents import DOCUMENTS_KEPT, CompiledDocument, DocumentKey
-from schema.cost import MAX_QUERY_COST
+from schema.compiled.documents import CompiledDocument
 
-log = logging.getLogger(__name__)
-
-GRAPHQL_RESPONSE_JSON: Final = b"application/graphql-response+json"
+_GRAPHQL_RESPONSE: Final = GRAPHQL_RESPONSE_JSON.encode()
 _JSON_CONTENT_TYPES: Final = (b"application/json", b"application/json; charset=utf-8")
-
-
-class CompiledBodies:
-    """Request bodies the view answered by a compiled document, with the part of its key
-    the body decides (document text, operation name, variable values); the caller's part
-    (scopes, partner type) is added per request. Bounded like the documents themselves."""
-
-    def __init__(self) -> None:
-        self._bases: dict[bytes, tuple[str, str | None, str]] = {}
-
-    def learn(self, body: bytes, key: DocumentKey) -> None:
-        if len(self._bases) >= DOCUMENTS_KEPT:
-            self._bases.clear()
-        self._bases[body] = key[:3]
-
-    def key(self, body: bytes, principal: Principal) -> DocumentKey | None:
-        base = self._bases.get(body)
-        if base is None:
-            return None
-        return (*base, principal.scopes, principal.partner_type.value, False)
 
 
 class CompiledLane:
     """ASGI middleware in front of the view; see the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, view: Any) -> None:
+    def __init__(self, app: ASGIApp, *, view: GatewayGraphQL) -> None:
         self.app = app
         self.view = view
         self.statements: DriverStatements | None = None
@@ -87,11 +65,11 @@ class CompiledLane:
             return
         body, complete = await _read_body(receive)
         replay = _replaying(body, complete, receive)
-        bodies: CompiledBodies = self.view.compiled_bodies
         compiled = None
         if complete:
-            compiled = self.view.compiled_documents.get(bodies.key(body, principal))
-        if compiled is None or compiled.in_transaction or _over_cost(compiled):
+            key = self.view.compiled_bodies.key(body, principal)
+            compiled = self.view.compiled_documents.get(key)
+        if compiled is None or compiled.in_transaction:
             await self.app(scope, replay, send)
             return
         answered = await self._answer(scope, state, principal, compiled, wants_graphql_response)
@@ -117,14 +95,14 @@ class CompiledLane:
         client_id_var.set(principal.client_id)
         limiter: Limiter = state.rate_limiter
         database = state.database
-        if self.statements is None or self.statements.dialect is not database.engine.dialect:
+        if self.statements is None:
             self.statements = DriverStatements(database.engine.dialect)
         try:
             # One connection for the budget and the read. The read touches no partner-owned
             # table (``in_transaction`` is False): each statement commits by itself.
             async with database.driver_connection() as connection:
                 decision: Decision = await limiter.spend(
-                    f"client:{principal.client_id}",
+                    client_bucket(principal.client_id),
                     compiled.cost or 0,
                     client_id=principal.client_id,
                     connection=connection,
@@ -140,13 +118,11 @@ class CompiledLane:
             return None
         if data is None:
             return None
-        answer: dict[str, Any] = {"data": data}
-        if compiled.cost is not None:
-            answer["extensions"] = {"cost": {"requested": compiled.cost, "limit": MAX_QUERY_COST}}
+        answer = compiled.answer(data)
         scope_state["answer"] = answer
         payload: bytes = self.view.encode_json(answer)
         content_type = (
-            GRAPHQL_RESPONSE_JSON + b"; charset=utf-8"
+            _GRAPHQL_RESPONSE + b"; charset=utf-8"
             if wants_graphql_response
             else b"application/json"
         )
@@ -179,13 +155,11 @@ def _headers(scope: Scope) -> tuple[str | None, bool, bool]:
     plain = False
     for name, value in scope["headers"]:
         if name == b"authorization":
-            scheme, _, credentials = value.partition(b" ")
-            if scheme.lower() == b"bearer":
-                token = credentials.strip().decode("latin-1")
+            token = bearer_of(value.decode("latin-1"))
         elif name == b"content-type":
             plain = value.lower() in _JSON_CONTENT_TYPES
         elif name == b"accept":
-            wants_graphql_response = GRAPHQL_RESPONSE_JSON in value
+            wants_graphql_response = _GRAPHQL_RESPONSE in value
         elif name == b"idempotency-key":
             return None, False, False
     return token, wants_graphql_response, plain
@@ -221,7 +195,3 @@ def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-def _over_cost(compiled: CompiledDocument) -> bool:
-    return compiled.cost is not None and compiled.cost > MAX_QUERY_COST

@@ -28,21 +28,21 @@ from core.db.session import autocommit_session
 from core.errors import ErrorCode
 from gateway import idempotency, read_routing, trusted_documents
 from gateway.cache import http as catalog_cache
-from gateway.compiled_lane import CompiledBodies
 from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
 from gateway.metrics import ROUTED
-from gateway.rate_limit import Limiter
+from gateway.rate_limit import Limiter, client_bucket
 from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
 from schema.compiled import FALLBACKS, FallbackReason
 from schema.compiled.documents import (
+    CompiledBodies,
     CompiledDocument,
     CompiledDocuments,
     DocumentKey,
     document_key,
 )
 from schema.context import Context
-from schema.cost import MAX_QUERY_COST, document_cost
+from schema.cost import MAX_QUERY_COST, cost_extension, document_cost
 from schema.documents import is_mutation
 from schema.trusted import schema_sha256
 
@@ -110,7 +110,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 # Spent already when the compiled lane stepped aside after spending: a
                 # request is charged once (gateway/compiled_lane.py).
                 decision = getattr(request.state, "rate_decision", None) or await limiter.spend(
-                    f"client:{principal.client_id}", cost, client_id=principal.client_id
+                    client_bucket(principal.client_id), cost, client_id=principal.client_id
                 )
                 # Where the client's last write stands in the WAL, from the primary: routing
                 # sends its reads to the replica only once it has replayed that far.
@@ -285,9 +285,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 return None
             await session.commit()
             await request.app.state.routing.committed(route, session)
-        answer: dict[str, Any] = {"data": data}
-        if compiled.cost is not None:
-            answer["extensions"] = {"cost": {"requested": compiled.cost, "limit": MAX_QUERY_COST}}
+        answer = compiled.answer(data)
         request.state.answer = answer
         request.state.request_error = False
         body = self.encode_json(answer)
@@ -326,7 +324,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         extensions = dict(result.extensions or {})
         cost = getattr(request.state, "cost", None)
         if cost is not None:
-            extensions["cost"] = {"requested": cost, "limit": MAX_QUERY_COST}
+            extensions["cost"] = cost_extension(cost)
         if extensions:
             response["extensions"] = extensions
         request.state.answer = response

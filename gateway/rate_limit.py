@@ -46,6 +46,11 @@ class Decision:
         return headers
 
 
+def client_bucket(client_id: str) -> str:
+    """The bucket a client's GraphQL requests spend from (one per client, every process)."""
+    return f"client:{client_id}"
+
+
 class Limiter(Protocol):
     capacity: int
     rate: int

@@ -47,6 +47,13 @@ from schema.documents import select_operation
 # Above any document a partner needs (100 courses with 20 schedules each cost 2,302),
 # below what the issue's abuse costs (30 such aliases: 69,060).
 MAX_QUERY_COST = 5000
+
+
+def cost_extension(cost: int) -> dict[str, int]:
+    """What an answer says of its cost (``extensions.cost``)."""
+    return {"requested": cost, "limit": MAX_QUERY_COST}
+
+
 # The largest page any list accepts (a disbursement batch's items).
 LARGEST_PAGE = 1000
 LIST_ESTIMATE = 10

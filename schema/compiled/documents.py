@@ -34,11 +34,15 @@ from resolvers.compiled_reads import CompiledReadRefused
 from schema.compiled.extension import CompiledRoot
 from schema.compiled.metrics import FALLBACKS, FallbackReason
 from schema.context import Context
+from schema.cost import cost_extension
 
 DOCUMENTS_KEPT: Final = 512  # like the parser's and the plans' caches
 
-# (document text, operation name, variable values as canonical JSON, scopes, partner type)
+# (document text, operation name, variable values as canonical JSON, scopes, partner type,
+# called by a registered id)
 DocumentKey = tuple[str, str | None, str, frozenset[str], str, bool]
+# The request's part of it: document text, operation name, variable values.
+RequestPart = tuple[str, str | None, str]
 
 
 def document_key(
@@ -56,14 +60,12 @@ def document_key(
         values = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError):
         return None
-    return (
-        query,
-        operation_name,
-        values,
-        principal.scopes,
-        principal.partner_type.value,
-        registered,
-    )
+    return keyed((query, operation_name, values), principal, registered=registered)
+
+
+def keyed(request: RequestPart, principal: Principal, *, registered: bool = False) -> DocumentKey:
+    """The key of a request's part for this caller's class (its scopes, its partner type)."""
+    return (*request, principal.scopes, principal.partner_type.value, registered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,13 @@ class CompiledDocument:
             FALLBACKS.record(root.where, FallbackReason.REPLAY, refused.code.value)
             return None
         return {root.response_key: root.plan.render(source, related)}
+
+    def answer(self, data: dict[str | int, Any]) -> dict[str, Any]:
+        """The whole answer of a replay whose read gave ``data``."""
+        answer: dict[str, Any] = {"data": data}
+        if self.cost is not None:
+            answer["extensions"] = {"cost": cost_extension(self.cost)}
+        return answer
 
 
 class CompiledDocuments:
@@ -117,6 +126,25 @@ class CompiledDocuments:
             self._kept.clear()
         self._kept[key] = CompiledDocument(roots[0], cost)
         return True
+
+
+class CompiledBodies:
+    """Request bodies answered by a compiled document, with the request's part of its key
+    (``RequestPart``): the same bytes are the same request again, for the compiled lane
+    (``gateway/compiled_lane.py``). The caller's part is added per request. Bounded like the
+    documents themselves."""
+
+    def __init__(self) -> None:
+        self._requests: dict[bytes, RequestPart] = {}
+
+    def learn(self, body: bytes, key: DocumentKey) -> None:
+        if len(self._requests) >= DOCUMENTS_KEPT:
+            self._requests.clear()
+        self._requests[body] = key[:3]
+
+    def key(self, body: bytes, principal: Principal) -> DocumentKey | None:
+        request = self._requests.get(body)
+        return None if request is None else keyed(request, principal)
 
 
 def _not_kept(roots: list[CompiledRoot], answer: Mapping[str, Any] | None) -> str | None:
