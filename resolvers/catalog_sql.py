@@ -20,7 +20,6 @@ from sqlalchemy import (
     Integer,
     RowMapping,
     Select,
-    Subquery,
     Text,
     bindparam,
     cast,
@@ -222,21 +221,26 @@ _json_pages: dict[tuple[int, JsonObject], tuple[Select[Any], Select[Any] | None]
 
 
 def _json_page(page: Select[Any], node: JsonObject) -> Select[Any] | None:
-    """``page`` (one row per course) with each course written as JSON by PostgreSQL: its
-    id, its sort key and the node's text, in the page's order."""
+    """``page`` (one row per course) selecting only its id, its sort key and the course
+    written as JSON by PostgreSQL: the same FROM, WHERE, ORDER BY and LIMIT, so the same
+    rows in the same order."""
     key = (id(page), node)
     found = _json_pages.get(key)
     if found is not None and found[0] is page:
         return found[1]
-    rows = page.subquery("page")
+    selected = page.selected_columns
+
+    def column(name: str) -> ColumnElement[Any]:
+        return _column(selected, name)
+
     columns = NodeColumns(
-        lambda attribute: _column(rows, attribute),
-        nested={"provider": lambda attribute: _column(rows, f"provider_{attribute}")},
-        related={"schedules": lambda _shape: _column(rows, "schedules_json")},
+        column,
+        nested={"provider": lambda attribute: column(f"provider_{attribute}")},
+        related={"schedules": lambda _shape: column("schedules_json")},
     )
     try:
-        written: Select[Any] | None = select(
-            rows.c.id, rows.c.sort_key, cast(json_object(node, columns), Text).label("node")
+        written: Select[Any] | None = page.with_only_columns(
+            selected.id, selected.sort_key, cast(json_object(node, columns), Text).label("node")
         )
     except Unwritable:
         written = None
@@ -246,11 +250,12 @@ def _json_page(page: Select[Any], node: JsonObject) -> Select[Any] | None:
     return written
 
 
-def _column(rows: Subquery, name: str) -> ColumnElement[Any]:
-    found = rows.c.get(name)
+def _column(columns: Any, name: str) -> ColumnElement[Any]:
+    """The column ``name`` of a statement's or subquery's columns, or ``Unwritable``."""
+    found = columns.get(name)
     if found is None:
         raise Unwritable(f"no column {name}")
-    return found
+    return found  # type: ignore[no-any-return]
 
 
 _SCHEDULES_JSON_KEPT: Final = 64
@@ -274,8 +279,9 @@ def _schedules_json(shape: JsonObject, only_with_seats: bool) -> LateralFromClau
     if key in _schedules_json_laterals:
         return _schedules_json_laterals[key]
     wanted = first_schedules(Course.id, Course, only_with_seats).subquery("wanted_schedules")
+
     try:
-        each = json_object(shape, NodeColumns(lambda attribute: _column(wanted, attribute)))
+        each = json_object(shape, NodeColumns(lambda name: _column(wanted.c, name)))
     except Unwritable:
         lateral = None
     else:
