@@ -44,7 +44,8 @@ class _Expanded:
 
 
 class DriverRow(tuple[Any, ...]):
-    """A row by position, with ``_mapping`` by column name as SQLAlchemy's rows have."""
+    """A row by position, and by column name as SQLAlchemy's rows have it: as an attribute
+    and through ``_mapping``."""
 
     _names: tuple[str, ...]
 
@@ -56,6 +57,12 @@ class DriverRow(tuple[Any, ...]):
     @property
     def _mapping(self) -> Mapping[str, Any]:
         return dict(zip(self._names, self, strict=True))
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[self._names.index(name)]
+        except ValueError:
+            raise AttributeError(name) from None
 
 
 class DriverResult:
@@ -94,7 +101,8 @@ class DriverStatements:
         if found is not None and found.statement is statement:
             return found
         compiled = statement.compile(dialect=self.dialect)  # type: ignore[attr-defined]
-        columns = list(getattr(statement, "selected_columns", ()))
+        # The result's columns as SQLAlchemy's own result reads them: names and types.
+        columns = compiled._result_columns
         processors = tuple(
             column.type.dialect_impl(self.dialect).result_processor(self.dialect, None)
             for column in columns
@@ -102,7 +110,7 @@ class DriverStatements:
         found = _Compiled(
             statement,
             compiled,
-            tuple(name for name, *_ in compiled._result_columns),
+            tuple(column.keyname for column in columns),
             processors if any(processors) else _NO_PROCESSING,
         )
         if len(self._compiled) >= EXPANSIONS_KEPT:

@@ -36,6 +36,8 @@ from tests.support.catalog import (
 )
 from tests.support.databases import DatabaseFactory
 from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
+from tests.support.registration import OFFICE, OFFICE_REGENCY, OTHER_OFFICE, OTHER_REGENCY
+from tests.support.statistics import PROGRAM_FIGURES, REGENCY_FIGURES
 
 # One committed database for the module, built once: one xdist worker.
 pytestmark = pytest.mark.xdist_group("principal_cache")
@@ -322,3 +324,42 @@ async def test_a_database_gone_gets_the_views_json_503_not_a_500(
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             await admin.close()
         assert lane_answers() == before + 1
+
+
+async def test_statistics_through_the_lane_answer_as_the_normal_path_each_office_its_own(
+    gateways: Gateways,
+) -> None:
+    """The statistics are compiled documents read outside a transaction too: the lane
+    answers them on its driver session (one row, a scalar, many rows), with the caller's
+    regency decided on every request."""
+    body = body_of(REGENCY_FIGURES, {"breakdown": "REGENCY"})
+    own = await gateways.tokens.issue(OFFICE)
+    other = await gateways.tokens.issue(OTHER_OFFICE)
+    for token in (own, other):  # each token verified once by the view, then cached
+        await gateways.post(gateways.lane, token, body)
+    before = lane_answers()
+    mine = await gateways.post(gateways.lane, own, body)
+    theirs = await gateways.post(gateways.lane, other, body)
+    assert lane_answers() == before + 2
+    assert mine.json() == (await gateways.post(gateways.normal, own, body)).json()
+    assert theirs.json() == (await gateways.post(gateways.normal, other, body)).json()
+    assert [group["code"] for group in mine.json()["data"]["regencyFigures"]] == [OFFICE_REGENCY]
+    # (The small seed may have no one in the other regency: never the first one's figures.)
+    assert {group["code"] for group in theirs.json()["data"]["regencyFigures"]} <= {OTHER_REGENCY}
+    # Another office's regency named outright: refused by the read, never served.
+    named = body_of(REGENCY_FIGURES, {"regency": OTHER_REGENCY, "breakdown": "WAVE"})
+    await gateways.post(gateways.lane, other, named)
+    refused = await gateways.post(gateways.lane, own, named)
+    assert refused.json()["errors"][0]["extensions"]["code"] == "OUTSIDE_OWN_REGENCY"
+
+    admin = await gateways.tokens.issue(PMO, ["program:admin"])
+    for document, variables in (
+        (PROGRAM_FIGURES, {"breakdown": "PROVINCE"}),
+        ("{ programStatistics { registrants recipients incentivesPaidAmount courses } }", None),
+    ):
+        figures = body_of(document, variables)
+        await gateways.post(gateways.lane, admin, figures)
+        before = lane_answers()
+        replayed = await gateways.post(gateways.lane, admin, figures)
+        assert lane_answers() == before + 1
+        assert replayed.json() == (await gateways.post(gateways.normal, admin, figures)).json()
