@@ -203,7 +203,11 @@ def _seed(
     scale: str = "demo",
     fraction: float = 1.0,
     jobs: int | None = None,
+    *,
+    phases: bool = True,
 ) -> int:
+    """``phases``: list each step's seconds (what an operator timing a large seed reads; the
+    demo's first start prints the counts alone)."""
     from gateway.seed import database_is_empty, seed_database, seed_full_database
 
     if not asyncio.run(database_is_empty(url)):
@@ -228,7 +232,7 @@ def _seed(
             )
     for table, count in sorted(report.counts.items()):
         print(f"{table:28} {count:>10,}")
-    for label, seconds in report.phases:
+    for label, seconds in report.phases if phases else ():
         print(f"{label:40} {seconds:8.1f} s")
     print(f"seeded in {report.seconds:.1f} s")
     return 0
@@ -254,7 +258,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
         if asyncio.run(database_is_empty(url)):
             print("seeding the demo programme (first start only)...")
-            _seed(url, args.participants, force=False)
+            _seed(url, args.participants, force=False, phases=False)
         wave = asyncio.run(open_demo_wave(url, datetime.now(UTC)))
         base = settings.public_base_url
         print(f"\nPrakerja gateway (demo) at {base}/graphql  (the explorer in a browser)")
