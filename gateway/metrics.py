@@ -287,7 +287,7 @@ class MetricsMiddleware:
         # The view parsed the request once (gateway/request_body.py): use its reading.
         parsed = scope.get("state", {}).get("graphql_request")
         if parsed is not None:
-            name = parsed.operation_name or _name_in(parsed.query.encode())
+            name = parsed.operation_name or _name_in(parsed.query)
         elif request[:1] == b"{":
             try:
                 payload = json.loads(request)
@@ -297,13 +297,13 @@ class MetricsMiddleware:
                 if isinstance(payload.get("operationName"), str):
                     name = payload["operationName"]
                 elif isinstance(payload.get("query"), str):
-                    name = _name_in(payload["query"].encode())
+                    name = _name_in(payload["query"])
         elif scope["method"] == "GET":
             from urllib.parse import parse_qs
 
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             name = (query.get("operationName") or [None])[0] or _name_in(
-                (query.get("query") or [""])[0].encode()
+                (query.get("query") or [""])[0]
             )
         if name is None or not _NAME.match(name):
             return "anonymous"
@@ -351,8 +351,9 @@ class MetricsMiddleware:
         await response(scope, receive, send)
 
 
-def _name_in(document: bytes) -> str | None:
-    found = _OPERATION.search(document)
+def _name_in(document: str) -> str | None:
+    # Whatever the text holds (a lone surrogate a JSON body may carry): only a name is read.
+    found = _OPERATION.search(document.encode("utf-8", "replace"))
     return found.group(1).decode() if found else None
 
 

@@ -97,6 +97,10 @@ async def read_graphql_request(request: Request) -> GraphQLRequest:
     by_id = document_id is not None or (persisted_hash is not None and query is None)
     if not by_id and (not isinstance(query, str) or not query):
         raise MalformedRequest(ErrorCode.BAD_REQUEST, "query must be a non-empty string")
+    for member, text in (("query", query), ("operationName", operation_name)):
+        problem = text_problem(text) if isinstance(text, str) else None
+        if problem is not None:
+            raise MalformedRequest(ErrorCode.BAD_REQUEST, f"{member}: {problem}")
     _check_values(variables)
     return GraphQLRequest(
         query=query or "",

@@ -30,6 +30,10 @@ from tests.support.gateway import Tokens
         b'{"query": "{ viewer { code } }", "variables": [1]}',
         b'{"query": "{ viewer { code } }", "operationName": 7}',
         b"{not json",
+        # The one text rule (core/text.py) holds for the document and the operation too.
+        b'{"query": "{ viewer { code } }\\ud800"}',
+        b'{"query": "{ viewer { code } }\\u0000"}',
+        b'{"query": "query A { viewer { code } }", "operationName": "A\\udfff"}',
     ],
 )
 async def test_malformed_body_is_a_json_400(tokens: Tokens, body: bytes) -> None:
