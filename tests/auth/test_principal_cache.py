@@ -19,12 +19,9 @@ import pytest
 from starlette.applications import Starlette
 
 from auth.principal_cache import PrincipalCache
-from core.db.database import Database
-from core.settings import Settings
-from gateway.app import create_app
 from tests.support.auth import ask_graphql, assert_invalid_token, payload_of
 from tests.support.databases import DatabaseFactory
-from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
+from tests.support.gateway import Tokens, running_app
 
 # Its tests share one committed database: keep them on one xdist worker, which builds it once.
 pytestmark = pytest.mark.xdist_group("principal_cache")
@@ -53,16 +50,7 @@ class Process:
 
 
 async def _start(stack: AsyncExitStack, url: str) -> Process:
-    database = Database.connect(url, pool_size=2)
-    stack.push_async_callback(database.dispose)
-    settings = Settings(database_url=url, master_key=TEST_MASTER_KEY, catalog_cache=False)
-    app = create_app(settings, database=as_app(database))
-    await stack.enter_async_context(app.router.lifespan_context(app))
-    transport = httpx.ASGITransport(app=app)
-    http = await stack.enter_async_context(
-        httpx.AsyncClient(transport=transport, base_url="http://gateway")
-    )
-    process = Process(app, http)
+    process = Process(*await running_app(stack, url))
     assert process.principals.live
     return process
 

@@ -22,8 +22,6 @@ import pytest
 from prometheus_client import REGISTRY
 
 from core.db.database import Database
-from core.settings import Settings
-from gateway.app import create_app
 from tests.support.auth import assert_invalid_token
 from tests.support.catalog import (
     EVERY_COURSE_FIELD,
@@ -35,7 +33,7 @@ from tests.support.catalog import (
     create_course,
 )
 from tests.support.databases import DatabaseFactory
-from tests.support.gateway import TEST_MASTER_KEY, Tokens, as_app
+from tests.support.gateway import Tokens, running_app
 from tests.support.registration import OFFICE, OFFICE_REGENCY, OTHER_OFFICE, OTHER_REGENCY
 from tests.support.statistics import PROGRAM_FIGURES, REGENCY_FIGURES
 
@@ -59,18 +57,10 @@ async def committed_url(databases: DatabaseFactory) -> str:
 
 
 async def _client(stack: AsyncExitStack, url: str, **settings: Any) -> httpx.AsyncClient:
-    database = Database.connect(url, pool_size=2)
-    stack.push_async_callback(database.dispose)
     settings.setdefault("rate_limit_points", 10_000_000)
     settings.setdefault("rate_limit_points_per_second", 1_000_000)
-    app = create_app(
-        Settings(database_url=url, master_key=TEST_MASTER_KEY, catalog_cache=False, **settings),  # type: ignore[arg-type]
-        database=as_app(database),
-    )
-    await stack.enter_async_context(app.router.lifespan_context(app))
-    return await stack.enter_async_context(
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
-    )
+    _, http = await running_app(stack, url, **settings)
+    return http
 
 
 class Gateways:

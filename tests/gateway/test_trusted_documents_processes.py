@@ -21,12 +21,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from core.db.database import Database
-from core.settings import Settings
-from gateway.app import create_app
 from gateway.trusted_documents import RegisteredDocuments
 from tests.support.databases import DatabaseFactory
-from tests.support.gateway import TEST_MASTER_KEY, Tokens
+from tests.support.gateway import Tokens, running_app
 from tests.support.waiting import answered
 
 pytestmark = pytest.mark.xdist_group("principal_cache")
@@ -65,15 +62,7 @@ class Process:
 
 
 async def _start(stack: AsyncExitStack, url: str) -> Process:
-    database = Database.connect(url, pool_size=2)
-    stack.push_async_callback(database.dispose)
-    settings = Settings(database_url=url, master_key=TEST_MASTER_KEY, catalog_cache=False)
-    app = create_app(settings, database=database)
-    await stack.enter_async_context(app.router.lifespan_context(app))
-    http = await stack.enter_async_context(
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
-    )
-    process = Process(app, http)
+    process = Process(*await running_app(stack, url, app_role=False))
     assert process.documents.live
     return process
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from starlette.applications import Starlette
 
 from auth.admin import IssuedCredentials, create_client
 from auth.audit import Origin
@@ -35,6 +37,28 @@ def as_app(database: Database) -> Database:
     info = {**(made.kw.get("info") or {}), ASSUME_ROLE_KEY: APP_ROLE}
     sessionmaker = async_sessionmaker(class_=made.class_, **{**made.kw, "info": info})
     return dataclasses.replace(database, sessionmaker=sessionmaker)
+
+
+async def running_app(
+    stack: AsyncExitStack, url: str, *, app_role: bool = True, **settings: object
+) -> tuple[Starlette, httpx.AsyncClient]:
+    """One gateway process on the committed database at ``url``: its app with the lifespan
+    running (its LISTEN connection: the principal cache and the registered documents live)
+    and an HTTP client to it, both closed with ``stack``. ``app_role``: serve as the
+    application role, as a deployed gateway does."""
+    database = Database.connect(url, pool_size=2)
+    stack.push_async_callback(database.dispose)
+    settings.setdefault("master_key", TEST_MASTER_KEY)
+    settings.setdefault("catalog_cache", False)
+    app = create_app(
+        Settings(database_url=url, **settings),  # type: ignore[arg-type]
+        database=as_app(database) if app_role else database,
+    )
+    await stack.enter_async_context(app.router.lifespan_context(app))
+    http = await stack.enter_async_context(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+    )
+    return app, http
 
 
 def make_client(database: Database, **settings: object) -> httpx.AsyncClient:
