@@ -440,7 +440,7 @@ async def complete(
         await asyncio.gather(validating, return_exceptions=True)
     # After the validations: enabling a trigger locks its table against them.
     await set_figures_triggers(connection, enabled=True, rebuild_figures=False)
-    await connection.execute(f"DROP TABLE {', '.join(SEED_STATE_TABLES)}")
+    await connection.execute(f"DROP TABLE IF EXISTS {', '.join(SEED_STATE_TABLES)}")
 
 
 async def _bulk_settings(connection: Any) -> None:

@@ -125,3 +125,19 @@ async def test_seed_force_replaces_the_data(
     assert await asyncio.to_thread(main, ["seed", "--participants", "300"]) == 0
     assert await asyncio.to_thread(main, ["seed", "--participants", "200", "--force"]) == 0
     assert await _scalar(url, "SELECT count(*) FROM participants") == 200
+
+
+async def test_a_seed_without_registrants_leaves_the_programme_and_no_seed_tables(
+    databases: DatabaseFactory,
+) -> None:
+    """``--participants 0`` (the selection benchmark's start): partners, catalog and waves,
+    nobody registered, and none of the seed's working tables left behind (it failed at the
+    end dropping the buyers' table that no buyer had made)."""
+    url = await databases.create("seed_empty")
+    await asyncio.to_thread(migrate.upgrade, url)
+    await seed_database(url, participants=0)
+    assert await _scalar(url, "SELECT count(*) FROM participants") == 0
+    assert await _scalar(url, "SELECT count(*) FROM waves") == 6
+    assert await _scalar(url, "SELECT count(*) FROM partners WHERE type = 'PLATFORM'") == 7
+    leftovers = "SELECT count(*) FROM pg_class WHERE relname LIKE 'seed\\_%' AND relkind = 'r'"
+    assert await _scalar(url, leftovers) == 0
