@@ -8,6 +8,7 @@ recovered by the library. We stop it explicitly on shutdown so no ``postgres`` i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import warnings
@@ -87,17 +88,28 @@ def _forget_dead_handles(pgdata: Path) -> None:
         handles.write_text(json.dumps(alive))
 
 
+# What PostgreSQL raises when another process created the same database or role between
+# our look and our CREATE (two gateways starting on one server): it exists, as wanted.
+_MADE_BESIDE_US = (
+    asyncpg.DuplicateDatabaseError,
+    asyncpg.DuplicateObjectError,
+    asyncpg.UniqueViolationError,
+)
+
+
 async def _ensure_database(server_url: str, name: str) -> None:
     connection = await asyncpg.connect(server_url)
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
-            # Identifiers cannot be parameters; the name is our own constant.
-            await connection.execute(f'CREATE DATABASE "{name}"')
+            with contextlib.suppress(*_MADE_BESIDE_US):
+                # Identifiers cannot be parameters; the name is our own constant.
+                await connection.execute(f'CREATE DATABASE "{name}"')
         # The gateway serves as prakerja_app (migration 0017 makes it and grants it what it
         # needs); made here too, so that a server not yet migrated answers "migrations not
         # at head" rather than refusing the login.
         if not await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", APP_ROLE):
-            await connection.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOBYPASSRLS")
+            with contextlib.suppress(*_MADE_BESIDE_US):
+                await connection.execute(f"CREATE ROLE {APP_ROLE} LOGIN NOBYPASSRLS")
     finally:
         await connection.close()
