@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.engine import make_url
 
 from core.db.database import Database
 from tests.support.auth import assert_invalid_token
@@ -296,7 +297,7 @@ async def test_a_database_gone_gets_the_views_json_503_not_a_500(
         before = lane_answers()
         assert (await gateways.post(http, token, body)).status_code == 200
         assert lane_answers() == before + 1
-        name = committed_url.rsplit("/", 1)[1]
+        name = make_url(committed_url).database  # also a Unix-socket URL
         admin = await asyncpg.connect(databases.server_url)
         try:
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
