@@ -23,6 +23,7 @@ from core.db.session import execute_core
 from core.enums import PaymentAccountKind
 from core.errors import BadInput, ErrorCode, GatewayError
 from core.models import Participant, Partner, PaymentAccount
+from core.models.programme import card_holder
 from core.principal import Principal
 from resolvers.disbursements.records import PaymentAccountRecord
 from resolvers.tenancy import payment_accounts_visible_to, payment_partner_registering
@@ -124,7 +125,7 @@ async def accounts_of(
     rows = await execute_core(
         session,
         _account_select()
-        .where(Participant.card_number == card_number, payment_accounts_visible_to(principal))
+        .where(card_holder(card_number), payment_accounts_visible_to(principal))
         .order_by(PaymentAccount.id),
     )
     return [_account_record(row) for row in rows]
@@ -164,7 +165,7 @@ async def register_payment_account(
     participant = (
         await session.execute(
             select(Participant.id, Participant.full_name)
-            .where(Participant.card_number == card_number)
+            .where(card_holder(card_number))
             .with_for_update()
         )
     ).one_or_none()

@@ -21,6 +21,7 @@ from core.models import (
     IncentiveInstallment,
     Participant,
 )
+from core.models.programme import card_holder
 from core.principal import Principal
 from resolvers.disbursements.batches import batch_by_code
 from resolvers.disbursements.records import (
@@ -127,7 +128,7 @@ async def installment_history(
         statement = statement.join(
             Participant, Participant.id == IncentiveInstallment.participant_id
         ).where(
-            Participant.card_number == card_number,
+            card_holder(card_number),
             IncentiveInstallment.kind == kind,
             IncentiveInstallment.sequence == sequence,
         )

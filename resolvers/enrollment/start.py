@@ -39,6 +39,7 @@ from core.models import (
     Purchase,
     Schedule,
 )
+from core.models.programme import card_holder
 from resolvers.enrollment.records import PurchaseRecord
 from resolvers.enrollment.state import (
     PURCHASE_COLUMNS,
@@ -279,7 +280,7 @@ _OFFER = (
     )
     .select_from(Course)
     .outerjoin(Schedule, Schedule.code == bindparam("schedule_code"))
-    .outerjoin(Participant, Participant.card_number == bindparam("card_number"))
+    .outerjoin(Participant, card_holder(bindparam("card_number")))
     .where(
         Course.code == bindparam("course_code"),
         # On sale: the public catalog's rule, and listed on this platform.

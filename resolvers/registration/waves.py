@@ -41,6 +41,7 @@ from core.enums import (
 )
 from core.errors import ErrorCode, GatewayError
 from core.models import OutboxMessage, Participant, Scheme, Wave, WaveSelection
+from core.models.programme import card_holder
 from resolvers.events import record_selected
 from resolvers.registration.records import (
     ExplanationRecord,
@@ -552,9 +553,7 @@ async def selection_explanation(
 
 
 async def participant_by_card(session: AsyncSession, card_number: str) -> int:
-    participant_id = await session.scalar(
-        select(Participant.id).where(Participant.card_number == card_number)
-    )
+    participant_id = await session.scalar(select(Participant.id).where(card_holder(card_number)))
     if participant_id is None:
         raise GatewayError(ErrorCode.PARTICIPANT_NOT_FOUND, "no participant holds this card number")
     return int(participant_id)

@@ -5,7 +5,6 @@ partner sees or changes it."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import text
@@ -50,37 +49,39 @@ NAME = "SITI NURHALIZA"
 
 async def participant_with_a_due_installment(database: Database) -> tuple[str, int]:
     """A participant without any account, owed one training incentive: (card, installment)."""
-    card = "7" + "".join(secrets.choice("0123456789") for _ in range(15))
     async with database.sessionmaker() as session:
-        installment = await session.scalar(
-            text(
-                """
+        card, installment = (
+            await session.execute(
+                text(
+                    """
                 WITH p AS (
-                    INSERT INTO participants (card_number, nik_hash, nik_masked, full_name,
-                        birth_date, education, regency_id, training_balance, status,
-                        registration_channel)
-                    VALUES (:card, sha256(convert_to(:card_text, 'UTF8')), '317101********01',
-                        'Siti  Nurhaliza', date '1996-02-03', :education,
-                        (SELECT min(id) FROM regencies), 0, :registered, :online)
-                    RETURNING id)
+                    INSERT INTO participants (id, card_number, nik_hash, nik_masked,
+                        full_name, birth_date, education, regency_id, training_balance,
+                        status, registration_channel)
+                    SELECT n, prakerja_card_number(n),
+                        sha256(convert_to(prakerja_card_number(n), 'UTF8')),
+                        '317101********01', 'Siti  Nurhaliza', date '1996-02-03', :education,
+                        (SELECT min(id) FROM regencies), 0, :registered, :online
+                      FROM (SELECT nextval(pg_get_serial_sequence('participants', 'id')) AS n)
+                           AS issued
+                    RETURNING id, card_number)
                 INSERT INTO incentive_installments (participant_id, kind, sequence, amount,
                                                     due_at, status)
                 SELECT id, :training, 1, 600000, now() - interval '1 day', :due FROM p
-                RETURNING id
+                RETURNING (SELECT card_number FROM p), id
                 """
-            ),
-            {
-                "card": card,
-                "card_text": card,
-                "education": Education.SMA,
-                "registered": ParticipantStatus.REGISTERED,
-                "online": RegistrationChannel.ONLINE,
-                "training": IncentiveKind.TRAINING,
-                "due": InstallmentStatus.DUE,
-            },
-        )
+                ),
+                {
+                    "education": Education.SMA,
+                    "registered": ParticipantStatus.REGISTERED,
+                    "online": RegistrationChannel.ONLINE,
+                    "training": IncentiveKind.TRAINING,
+                    "due": InstallmentStatus.DUE,
+                },
+            )
+        ).one()
         await session.commit()
-    return card, int(installment)
+    return str(card), int(installment)
 
 
 def account_input(card: str, number: str, holder: str, kind: str = "BANK") -> dict[str, Any]:

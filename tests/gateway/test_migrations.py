@@ -7,6 +7,7 @@ import asyncio
 import asyncpg
 
 from core.db import migrate
+from gateway.seed import codes
 from tests.support.databases import DatabaseFactory
 
 
@@ -71,24 +72,38 @@ async def test_constraints_hold_in_the_database(databases: DatabaseFactory) -> N
             " VALUES (1, '1101', 1, 'Simeulue', 'KABUPATEN');"
         )
         participant = (
-            "INSERT INTO participants (card_number, nik_hash, nik_masked, full_name, birth_date,"
-            " education, regency_id, training_balance, status, registration_channel)"
-            " VALUES ($1, $2, '110101********01', 'Siti', '1990-01-01', 'SMA', 1, $3,"
+            "INSERT INTO participants (id, card_number, nik_hash, nik_masked, full_name,"
+            " birth_date, education, regency_id, training_balance, status,"
+            " registration_channel)"
+            " VALUES ($1, $2, $3, '110101********01', 'Siti', '1990-01-01', 'SMA', 1, $4,"
             " 'REGISTERED', 'ONLINE')"
         )
-        for card, balance in (("123", 0), ("1234567890123456", -1)):
+        refused = (
+            (1, "123", 0),  # not 16 digits
+            (1, codes.card_number(1), -1),  # a negative balance
+            (1, "1234567890123456", 0),  # 16 digits, but not the card id 1 is issued
+        )
+        for participant_id, card, balance in refused:
             try:
-                await connection.execute(participant, card, b"x" * 32, balance)
+                await connection.execute(participant, participant_id, card, b"x" * 32, balance)
             except asyncpg.CheckViolationError:
                 pass
             else:
                 raise AssertionError(f"accepted card {card!r} with balance {balance}")
-        await connection.execute(participant, "1234567890123456", b"a" * 32, 0)
+        await connection.execute(participant, 1, codes.card_number(1), b"a" * 32, 0)
         try:
-            await connection.execute(participant, "1234567890123456", b"b" * 32, 0)
-        except asyncpg.UniqueViolationError:
+            await connection.execute(participant, 2, codes.card_number(1), b"b" * 32, 0)
+        except (asyncpg.CheckViolationError, asyncpg.UniqueViolationError):
             pass
         else:
             raise AssertionError("two participants with one card number")
+        # The card's holder is found from the card alone, through the primary key.
+        for participant_id in (1, 2, 15_900_000, 10**12):
+            holder = await connection.fetchval(
+                "SELECT prakerja_card_holder($1)", codes.card_number(participant_id)
+            )
+            assert holder == participant_id
+        for not_a_card in ("1234567890123456", "5" * 15, None):
+            assert await connection.fetchval("SELECT prakerja_card_holder($1)", not_a_card) is None
     finally:
         await connection.close()

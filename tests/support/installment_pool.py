@@ -26,14 +26,15 @@ INCENTIVE = 600_000
 _POOL = text(
     """
     WITH p AS (
-        INSERT INTO participants (card_number, nik_hash, nik_masked, full_name, birth_date,
+        INSERT INTO participants (id, card_number, nik_hash, nik_masked, full_name, birth_date,
                                   education, regency_id, training_balance, status,
                                   registration_channel)
-        SELECT '8' || lpad((CAST(:base AS bigint) + g)::text, 15, '0'),
-               sha256(convert_to(:tag || '-' || g, 'UTF8')), '317101********01',
-               'PESERTA UJI ' || g, date '1995-01-01', :education,
+        SELECT n, prakerja_card_number(n),
+               sha256(convert_to(:tag || '-' || n, 'UTF8')), '317101********01',
+               'PESERTA UJI ' || n, date '1995-01-01', :education,
                (SELECT min(id) FROM regencies), 0, :registered, :online
-          FROM generate_series(1, :count) g
+          FROM (SELECT nextval(pg_get_serial_sequence('participants', 'id')) AS n
+                  FROM generate_series(1, :count)) AS issued
         RETURNING id, full_name
     ), a AS (
         INSERT INTO payment_accounts (participant_id, payment_partner_id, kind,
@@ -54,7 +55,6 @@ async def add_due_installments(session: AsyncSession, partner_code: str, count: 
     await session.execute(
         _POOL,
         {
-            "base": secrets.randbelow(10**14),
             "tag": secrets.token_hex(8),
             "count": count,
             "partner": partner_code,
