@@ -9,6 +9,7 @@ from sqlalchemy import (
     ARRAY,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -16,8 +17,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    func,
-    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -35,11 +34,12 @@ class Partner(Base):
         CheckConstraint(
             "(type = 'REGIONAL_OFFICE') = (regency_id IS NOT NULL)", name="regency_iff_office"
         ),
+        # A catalog search matches providers by folded name (migrations 0001, 0025).
         Index(
             "ix_partners_name_trgm",
-            func.prakerja_fold(literal_column("name")).label("folded"),
+            "search_name",
             postgresql_using="gin",
-            postgresql_ops={"folded": "gin_trgm_ops"},
+            postgresql_ops={"search_name": "gin_trgm_ops"},
         ),
     )
 
@@ -54,6 +54,12 @@ class Partner(Base):
         SmallInteger, ForeignKey("regencies.id"), index=True
     )
     created_at: Mapped[CreatedAt]
+    # What a catalog search matches: the name folded once per write, not per search (0025).
+    search_name: Mapped[str] = mapped_column(
+        Text,
+        # Written as PostgreSQL gives it back, so the models-match-migrations test compares.
+        Computed("prakerja_fold((name)::text)", persisted=True),
+    )
 
 
 class OAuthClient(Base):
