@@ -96,7 +96,7 @@ class CompiledLane:
         limiter: Limiter = state.rate_limiter
         database = state.database
         if self.statements is None:
-            self.statements = DriverStatements(database.engine.dialect)
+            self.statements = self.view.driver_statements(database)
         try:
             # One connection for the budget and the read. The read touches no partner-owned
             # table (``in_transaction`` is False): each statement commits by itself.

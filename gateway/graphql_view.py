@@ -24,12 +24,14 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from auth.middleware import Unauthenticated, authenticate, is_ide_page_request
 from core.db.database import Database
+from core.db.driver_session import DriverStatements
+from core.db.routing import Route
 from core.db.session import autocommit_session
 from core.errors import ErrorCode
 from gateway import idempotency, read_routing, trusted_documents
 from gateway.cache import http as catalog_cache
 from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
-from gateway.metrics import ROUTED
+from gateway.metrics import DRIVER_TRANSACTIONS, ROUTED
 from gateway.rate_limit import Limiter, client_bucket
 from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
@@ -44,6 +46,7 @@ from schema.compiled.documents import (
 from schema.context import Context
 from schema.cost import MAX_QUERY_COST, cost_extension, document_cost
 from schema.documents import is_mutation
+from schema.transactions import runs_on_driver
 from schema.trusted import schema_sha256
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ class GatewayGraphQL(GraphQL[Context, None]):
         self.compiled_documents = CompiledDocuments()
         # The bodies of documents kept, for the compiled lane (gateway/compiled_lane.py).
         self.compiled_bodies = CompiledBodies()
+        self._driver_statements: DriverStatements | None = None
 
     async def run(  # type: ignore[override]
         self,
@@ -140,7 +144,14 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 return answered
         # The replica for a query when it is safe, else the primary (gateway/read_routing.py).
         route = await read_routing.route_for(request, cached)
-        session, route = await read_routing.open_session(request, route)
+        session: Any
+        if claim is None and self._on_driver(request, graphql_request, route):
+            session = read_routing.open_driver_transaction(
+                request, database, self.driver_statements(database)
+            )
+            DRIVER_TRANSACTIONS.inc()
+        else:
+            session, route = await read_routing.open_session(request, route)
         ROUTED.labels("replica" if route.replica else "primary").inc()
         async with session:
             request.state.session = session
@@ -249,6 +260,34 @@ class GatewayGraphQL(GraphQL[Context, None]):
             operation_name=read.operation_name,
             extensions=read.extensions,
             protocol="http",
+        )
+
+    def driver_statements(self, database: Database) -> DriverStatements:
+        """The process's statements compiled for driver connections (the compiled lane's
+        reads, the mutations of ``DriverTransaction``)."""
+        if self._driver_statements is None:
+            self._driver_statements = DriverStatements(database.engine.dialect)
+        return self._driver_statements
+
+    def _on_driver(
+        self, request: Request, graphql_request: GraphQLRequest | None, route: Route
+    ) -> bool:
+        """Whether this request's transaction runs on a driver connection: a document of
+        ``schema.transactions.runs_on_driver`` on the primary, with nothing recorded after
+        its commit and no tracing (whose spans follow the ORM session's statements)."""
+        database: Database = request.app.state.database
+        return (
+            graphql_request is not None
+            and graphql_request.document is not None
+            and not route.replica
+            and route.remember_commit_of is None
+            and not request.app.state.settings.otel_enabled
+            and database.driver_transactions
+            and runs_on_driver(
+                self.schema._schema,  # type: ignore[attr-defined]
+                graphql_request.document,
+                graphql_request.operation_name,
+            )
         )
 
     async def get_context(self, request: Request, response: Response) -> Context:  # type: ignore[override]

@@ -94,6 +94,11 @@ COMPILED_LANE = Counter(
     "prakerja_compiled_lane_answers_total",
     "Queries answered by the compiled lane (gateway/compiled_lane.py) without the view",
 )
+DRIVER_TRANSACTIONS = Counter(
+    "prakerja_driver_transactions_total",
+    "Mutation requests whose transaction ran on the driver connection "
+    "(core/db/driver_transaction.py)",
+)
 
 _extra_collectors: list[Collector] = []
 

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 from core.db.actor import ActingFor, bind_actor
+from core.db.database import Database
+from core.db.driver_session import DriverStatements
+from core.db.driver_transaction import DriverTransaction
 from core.db.routing import ReadRouting, Route
 from gateway.cache.http import Lookup
 from gateway.cache.policy import Operation, classify
@@ -51,9 +54,21 @@ def _replica_safe(request: Request, operation: Operation, cached: Lookup | None)
     return operation is Operation.CACHEABLE_READ and not fills_cache
 
 
+def open_driver_transaction(
+    request: Request, database: Database, statements: DriverStatements
+) -> DriverTransaction:
+    """The request's transaction on a driver connection of the primary, acting for the
+    caller as a session does (``core/db/driver_transaction.py``)."""
+    return DriverTransaction(database, statements, _actor_of(request))
+
+
+def _actor_of(request: Request) -> ActingFor | None:
+    return ActingFor.of(getattr(request.state, "principal", None))
+
+
 async def open_session(request: Request, route: Route) -> tuple[AsyncSession, Route]:
     """A session on the route's database, connected; the primary if the replica refuses."""
-    actor = ActingFor.of(getattr(request.state, "principal", None))
+    actor = _actor_of(request)
     session = route.sessionmaker()
     # Before the first statement: every transaction of the request acts for the caller
     # (row-level security's second line, core/db/actor.py).

@@ -141,18 +141,33 @@ async def acting_as_system(session: AsyncSession) -> AsyncIterator[None]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _set_sql(actor: ActingFor) -> str:
+def settings_sql(actor: ActingFor) -> str:
     """The settings of ``actor`` as one statement with its values written in: no bind step
     and no statement compilation on every transaction. The values are an enum member's value
     and integers, never text from a caller."""
-    values = actor.values()
+    return f"SELECT {_settings_written(actor.values())}"
+
+
+def _settings_written(values: dict[str, str]) -> str:
+    assert values["actor"] in {""} | {kind.value for kind in ActorKind}
     assert values["partner"].isdigit() or not values["partner"]
     assert values["regency"].isdigit() or not values["regency"]
     return (
-        f"SELECT set_config('{ACTOR_SETTING}', '{values['actor']}', true), "
+        f"set_config('{ACTOR_SETTING}', '{values['actor']}', true), "
         f"set_config('{PARTNER_SETTING}', '{values['partner']}', true), "
         f"set_config('{REGENCY_SETTING}', '{values['regency']}', true)"
     )
+
+
+def transaction_opening_sql(actor: ActingFor | None, role: str | None) -> str:
+    """``BEGIN`` and what ``_apply_actor`` makes a session's transaction begin with, as one
+    simple-query message (``core/db/driver_transaction.py``). ``role``: the sessionmaker's
+    ``ASSUME_ROLE_KEY``, a role name of the tests, never a caller's text."""
+    if role is None:
+        return "BEGIN" if actor is None else f"BEGIN; {settings_sql(actor)}"
+    assert role.isidentifier()
+    values = _NOBODY if actor is None else actor.values()
+    return f"BEGIN; SELECT set_config('role', '{role}', true), {_settings_written(values)}"
 
 
 @event.listens_for(Session, "after_begin")
@@ -164,4 +179,4 @@ def _apply_actor(session: Session, transaction: SessionTransaction, connection: 
         values = _NOBODY if actor is None else actor.values()
         connection.execute(_SET_WITH_ROLE, {"role": role, **values})
     elif actor is not None:
-        connection.exec_driver_sql(_set_sql(actor))
+        connection.exec_driver_sql(settings_sql(actor))

@@ -50,6 +50,17 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
+    @property
+    def driver_transactions(self) -> bool:
+        """Whether a request may own its transaction on a driver connection
+        (``core/db/driver_transaction.py``): not behind PgBouncer in transaction mode (there
+        ``driver_connection`` wraps its block in a transaction of its own), and not when the
+        sessionmaker joins an outer transaction (the tests' rollback-only databases), whose
+        savepoints only the ORM session keeps."""
+        return not self.transaction_pooler and not isinstance(
+            self.sessionmaker.kw.get("bind"), AsyncConnection
+        )
+
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[Any]:
         """A pooled connection's own asyncpg connection, outside any transaction, for the

@@ -1,6 +1,7 @@
 """Core statements on a pooled connection's own asyncpg connection, without SQLAlchemy's
 execution path: what a compiled read needs of a session (``execute_core``) on the compiled
-lane (``gateway/compiled_lane.py``).
+lane (``gateway/compiled_lane.py``), and the statements of a ``DriverTransaction``
+(``core/db/driver_transaction.py``).
 
 Per statement, SQLAlchemy's session, connection, execution context and result cost several
 times the CPU of the statement's own round trip. Here a statement is compiled once per
@@ -84,6 +85,14 @@ class DriverResult:
             raise ValueError(f"one row was expected, {len(self._rows)} came")
         return DriverRow(self._rows[0], self._keys)
 
+    def first(self) -> DriverRow | None:
+        return DriverRow(self._rows[0], self._keys) if self._rows else None
+
+    def one_or_none(self) -> DriverRow | None:
+        if len(self._rows) > 1:
+            raise ValueError(f"at most one row was expected, {len(self._rows)} came")
+        return self.first()
+
     def scalar(self) -> Any:
         return self._rows[0][0] if self._rows else None
 
@@ -127,7 +136,9 @@ class DriverStatements:
                 return kept
         state = found.compiled.construct_expanded_state(dict(parameters))
         values = state.parameters
-        processors = state.processors
+        # The types' processors (JSON serialized, enums as their values), and those of the
+        # parameters the expansion rendered (an IN list's items).
+        processors: dict[str, Any] = {**found.compiled._bind_processors, **state.processors}
         arguments = []
         for name in state.positiontup or ():
             value = values[name]

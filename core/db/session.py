@@ -15,8 +15,6 @@ from typing import Any, TypeVar
 from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.db.driver_session import DriverSession
-
 T = TypeVar("T")
 
 # The engine's execution option that says it connects through PgBouncer in transaction
@@ -119,8 +117,9 @@ async def execute_core(
     session: AsyncSession, statement: Executable, parameters: dict[str, Any] | None = None
 ) -> CursorResult[Any]:
     """``SerializedAsyncSession.execute_core`` on any session (tests and scripts use bare ones;
-    the compiled lane a ``DriverSession``)."""
-    if isinstance(session, SerializedAsyncSession | DriverSession):
+    the compiled lane a ``DriverSession``, a mutation on the driver a ``DriverTransaction``,
+    which are no SQLAlchemy sessions)."""
+    if isinstance(session, SerializedAsyncSession) or not isinstance(session, AsyncSession):
         return await session.execute_core(statement, parameters)
     return await (await session.connection()).execute(statement, parameters)
 
