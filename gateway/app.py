@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -57,7 +58,21 @@ def create_app_from_environment() -> Starlette:
 
     settings = load_settings()
     configure_logging(settings.log_level.value, settings.log_format)
-    return create_app(settings)
+    app = create_app(settings)
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """For a serving process, once its app is made: what start-up built (the modules, the
+    schema, SQLAlchemy's tables and statements), hundreds of thousands of objects that live
+    as long as the process, moves out of the garbage collector's sight (``gc.freeze``).
+    Every full collection walked all of it, holding the event loop for tens of
+    milliseconds: with it frozen the catalog page's p99 was 0.64-1.28 times PostGraphile's
+    in six interleaved rounds, against 1.14-2.44 times without (bench/peer). Not for tests,
+    which make many apps in one process."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(

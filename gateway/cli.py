@@ -99,7 +99,7 @@ def app_url(settings: Settings) -> Iterator[str]:
 
 
 def _serve(settings: Settings, url: str, workers: int | None = None) -> None:
-    from gateway.app import create_app
+    from gateway.app import create_app, settle_heap
     from gateway.metrics import cleanup_multiprocess_directory, prepare_multiprocess_directory
 
     workers = workers or settings.workers
@@ -118,6 +118,7 @@ def _serve(settings: Settings, url: str, workers: int | None = None) -> None:
     if workers == 1:
         prepare_multiprocess_directory(settings, workers=1)
         app = create_app(settings.model_copy(update={"database_url": url}))
+        settle_heap()
         # One process drains before it stops (readiness first, see _DrainingServer); with
         # several workers uvicorn's own supervisor handles the signals.
         _DrainingServer(uvicorn.Config(app, **common), app, settings.shutdown_drain_seconds).run()
