@@ -18,6 +18,8 @@ import argparse
 import asyncio
 import os
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import psutil
 from sqlalchemy import text
@@ -74,13 +76,18 @@ async def run(url: str, transactions: int, rounds: int) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def run_rounds(description: str, run: Callable[[str, int, int], Coroutine[Any, Any, None]]) -> None:
+    """The command line of a benchmark of rounds of transactions on a migrated database."""
+    parser = argparse.ArgumentParser(description=description.split("\n", 1)[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--transactions", type=int, default=3000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     asyncio.run(run(args.database_url, args.transactions, args.rounds))
+
+
+def main() -> None:
+    run_rounds(__doc__, run)
 
 
 if __name__ == "__main__":

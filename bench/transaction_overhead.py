@@ -24,15 +24,13 @@ driver would save (see bench/README.md).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
 from collections.abc import Awaitable, Callable
 
 import psutil
 from sqlalchemy import text
 
-from bench.actor_settings import PLATFORM
+from bench.actor_settings import PLATFORM, run_rounds
 from core.db.actor import APP_ROLE, bind_actor
 from core.db.database import Database
 from core.db.urls import as_role
@@ -102,12 +100,7 @@ async def run(url: str, transactions: int, rounds: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--database-url", required=True)
-    parser.add_argument("--transactions", type=int, default=3000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    asyncio.run(run(args.database_url, args.transactions, args.rounds))
+    run_rounds(__doc__, run)
 
 
 if __name__ == "__main__":

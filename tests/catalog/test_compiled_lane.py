@@ -16,11 +16,9 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy.engine import make_url
 
 from core.db.database import Database
 from tests.support.auth import assert_invalid_token
@@ -33,7 +31,7 @@ from tests.support.catalog import (
     STANDARD_PAGE,
     create_course,
 )
-from tests.support.databases import DatabaseFactory
+from tests.support.databases import DatabaseFactory, out_of_reach
 from tests.support.gateway import Tokens, running_app
 from tests.support.registration import OFFICE, OFFICE_REGENCY, OTHER_OFFICE, OTHER_REGENCY
 from tests.support.statistics import PROGRAM_FIGURES, REGENCY_FIGURES
@@ -297,23 +295,12 @@ async def test_a_database_gone_gets_the_views_json_503_not_a_500(
         before = lane_answers()
         assert (await gateways.post(http, token, body)).status_code == 200
         assert lane_answers() == before + 1
-        name = make_url(committed_url).database  # also a Unix-socket URL
-        admin = await asyncpg.connect(databases.server_url)
-        try:
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                name,
-            )
+        async with out_of_reach(databases.server_url, committed_url):
             for _ in range(3):
                 gone = await gateways.post(http, token, body)
                 assert gone.status_code == 503, gone.text
                 assert gone.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
                 assert int(gone.headers["retry-after"]) >= 1
-        finally:
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-            await admin.close()
         assert lane_answers() == before + 1
 
 

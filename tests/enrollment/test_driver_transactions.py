@@ -19,7 +19,6 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import Integer, column, text
-from sqlalchemy.engine import make_url
 
 from core.db.availability import is_unavailable
 from core.db.database import Database
@@ -28,7 +27,7 @@ from core.db.driver_transaction import DriverTransaction
 from schema.documents import parse_document
 from schema.root import schema
 from schema.transactions import runs_on_driver
-from tests.support.databases import DatabaseFactory
+from tests.support.databases import DatabaseFactory, out_of_reach
 from tests.support.enrollment import (
     AUTHORIZE,
     PLATFORM,
@@ -313,15 +312,7 @@ async def test_the_database_gone_gets_a_json_503_and_the_next_purchase_goes_thro
     sale = await open_sale(shop.database, recipients=2)
     token = await shop.tokens.issue(PLATFORM)  # taken while the database is there
     assert token
-    name = make_url(committed_url).database
-    admin = await asyncpg.connect(databases.server_url)
-    try:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        await admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = $1 AND pid <> pg_backend_pid()",
-            name,
-        )
+    async with out_of_reach(databases.server_url, committed_url):
         gone = await shop.tokens.http.post(
             "/graphql",
             json={"query": START, "variables": {"input": start_input(sale, sale.cards[0])}},
@@ -329,9 +320,6 @@ async def test_the_database_gone_gets_a_json_503_and_the_next_purchase_goes_thro
         )
         assert gone.status_code == 503, gone.text
         assert gone.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
-    finally:
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-        await admin.close()
     await shop.database.dispose()  # the test's own connection was cut too; the gateway's
     again = await shop.start(sale, sale.cards[1])
     assert "errors" not in again, again

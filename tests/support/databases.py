@@ -10,10 +10,13 @@ and the run's controller drops the templates when every worker has finished.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
+from sqlalchemy.engine import make_url
 
 from core.db import migrate
 from core.db.urls import with_database
@@ -146,3 +149,23 @@ async def drop_templates(server_url: str, run_id: str) -> None:
             await connection.execute(f'DROP DATABASE IF EXISTS "{row["datname"]}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+@contextlib.asynccontextmanager
+async def out_of_reach(server_url: str, url: str) -> AsyncIterator[None]:
+    """The database at ``url`` closed to new connections and its sessions cut, as an
+    operator's maintenance does (``ALTER DATABASE ... ALLOW_CONNECTIONS false``), for the
+    block; open again after it."""
+    name = make_url(url).database  # also from the embedded server's Unix-socket URL
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        yield
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
