@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.util.concurrency import greenlet_spawn
 
 from core.db.actor import ActingFor
 from core.db.availability import is_unavailable
@@ -87,16 +88,28 @@ class Database:
                     yield driver
                 await session.commit()
             return
-        async with self.engine.connect() as connection, _driver_of(connection) as driver:
+        # Straight from the pool (a quarter of the CPU of a SQLAlchemy Connection around it,
+        # which these paths never use); returned and invalidated in a greenlet, where the
+        # pool may close a connection it has no room for.
+        pooled = await self.engine.raw_connection()
+        try:
+            asyncpg_connection: Any = pooled.driver_connection
             if not self.transaction_pooler:
-                yield driver
-                return
-            # PgBouncer in transaction mode hands each transaction (and each statement outside
-            # one) whichever server connection is free, while asyncpg prepares a statement in
-            # one round trip and runs it in the next: outside a transaction the two could meet
-            # different servers. So there, one transaction holds the block's statements.
-            async with driver.transaction():
-                yield driver
+                yield asyncpg_connection
+            else:
+                # PgBouncer in transaction mode hands each transaction (and each statement
+                # outside one) whichever server connection is free, while asyncpg prepares a
+                # statement in one round trip and runs it in the next: outside a transaction
+                # the two could meet different servers. So there, one transaction holds the
+                # block's statements.
+                async with asyncpg_connection.transaction():
+                    yield asyncpg_connection
+        except BaseException as exc:
+            if not _leaves_it_fit(exc):
+                await greenlet_spawn(pooled.invalidate, exc)
+            raise
+        finally:
+            await greenlet_spawn(pooled.close)
 
 
 @asynccontextmanager
@@ -105,10 +118,13 @@ async def _driver_of(connection: AsyncConnection) -> AsyncIterator[Any]:
     try:
         yield raw.driver_connection
     except BaseException as exc:
-        # Only an error PostgreSQL reported on a healthy session leaves the connection fit
-        # for the next request; anything else (unreachable, cancelled halfway, asyncpg's own
-        # protocol state in doubt) and it is closed rather than handed on.
-        reported = isinstance(exc, asyncpg.PostgresError) and not is_unavailable(exc)
-        if not reported:
+        if not _leaves_it_fit(exc):
             await connection.invalidate()
         raise
+
+
+def _leaves_it_fit(exc: BaseException) -> bool:
+    """Only an error PostgreSQL reported on a healthy session leaves the connection fit for
+    the next request; anything else (unreachable, cancelled halfway, asyncpg's own protocol
+    state in doubt) and it is closed rather than handed on."""
+    return isinstance(exc, asyncpg.PostgresError) and not is_unavailable(exc)

@@ -122,8 +122,13 @@ class DriverTransaction:
                 self._failure = failed
             finally:
                 self._reset()
-                holding, self._holding, self._connection = self._holding, None, None
+                connection, holding = self._connection, self._holding
+                self._holding = self._connection = None
                 failure, self._failure = self._failure, None
+                if failure is None and connection is not None and connection.is_in_transaction():
+                    # Never handed on inside a transaction, whatever left it there: the
+                    # next user's BEGIN would run in this one.
+                    failure = RuntimeError("a driver connection was left in a transaction")
                 if holding is not None and failure is None:
                     await holding.__aexit__(None, None, None)
                 elif holding is not None and failure is not None:
