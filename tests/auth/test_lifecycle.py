@@ -45,16 +45,6 @@ async def _introspect(tokens: Tokens, partner: str, scopes: list[str], token: st
     return body
 
 
-async def _revoke(tokens: Tokens, partner: str, scopes: list[str], token: str) -> httpx.Response:
-    credentials = await tokens.client_for(partner, scopes)
-    assert credentials.client_secret is not None
-    return await tokens.http.post(
-        "/oauth/revoke",
-        data={"token": token, "token_type_hint": "access_token"},
-        auth=(credentials.client_id, credentials.client_secret),
-    )
-
-
 async def test_metadata_names_the_endpoints(client: httpx.AsyncClient) -> None:
     metadata = (await client.get("/.well-known/oauth-authorization-server")).json()
     assert metadata["issuer"] == ISSUER
@@ -81,20 +71,20 @@ async def test_a_revoked_token_is_refused_at_once(tokens: Tokens) -> None:
     assert (await ask_graphql(tokens.http, token)).status_code == 200
     # Another client may not revoke it, and cannot tell it from garbage (no oracle):
     # the same 200 and body as for a string that is no token at all (RFC 7009).
-    refused = await _revoke(tokens, "DP-002", ["catalog:read"], token)
-    garbage = await _revoke(tokens, "DP-002", ["catalog:read"], "garbage")
+    refused = await tokens.revoke("DP-002", ["catalog:read"], token)
+    garbage = await tokens.revoke("DP-002", ["catalog:read"], "garbage")
     assert (refused.status_code, refused.content) == (garbage.status_code, garbage.content)
     assert refused.status_code == 200
     assert (await ask_graphql(tokens.http, token)).status_code == 200
     # ...its own client may.
-    assert (await _revoke(tokens, "DP-001", ["catalog:read"], token)).status_code == 200
+    assert (await tokens.revoke("DP-001", ["catalog:read"], token)).status_code == 200
     response = await ask_graphql(tokens.http, token)
     assert_invalid_token(response)
     assert "revoked" in response.headers["www-authenticate"]
     assert await _introspect(tokens, "DP-001", ["catalog:read"], token) == {"active": False}
     # Revoking twice, or revoking garbage, is fine (RFC 7009).
-    assert (await _revoke(tokens, "DP-001", ["catalog:read"], token)).status_code == 200
-    assert (await _revoke(tokens, "DP-001", ["catalog:read"], "garbage")).status_code == 200
+    assert (await tokens.revoke("DP-001", ["catalog:read"], token)).status_code == 200
+    assert (await tokens.revoke("DP-001", ["catalog:read"], "garbage")).status_code == 200
 
 
 async def test_a_suspended_partner_is_refused_at_once(tokens: Tokens, database: Database) -> None:

@@ -94,6 +94,15 @@ async def gateways(committed_url: str) -> AsyncIterator[Gateways]:
         yield Gateways(lane, normal, Tokens(lane, database))
 
 
+async def _one_gateway(stack: AsyncExitStack, url: str, **settings: Any) -> Gateways:
+    """One gateway with the lane, for a test that sets its own settings: ``lane`` and
+    ``normal`` are the same client."""
+    http = await _client(stack, url, **settings)
+    database = Database.connect(url, pool_size=1)
+    stack.push_async_callback(database.dispose)
+    return Gateways(http, http, Tokens(http, database))
+
+
 def body_of(query: str, variables: dict[str, Any] | None = None) -> bytes:
     return json.dumps({"query": query, "variables": variables or {}}).encode()
 
@@ -184,19 +193,13 @@ async def test_a_caller_without_the_scope_is_refused_by_the_view(gateways: Gatew
 async def test_a_revoked_token_is_refused_although_its_body_is_known(
     gateways: Gateways,
 ) -> None:
-    credentials = await gateways.tokens.client_for("DP-002", ["catalog:read"])
     token = await gateways.tokens.issue("DP-002", ["catalog:read"])
     body = body_of(STANDARD_PAGE, {"first": 3})
     await gateways.post(gateways.lane, token, body)
     before = lane_answers()
     assert (await gateways.post(gateways.lane, token, body)).status_code == 200
     assert lane_answers() == before + 1
-    assert credentials.client_secret is not None
-    revoked = await gateways.lane.post(
-        "/oauth/revoke",
-        data={"token": token, "token_type_hint": "access_token"},
-        auth=(credentials.client_id, credentials.client_secret),
-    )
+    revoked = await gateways.tokens.revoke("DP-002", ["catalog:read"], token)
     assert revoked.status_code == 200
     refused = await gateways.post(gateways.lane, token, body)
     assert_invalid_token(refused)
@@ -243,14 +246,11 @@ async def test_the_lane_spends_the_budget_and_refuses_when_it_is_spent(
 ) -> None:
     async with AsyncExitStack() as stack:
         # A budget of a few pages, regained slowly: the limit is reached within the test.
-        http = await _client(
+        gateways = await _one_gateway(
             stack, committed_url, rate_limit_points=400, rate_limit_points_per_second=1
         )
-        database = Database.connect(committed_url, pool_size=1)
-        stack.push_async_callback(database.dispose)
-        tokens = Tokens(http, database)
-        token = await tokens.issue("DP-004", ["catalog:read"])
-        gateways = Gateways(http, http, tokens)
+        http = gateways.lane
+        token = await gateways.tokens.issue("DP-004", ["catalog:read"])
         body = body_of(STANDARD_PAGE, {"first": 2})
         first = await gateways.post(http, token, body)
         cost = first.json()["extensions"]["cost"]["requested"]
@@ -284,12 +284,9 @@ async def test_a_database_gone_gets_the_views_json_503_not_a_500(
     """The lane sits outside the error envelope: whatever fails in it must step aside to
     the view, which answers a database out of reach with its JSON 503."""
     async with AsyncExitStack() as stack:
-        http = await _client(stack, committed_url)
-        database = Database.connect(committed_url, pool_size=1)
-        stack.push_async_callback(database.dispose)
-        tokens = Tokens(http, database)
-        token = await tokens.issue("DP-005", ["catalog:read"])
-        gateways = Gateways(http, http, tokens)
+        gateways = await _one_gateway(stack, committed_url)
+        http = gateways.lane
+        token = await gateways.tokens.issue("DP-005", ["catalog:read"])
         body = body_of(STANDARD_PAGE, {"first": 2})
         await gateways.post(http, token, body)
         before = lane_answers()

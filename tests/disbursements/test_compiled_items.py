@@ -12,16 +12,13 @@ masked for its settled ones and for programme management.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from core.db.database import Database
-from resolvers.compiled_reads import COMPILED_READ_MARK
 from schema.compiled import FALLBACKS, FallbackReason
-from tests.support.catalog import counting
+from tests.support.compiled import Apps, compiled_and_normal
 from tests.support.credentials import SharedCredentials
 from tests.support.disbursements import (
     ITEMS,
@@ -35,7 +32,7 @@ from tests.support.disbursements import (
     report,
     result,
 )
-from tests.support.gateway import Tokens, graphql, make_client
+from tests.support.gateway import graphql
 
 FIELD = "DisbursementBatch.items"
 
@@ -88,35 +85,10 @@ query($code: String!, $on: Boolean!) { disbursementBatch(code: $code) {
 """
 
 
-@dataclass
-class Apps:
-    compiled: httpx.AsyncClient
-    normal: httpx.AsyncClient
-    tokens: Tokens
-    database: Database
-
-    async def both(
-        self, query: str, variables: dict[str, Any] | None = None, *, partner: str = PARTNER
-    ) -> tuple[dict[str, Any], bool]:
-        """The body (the same from both apps) and whether the compiled read answered."""
-        token = await self.tokens.issue(partner)
-        with counting(self.database) as statements:
-            compiled = await graphql(self.compiled, query, variables, token=token)
-        answered = any(COMPILED_READ_MARK in statement for statement in statements)
-        with counting(self.database) as statements:
-            normal = await graphql(self.normal, query, variables, token=token)
-        assert not any(COMPILED_READ_MARK in statement for statement in statements)
-        assert compiled == normal
-        return compiled, answered
-
-
 @pytest.fixture
 async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
-    async with (
-        make_client(database, catalog_cache=False) as compiled,
-        make_client(database, catalog_cache=False, compiled_reads=False) as normal,
-    ):
-        yield Apps(compiled, normal, Tokens(compiled, database, shared_credentials), database)
+    async with compiled_and_normal(database, shared_credentials, partner=PARTNER) as both:
+        yield both
 
 
 @pytest.fixture

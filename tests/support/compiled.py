@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from core.db.database import Database
+from resolvers.compiled_reads import COMPILED_READ_MARK
 from tests.support.catalog import counting
 from tests.support.credentials import SharedCredentials
 from tests.support.gateway import Tokens, graphql, make_client
@@ -36,6 +37,20 @@ class Apps:
         normal = await graphql(self.normal, query, variables, token=token)
         assert first == replayed == normal
         return replayed, statements
+
+    async def both(
+        self, query: str, variables: dict[str, Any] | None = None, *, partner: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """The body (the same from both apps) and whether the compiled read answered."""
+        token = await self.tokens.issue(partner or self.partner)
+        with counting(self.database) as statements:
+            compiled = await graphql(self.compiled, query, variables, token=token)
+        answered = any(COMPILED_READ_MARK in statement for statement in statements)
+        with counting(self.database) as statements:
+            normal = await graphql(self.normal, query, variables, token=token)
+        assert not any(COMPILED_READ_MARK in statement for statement in statements)
+        assert compiled == normal
+        return compiled, answered
 
 
 @asynccontextmanager

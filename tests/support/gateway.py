@@ -176,6 +176,18 @@ class Tokens:
                 await session.commit()
         return self._credentials[key]
 
+    async def revoke(
+        self, partner: Partnerish, scopes: Iterable[str] | None, token: str
+    ) -> httpx.Response:
+        """POST /oauth/revoke of ``token`` by the partner's client holding ``scopes``."""
+        credentials = await self.client_for(partner, scopes)
+        assert credentials.client_secret is not None
+        return await self.http.post(
+            "/oauth/revoke",
+            data={"token": token, "token_type_hint": "access_token"},
+            auth=(credentials.client_id, credentials.client_secret),
+        )
+
     async def issue(self, partner: Partnerish, scopes: Iterable[str] | None = None) -> str:
         """An access token for the partner with exactly ``scopes``, via POST /oauth/token."""
         credentials = await self.client_for(partner, scopes)
