@@ -31,16 +31,13 @@ import psutil
 from sqlalchemy import text
 
 from bench.actor_settings import PLATFORM, run_rounds
-from core.db.actor import APP_ROLE, bind_actor
+from core.db.actor import APP_ROLE, bind_actor, transaction_opening_sql
 from core.db.database import Database
 from core.db.urls import as_role
 
-# The settings bind_actor makes, for a platform, as literals of the one simple-query message.
-_BEGIN = (
-    "BEGIN; SELECT set_config('prakerja.actor', 'PLATFORM', true),"
-    " set_config('prakerja.partner_id', '1', true), set_config('prakerja.regency_id', '', true);"
-    " SAVEPOINT field"
-)
+# BEGIN with the settings bind_actor makes, for a platform, and the field's savepoint: the
+# one simple-query message a DriverTransaction sends before its first statement.
+_BEGIN = f"{transaction_opening_sql(PLATFORM, None)}; SAVEPOINT field"
 _END = "RELEASE SAVEPOINT field; COMMIT"
 
 

@@ -94,7 +94,6 @@ _SETTINGS = (
     f"set_config('{REGENCY_SETTING}', :regency, true)"
 )
 _SET = text(f"SELECT {_SETTINGS}")
-_SET_WITH_ROLE = text(f"SELECT set_config('role', :role, true), {_SETTINGS}")
 
 
 def actor_info(actor: ActingFor | None) -> dict[str, Any]:
@@ -141,42 +140,39 @@ async def acting_as_system(session: AsyncSession) -> AsyncIterator[None]:
 
 
 @functools.lru_cache(maxsize=4096)
-def settings_sql(actor: ActingFor) -> str:
-    """The settings of ``actor`` as one statement with its values written in: no bind step
-    and no statement compilation on every transaction. The values are an enum member's value
-    and integers, never text from a caller."""
-    return f"SELECT {_settings_written(actor.values())}"
-
-
-def _settings_written(values: dict[str, str]) -> str:
+def opening_sql(actor: ActingFor | None, role: str | None) -> str | None:
+    """What a transaction acting for ``actor`` begins with, as one statement with its values
+    written in (no bind step and no statement compilation on every transaction): the
+    settings, after the role when a sessionmaker plays one (``ASSUME_ROLE_KEY``, a role name
+    of the tests). None: nothing to set. The values are an enum member's value, integers and
+    our own role names, never text from a caller."""
+    if role is None and actor is None:
+        return None
+    values = _NOBODY if actor is None else actor.values()
     assert values["actor"] in {""} | {kind.value for kind in ActorKind}
     assert values["partner"].isdigit() or not values["partner"]
     assert values["regency"].isdigit() or not values["regency"]
-    return (
+    settings = (
         f"set_config('{ACTOR_SETTING}', '{values['actor']}', true), "
         f"set_config('{PARTNER_SETTING}', '{values['partner']}', true), "
         f"set_config('{REGENCY_SETTING}', '{values['regency']}', true)"
     )
+    if role is None:
+        return f"SELECT {settings}"
+    assert role.isidentifier()
+    return f"SELECT set_config('role', '{role}', true), {settings}"
 
 
 def transaction_opening_sql(actor: ActingFor | None, role: str | None) -> str:
     """``BEGIN`` and what ``_apply_actor`` makes a session's transaction begin with, as one
-    simple-query message (``core/db/driver_transaction.py``). ``role``: the sessionmaker's
-    ``ASSUME_ROLE_KEY``, a role name of the tests, never a caller's text."""
-    if role is None:
-        return "BEGIN" if actor is None else f"BEGIN; {settings_sql(actor)}"
-    assert role.isidentifier()
-    values = _NOBODY if actor is None else actor.values()
-    return f"BEGIN; SELECT set_config('role', '{role}', true), {_settings_written(values)}"
+    simple-query message (``core/db/driver_transaction.py``)."""
+    opening = opening_sql(actor, role)
+    return "BEGIN" if opening is None else f"BEGIN; {opening}"
 
 
 @event.listens_for(Session, "after_begin")
 def _apply_actor(session: Session, transaction: SessionTransaction, connection: Connection) -> Any:
     """The first statement of every transaction a bound session begins."""
-    actor: ActingFor | None = session.info.get(_ACTOR_KEY)
-    role: str | None = session.info.get(ASSUME_ROLE_KEY)
-    if role is not None:
-        values = _NOBODY if actor is None else actor.values()
-        connection.execute(_SET_WITH_ROLE, {"role": role, **values})
-    elif actor is not None:
-        connection.exec_driver_sql(settings_sql(actor))
+    opening = opening_sql(session.info.get(_ACTOR_KEY), session.info.get(ASSUME_ROLE_KEY))
+    if opening is not None:
+        connection.exec_driver_sql(opening)

@@ -63,3 +63,10 @@ def is_unavailable(exc: BaseException | None) -> bool:
             return True
         current = getattr(current, "orig", None) or current.__cause__ or current.__context__
     return False
+
+
+def leaves_connection_fit(exc: BaseException) -> bool:
+    """Whether a driver connection that raised ``exc`` may serve the next request: only after
+    an error PostgreSQL reported on a healthy session. Anything else (unreachable, cancelled
+    halfway, asyncpg's own protocol state in doubt) and it is closed rather than handed on."""
+    return isinstance(exc, asyncpg.PostgresError) and not is_unavailable(exc)

@@ -7,12 +7,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 from core.db.actor import ActingFor
-from core.db.availability import is_unavailable
+from core.db.availability import leaves_connection_fit
 from core.db.engine import create_engine, create_sessionmaker
 
 
@@ -105,7 +104,7 @@ class Database:
                 async with asyncpg_connection.transaction():
                     yield asyncpg_connection
         except BaseException as exc:
-            if not _leaves_it_fit(exc):
+            if not leaves_connection_fit(exc):
                 await greenlet_spawn(pooled.invalidate, exc)
             raise
         finally:
@@ -118,13 +117,6 @@ async def _driver_of(connection: AsyncConnection) -> AsyncIterator[Any]:
     try:
         yield raw.driver_connection
     except BaseException as exc:
-        if not _leaves_it_fit(exc):
+        if not leaves_connection_fit(exc):
             await connection.invalidate()
         raise
-
-
-def _leaves_it_fit(exc: BaseException) -> bool:
-    """Only an error PostgreSQL reported on a healthy session leaves the connection fit for
-    the next request; anything else (unreachable, cancelled halfway, asyncpg's own protocol
-    state in doubt) and it is closed rather than handed on."""
-    return isinstance(exc, asyncpg.PostgresError) and not is_unavailable(exc)

@@ -29,7 +29,7 @@ from sqlalchemy import Executable
 from sqlalchemy.exc import IntegrityError
 
 from core.db.actor import ASSUME_ROLE_KEY, ActingFor, transaction_opening_sql
-from core.db.availability import is_unavailable
+from core.db.availability import leaves_connection_fit
 from core.db.driver_session import DriverResult, DriverSession, DriverStatements
 
 if TYPE_CHECKING:
@@ -178,10 +178,9 @@ class DriverTransaction:
                 await asyncio.wait([inner])
                 raise
             except Exception as failed:
-                # Anything but an error PostgreSQL reported on a healthy session leaves the
-                # connection in doubt: it is closed at the end, not handed on.
+                # A connection left in doubt is closed at the end, not handed on.
                 cause = failed.__cause__ if isinstance(failed, IntegrityError) else failed
-                if not isinstance(cause, asyncpg.PostgresError) or is_unavailable(cause):
+                if cause is None or not leaves_connection_fit(cause):
                     self._failure = failed
                 raise
 
