@@ -9,14 +9,11 @@ whether the fast path answered is read off the SQL it ran (its statements carry
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from core.db.database import Database
-from resolvers.compiled_reads import COMPILED_READ_MARK as FAST_PATH_MARK
 from schema.compiled import FALLBACKS, FallbackReason
 from tests.support.catalog import (
     EVERY_COURSE_FIELD,
@@ -29,8 +26,9 @@ from tests.support.catalog import (
     create_course,
     data,
 )
+from tests.support.compiled import Apps, compiled_and_normal
 from tests.support.credentials import SharedCredentials
-from tests.support.gateway import Tokens, graphql, make_client
+from tests.support.gateway import graphql
 
 ALIASES = """
 {
@@ -101,41 +99,11 @@ query($n: Int!) { courses(first: 2) { edges { node { code schedules(first: $n) {
 """
 
 
-@dataclass
-class Apps:
-    fast: httpx.AsyncClient
-    normal: httpx.AsyncClient
-    tokens: Tokens
-    database: Database
-
-    async def both(
-        self,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        *,
-        partner: str = PLATFORM,
-        scopes: list[str] | None = None,
-    ) -> tuple[dict[str, Any], bool]:
-        """The body (the same from both apps) and whether the fast path answered."""
-        token = await self.tokens.issue(partner, scopes)
-        with counting(self.database) as statements:
-            fast = await graphql(self.fast, query, variables, token=token)
-        took_fast_path = any(FAST_PATH_MARK in statement for statement in statements)
-        with counting(self.database) as statements:
-            normal = await graphql(self.normal, query, variables, token=token)
-        assert not any(FAST_PATH_MARK in statement for statement in statements)
-        assert fast == normal
-        return fast, took_fast_path
-
-
 @pytest.fixture
 async def apps(database: Database, shared_credentials: SharedCredentials) -> AsyncIterator[Apps]:
-    # No response cache: every answer must be computed by the path under test.
-    async with (
-        make_client(database, catalog_cache=False) as fast,
-        make_client(database, catalog_cache=False, compiled_reads=False) as normal,
-    ):
-        yield Apps(fast, normal, Tokens(fast, database, shared_credentials), database)
+    # No response cache (compiled_and_normal): every answer is computed by the path under test.
+    async with compiled_and_normal(database, shared_credentials, partner=PLATFORM) as both:
+        yield both
 
 
 async def _fast(apps: Apps, query: str, variables: dict[str, Any] | None = None, **how: Any) -> Any:
@@ -345,7 +313,7 @@ async def test_one_statement_whatever_the_page_size(apps: Apps) -> None:
     token = await apps.tokens.issue(PLATFORM)
     counts: dict[str, list[int]] = {"fast": [], "normal": []}
     for first in (5, 50):
-        for name, http in (("fast", apps.fast), ("normal", apps.normal)):
+        for name, http in (("fast", apps.compiled), ("normal", apps.normal)):
             await graphql(http, STANDARD_PAGE, {"first": first}, token=token)  # warm
             with counting(apps.database) as statements:
                 body = await graphql(http, STANDARD_PAGE, {"first": first}, token=token)

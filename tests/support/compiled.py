@@ -39,10 +39,15 @@ class Apps:
         return replayed, statements
 
     async def both(
-        self, query: str, variables: dict[str, Any] | None = None, *, partner: str | None = None
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        partner: str | None = None,
+        scopes: list[str] | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """The body (the same from both apps) and whether the compiled read answered."""
-        token = await self.tokens.issue(partner or self.partner)
+        token = await self.tokens.issue(partner or self.partner, scopes)
         with counting(self.database) as statements:
             compiled = await graphql(self.compiled, query, variables, token=token)
         answered = any(COMPILED_READ_MARK in statement for statement in statements)
