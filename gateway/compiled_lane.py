@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.middleware import bearer_of
-from core.db.driver_session import DriverSession, DriverStatements
+from core.db.driver_session import DriverSession, DriverStatements, RiderStopped
 from core.log_context import client_id_var
 from core.principal import Principal
 from gateway.graphql_view import GRAPHQL_RESPONSE_JSON, GatewayGraphQL
@@ -97,27 +97,46 @@ class CompiledLane:
         database = state.database
         if self.statements is None:
             self.statements = self.view.driver_statements(database)
+        key = client_bucket(principal.client_id)
+        cost = compiled.cost or 0
+        rider = limiter.rider(key, cost, client_id=principal.client_id)
         try:
             # One connection for the budget and the read. The read touches no partner-owned
-            # table (``in_transaction`` is False): each statement commits by itself.
+            # table (``in_transaction`` is False): each statement commits by itself, and the
+            # shared bucket's spend rides on the read's first statement (one round trip).
             async with database.driver_connection() as connection:
-                decision: Decision = await limiter.spend(
-                    client_bucket(principal.client_id),
-                    compiled.cost or 0,
-                    client_id=principal.client_id,
-                    connection=connection,
-                )
-                scope_state["rate_decision"] = decision
-                if not decision.allowed:
-                    return None  # the view answers the 429 with this decision
-                session = DriverSession(connection, self.statements)
-                data = await compiled.data(self.view.replay_context(Request(scope), session))
+                if rider is None:
+                    decision = await limiter.spend(
+                        key, cost, client_id=principal.client_id, connection=connection
+                    )
+                    scope_state["rate_decision"] = decision
+                    if not decision.allowed:
+                        return None  # the view answers the 429 with this decision
+                session = DriverSession(connection, self.statements, rider)
+                try:
+                    data = await compiled.data(self.view.replay_context(Request(scope), session))
+                except RiderStopped:
+                    return None  # the read did not run: the view answers the 429
+                finally:
+                    # Once the spend rode, its decision is the request's, whatever came
+                    # after it: the view never spends again.
+                    if session.rider_row is not None:
+                        scope_state["rate_decision"] = limiter.decided(session.rider_row, cost)
+                if session.rider is not None:  # no statement ran: the budget is spent alone
+                    decision = await limiter.spend(
+                        key, cost, client_id=principal.client_id, connection=connection
+                    )
+                    scope_state["rate_decision"] = decision
+                    if not decision.allowed:
+                        return None
         except Exception as failed:
-            # The database went away, say: the view answers as it always does (a JSON 503).
+            # The database went away, say: the view answers as it always does (a JSON 503),
+            # charging the request itself unless the budget was spent here.
             FALLBACKS.record(compiled.root.where, FallbackReason.REPLAY, type(failed).__name__)
             return None
         if data is None:
             return None
+        charged: Decision = scope_state["rate_decision"]
         answer = compiled.answer(data)
         scope_state["answer"] = answer
         payload: bytes = self.view.encode_json(answer)
@@ -129,7 +148,7 @@ class CompiledLane:
         headers = [
             (b"content-length", str(len(payload)).encode()),
             (b"content-type", content_type),
-            *((name.encode(), value.encode()) for name, value in decision.headers().items()),
+            *((name.encode(), value.encode()) for name, value in charged.headers().items()),
         ]
         return 200, payload, headers
 

@@ -10,6 +10,9 @@ atomic ``INSERT ... ON CONFLICT DO UPDATE`` (the row lock is held for that state
 in a transaction of its own, never across the request). The embedded demo is one process
 and keeps its buckets in memory.
 
+The compiled lane sends the spend as a rider of its read (``core.db.driver_session.Rider``):
+one statement that spends and, only when the budget allows, reads.
+
 The same statement also returns the client's last recorded commit position
 (``client_write_positions``, see ``core/db/routing.py``): it is the one statement every
 request already sends to the primary before it is routed, so read-your-writes across gateway
@@ -20,10 +23,11 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from core.db.database import Database
+from core.db.driver_session import Rider
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,15 @@ class Limiter(Protocol):
         for the shared bucket's statement; without one the limiter takes its own."""
         ...
 
+    def rider(self, key: str, cost: int, *, client_id: str) -> Rider | None:
+        """The spend as a statement to send with a read (None: this limiter has none; the
+        caller spends first). ``decided`` reads its row."""
+        ...
+
+    def decided(self, row: tuple[Any, ...], cost: int) -> Decision:
+        """The decision a rider's row gives."""
+        ...
+
 
 def _decision(
     capacity: int,
@@ -93,6 +106,7 @@ _SPEND_SQL = f"""
               coalesce((SELECT w.lsn FROM client_write_positions AS w
                          WHERE w.client_id = $5::text), 0) AS write_position
     """  # noqa: S608 (no client text: a constant expression)
+_SPENT = ("points", "allowed", "write_position")  # what _SPEND_SQL returns, in order
 
 
 class PostgresLimiter:
@@ -110,13 +124,21 @@ class PostgresLimiter:
         if connection is None:
             async with self.database.driver_connection() as own:
                 return await self.spend(key, cost, client_id=client_id, connection=own)
-        row = await connection.fetchrow(
-            _SPEND_SQL, key, float(cost), float(self.capacity), float(self.rate), client_id
-        )
-        position = int(row["write_position"]) if client_id is not None else None
+        row = await connection.fetchrow(_SPEND_SQL, *self._arguments(key, cost, client_id))
+        decision = self.decided(tuple(row), cost)
+        return decision if client_id is not None else replace(decision, write_position=None)
+
+    def rider(self, key: str, cost: int, *, client_id: str) -> Rider:
+        return Rider(_SPEND_SQL, self._arguments(key, cost, client_id), _SPENT, "allowed")
+
+    def decided(self, row: tuple[Any, ...], cost: int) -> Decision:
+        points, allowed, position = row
         return _decision(
-            self.capacity, self.rate, cost, float(row["points"]), bool(row["allowed"]), position
+            self.capacity, self.rate, cost, float(points), bool(allowed), int(position)
         )
+
+    def _arguments(self, key: str, cost: int, client_id: str | None) -> tuple[Any, ...]:
+        return (key, float(cost), float(self.capacity), float(self.rate), client_id)
 
 
 class InProcessLimiter:
@@ -143,6 +165,12 @@ class InProcessLimiter:
             self._buckets.clear()  # a full bucket for everyone is the safe way to forget
         self._buckets[key] = (points, now)
         return _decision(self.capacity, self.rate, cost, points, allowed)
+
+    def rider(self, key: str, cost: int, *, client_id: str) -> None:
+        return None  # no statement: the lane spends first, in memory
+
+    def decided(self, row: tuple[Any, ...], cost: int) -> Decision:
+        raise NotImplementedError("the in-process limiter gives no rider")
 
 
 def make_limiter(database: Database, *, shared: bool, capacity: int, rate: int) -> Limiter:

@@ -13,10 +13,16 @@ applied, so a read sees the values it would see through a session.
 
 Expansions are remembered by the statement and its parameter values: a compiled document
 replays the same arguments, so its statement is expanded once.
+
+A session may carry a ``Rider``: a one-row data-modifying statement (the rate limit's spend)
+that travels in the same round trip as the session's first statement, as a CTE of it, and
+lets that statement run only when its gate column is true. A lane request is then one
+statement, one round trip and one implicit transaction instead of two of each.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,6 +33,44 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 EXPANSIONS_KEPT: Final = 1024
 _NO_PROCESSING: Final[tuple[None, ...]] = ()
+_PLACEHOLDER: Final = re.compile(r"\$(\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Rider:
+    """A statement sent with a session's first statement (see the module docstring)."""
+
+    # One row from ``INSERT/UPDATE ... RETURNING``, parameters ``$1..$n`` and no other "$"
+    # in it: they are renumbered after the parameters of the statement it rides on.
+    text: str
+    arguments: tuple[Any, ...]
+    columns: tuple[str, ...]  # its RETURNING's column names, in order
+    gate: str  # the boolean column that lets the first statement run
+
+
+class RiderStopped(Exception):
+    """The rider's gate was false: its row came back and the statement it rode on did not
+    run."""
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        super().__init__("the rider's gate was closed")
+        self.row = row
+
+
+def riding_text(rider: Rider, text: str, offset: int) -> str:
+    """``text`` with the rider as its CTE. The ridden statement is fenced in a subquery
+    (``OFFSET 0``, so the planner keeps it one) whose only condition is the gate: a
+    one-time filter, so it is never executed when the gate is closed; its rows keep their
+    order under the one-row nested loop, and ``present`` tells them from the one row of
+    NULLs that a closed gate or an empty result leaves."""
+    renumbered = _PLACEHOLDER.sub(lambda found: f"${int(found[1]) + offset}", rider.text)
+    # No client text in any part: statements the process compiled and its own rider.
+    return (
+        f"WITH rider AS ({renumbered}) "  # noqa: S608
+        "SELECT rider.*, ridden.* FROM rider LEFT JOIN LATERAL "
+        f"(SELECT true AS present, riding.* FROM ({text}) AS riding "
+        f"WHERE rider.{rider.gate} OFFSET 0) AS ridden ON true"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +148,7 @@ class DriverStatements:
         self.dialect = dialect
         self._compiled: dict[int, _Compiled] = {}
         self._expanded: dict[tuple[int, Any], _Expanded] = {}
+        self._ridden: dict[tuple[str, str], str] = {}
 
     def compiled(self, statement: Executable) -> _Compiled:
         found = self._compiled.get(id(statement))
@@ -125,6 +170,7 @@ class DriverStatements:
         if len(self._compiled) >= EXPANSIONS_KEPT:
             self._compiled.clear()
             self._expanded.clear()
+            self._ridden.clear()
         self._compiled[id(statement)] = found
         return found
 
@@ -151,22 +197,43 @@ class DriverStatements:
             self._expanded[(id(found.statement), key)] = expanded
         return expanded
 
+    def ridden(self, rider: Rider, expanded: _Expanded) -> str:
+        """``riding_text`` of an expansion, made once (the same text is then the same key
+        in asyncpg's statement cache without being built and hashed again)."""
+        key = (rider.text, expanded.text)
+        text = self._ridden.get(key)
+        if text is None:
+            if len(self._ridden) >= EXPANSIONS_KEPT:
+                self._ridden.clear()
+            text = self._ridden[key] = riding_text(rider, expanded.text, len(expanded.arguments))
+        return text
+
 
 class DriverSession:
     """``execute_core`` (and ``execute``, for a read's small lookups) on a bare asyncpg
     connection, each statement committing by itself (the lane runs only reads that need
-    no transaction)."""
+    no transaction).
 
-    def __init__(self, connection: Any, statements: DriverStatements) -> None:
+    With a ``rider``, the first statement carries it: ``rider_row`` is then its row, and
+    ``RiderStopped`` is raised when its gate was closed. ``rider`` is None once it rode."""
+
+    def __init__(
+        self, connection: Any, statements: DriverStatements, rider: Rider | None = None
+    ) -> None:
         self.connection = connection
         self.statements = statements
+        self.rider = rider
+        self.rider_row: tuple[Any, ...] | None = None
 
     async def execute_core(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> DriverResult:
         found = self.statements.compiled(statement)
         expanded = self.statements.expanded(found, parameters or {})
-        records = await self.connection.fetch(expanded.text, *expanded.arguments)
+        if self.rider is None:
+            records = await self.connection.fetch(expanded.text, *expanded.arguments)
+        else:
+            records = await self._ride(self.rider, expanded)
         processors = found.result_processors
         if not processors:
             return DriverResult(found.keys, records)
@@ -180,6 +247,17 @@ class DriverSession:
         return DriverResult(found.keys, rows)
 
     execute = execute_core
+
+    async def _ride(self, rider: Rider, expanded: _Expanded) -> list[Sequence[Any]]:
+        self.rider = None  # it rides once, whatever happens to the statement
+        text = self.statements.ridden(rider, expanded)
+        records = await self.connection.fetch(text, *expanded.arguments, *rider.arguments)
+        width = len(rider.columns)
+        # A rider's statement gives one row, so the join gives at least one.
+        row = self.rider_row = tuple(records[0][:width])
+        if not row[rider.columns.index(rider.gate)]:
+            raise RiderStopped(row)
+        return [record[width + 1 :] for record in records if record[width] is not None]
 
 
 def _hashable(parameters: Mapping[str, Any]) -> Any:
