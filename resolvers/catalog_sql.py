@@ -52,7 +52,7 @@ from resolvers.compiled_reads import (
     JsonRelated,
     ReadPlan,
 )
-from resolvers.json_sql import NodeColumns, Unwritable, empty_array, json_object
+from resolvers.json_sql import NodeColumns, Unwritable, json_object
 
 SCHEDULE_FIELDS: Final = tuple(item.name for item in fields(ScheduleRecord))
 # The columns are the record's fields, by name: one list for both statements.
@@ -278,17 +278,18 @@ def _schedules_json(shape: JsonObject, only_with_seats: bool) -> LateralFromClau
     key = (shape, only_with_seats)
     if key in _schedules_json_laterals:
         return _schedules_json_laterals[key]
-    wanted = first_schedules(Course.id, Course, only_with_seats).subquery("wanted_schedules")
-
+    ordered = first_schedules(Course.id, Course, only_with_seats)
     try:
-        each = json_object(shape, NodeColumns(lambda name: _column(wanted.c, name)))
+        each = json_object(shape, NodeColumns(lambda name: _column(ordered.selected_columns, name)))
     except Unwritable:
         lateral = None
     else:
-        written = func.json_agg(aggregate_order_by(each, wanted.c.starts_at, wanted.c.id))
-        lateral = select(func.coalesce(written, empty_array()).label("schedules_json")).lateral(
-            "first_schedules_json"
-        )
+        # ARRAY(SELECT ... ORDER BY ... LIMIT) keeps the statement's order and writes an
+        # object only for each schedule kept; json_agg(... ORDER BY) sorted each course's
+        # schedules a second time (a sort per course: a tenth of the page's database time).
+        # No schedule gives an empty array, written ``[]``.
+        written = func.array_to_json(func.array(ordered.with_only_columns(each).scalar_subquery()))
+        lateral = select(written.label("schedules_json")).lateral("first_schedules_json")
     if len(_schedules_json_laterals) >= _SCHEDULES_JSON_KEPT:
         _schedules_json_laterals.clear()
     _schedules_json_laterals[key] = lateral

@@ -102,10 +102,6 @@ def leaf(item: JsonLeaf, column: ColumnElement[Any]) -> ColumnElement[Any]:
     raise Unwritable(f"kind {item.kind}")
 
 
-def empty_array() -> ColumnElement[Any]:
-    return literal_column("'[]'::json")
-
-
 def _string(value: str) -> ColumnElement[Any]:
     # Response keys are GraphQL names and the rest are the schema's own names: quoted as SQL
     # literals all the same, never trusted to be free of quotes.
