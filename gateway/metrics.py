@@ -47,6 +47,10 @@ from core.settings import Settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 MAX_OPERATION_NAMES = 200
+# Request bodies whose label is remembered (emptied when full), each at most so long: at
+# most 4 MiB of a worker's memory.
+LABELLED_BODIES_KEPT = 256
+LABELLED_BODY_BYTES = 16 << 10
 MAX_CAPTURED_BODY = 1 << 20
 
 REQUESTS = Counter(
@@ -228,6 +232,7 @@ class MetricsMiddleware:
         self.token = token
         self.state = state
         self._names: set[str] = set()
+        self._labels_of_bodies: dict[bytes, str] = {}
         self._cache_seen = (0, 0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -294,15 +299,17 @@ class MetricsMiddleware:
         if parsed is not None:
             name = parsed.operation_name or _name_in(parsed.query)
         elif request[:1] == b"{":
-            try:
-                payload = json.loads(request)
-            except (ValueError, RecursionError):  # hostile bodies: the view answers them
-                payload = None
-            if isinstance(payload, dict):
-                if isinstance(payload.get("operationName"), str):
-                    name = payload["operationName"]
-                elif isinstance(payload.get("query"), str):
-                    name = _name_in(payload["query"])
+            # A partner sends the same body again and again (the compiled lane answers it
+            # without parsing it): its label is read once, not parsed from JSON each time.
+            known = self._labels_of_bodies.get(request)
+            if known is not None:
+                return known
+            label = self._label(_name_in_body(request))
+            if len(request) <= LABELLED_BODY_BYTES:
+                if len(self._labels_of_bodies) >= LABELLED_BODIES_KEPT:
+                    self._labels_of_bodies.clear()
+                self._labels_of_bodies[request] = label
+            return label
         elif scope["method"] == "GET":
             from urllib.parse import parse_qs
 
@@ -310,6 +317,11 @@ class MetricsMiddleware:
             name = (query.get("operationName") or [None])[0] or _name_in(
                 (query.get("query") or [""])[0]
             )
+        return self._label(name)
+
+    def _label(self, name: str | None) -> str:
+        """The operation's label: the name, or "anonymous", or "other" past the limit (a
+        body's label never changes: names are never forgotten)."""
         if name is None or not _NAME.match(name):
             return "anonymous"
         if name in self._names:
@@ -354,6 +366,20 @@ class MetricsMiddleware:
             body = await render_metrics(scope["app"].state)
             response = Response(body, media_type=CONTENT_TYPE_LATEST)
         await response(scope, receive, send)
+
+
+def _name_in_body(request: bytes) -> str | None:
+    try:
+        payload = json.loads(request)
+    except (ValueError, RecursionError):  # hostile bodies: the view answers them
+        return None
+    if not isinstance(payload, dict):
+        return None
+    if isinstance(payload.get("operationName"), str):
+        return str(payload["operationName"])
+    if isinstance(payload.get("query"), str):
+        return _name_in(payload["query"])
+    return None
 
 
 def _name_in(document: str) -> str | None:

@@ -62,6 +62,34 @@ async def test_metrics_count_requests_by_operation_partner_and_outcome(
     assert "# TYPE prakerja_cache_lookups_total counter" in text
 
 
+async def test_a_body_sent_again_is_labelled_by_its_own_operation(database: Database) -> None:
+    """A body the view refused before reading a GraphQL request from it (its variables are
+    not an object) is labelled from its JSON; a body sent again keeps its label, and
+    another body gets its own."""
+    async with make_client(database, metrics_token="scrape-me") as http:
+        token = await Tokens(http, database).issue("DP-001", ["catalog:read"])
+        caller = {"Authorization": f"Bearer {token}"}
+        scrape = {"Authorization": "Bearer scrape-me"}
+        before = (await http.get("/metrics", headers=scrape)).text
+        again = "query Again { __typename }"
+        bodies = [{"query": again, "variables": "no"}] * 3 + [
+            {"query": "query Once { __typename }", "variables": "no"},
+            {"query": again, "operationName": "Named", "variables": "no"},
+        ]
+        for body in bodies:
+            answer = await http.post("/graphql", json=body, headers=caller)
+            assert answer.status_code == 400, answer.text
+        text = (await http.get("/metrics", headers=scrape)).text
+
+    def counted(operation: str) -> float:
+        labels = {"operation": operation, "partner_type": "PLATFORM"}
+        return _sample(text, "prakerja_requests_total", **labels) - _sample(
+            before, "prakerja_requests_total", **labels
+        )
+
+    assert (counted("Again"), counted("Once"), counted("Named")) == (3, 1, 1)
+
+
 async def test_graphql_errors_are_counted_by_code(tokens: Tokens, database: Database) -> None:
     async with make_client(database, metrics_token="scrape-me") as http:
         tokens = Tokens(http, database)
