@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import subprocess
 import tempfile
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 import httpx
 
 from bench.catalog_page import SEARCH_PAGE, STANDARD_PAGE, platform_client, token
-from bench.peer.__main__ import DATABASE, MASTER_KEY, ROOT, prepare
+from bench.peer.__main__ import DATABASE, ROOT, gateway_environment, prepare
 
 WARM_UP = 30  # requests before counting: the compiled document and every cache made
 PAGES = {"standard": STANDARD_PAGE, "search": SEARCH_PAGE}
@@ -41,18 +40,9 @@ PAGES = {"standard": STANDARD_PAGE, "search": SEARCH_PAGE}
 
 def _start(tree: Path, url: str, port: int, output: Path) -> subprocess.Popen[bytes]:
     env = {
-        **os.environ,
+        **gateway_environment(url, port, pool=4),
         "PYTHONPATH": str(tree),  # before the editable install's path: that tree's code
         "PYTHONHASHSEED": "0",  # the same dict layouts, so the same instructions
-        "PRAKERJA_DATABASE_URL": url,
-        "PRAKERJA_PORT": str(port),
-        "PRAKERJA_MASTER_KEY": MASTER_KEY,
-        "PRAKERJA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "PRAKERJA_CATALOG_CACHE": "false",
-        "PRAKERJA_LOG_LEVEL": "WARNING",
-        "PRAKERJA_DB_POOL_SIZE": "4",
-        "PRAKERJA_RATE_LIMIT_POINTS": "10000000",
-        "PRAKERJA_RATE_LIMIT_POINTS_PER_SECOND": "1000000",
     }
     command = [
         "valgrind",

@@ -152,8 +152,9 @@ def _wait_until_up(process: subprocess.Popen[bytes], probe: str) -> None:
     raise SystemExit(f"no answer at {probe}")
 
 
-def start_gateway(url: str, port: int) -> Server:
-    env = {
+def gateway_environment(url: str, port: int, pool: int = POOL) -> dict[str, str]:
+    """The settings of a benchmarked gateway: response cache off, warnings only."""
+    return {
         **os.environ,
         "PRAKERJA_DATABASE_URL": url,
         "PRAKERJA_PORT": str(port),
@@ -161,12 +162,16 @@ def start_gateway(url: str, port: int) -> Server:
         "PRAKERJA_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PRAKERJA_CATALOG_CACHE": "false",
         "PRAKERJA_LOG_LEVEL": "WARNING",
-        "PRAKERJA_DB_POOL_SIZE": str(POOL),
+        "PRAKERJA_DB_POOL_SIZE": str(pool),
         # The query-cost budget stays on (one statement per request), but large enough that
         # a benchmark's thousands of requests a second are not refused.
         "PRAKERJA_RATE_LIMIT_POINTS": "10000000",
         "PRAKERJA_RATE_LIMIT_POINTS_PER_SECOND": "1000000",
     }
+
+
+def start_gateway(url: str, port: int) -> Server:
+    env = gateway_environment(url, port)
     command = [str(ROOT / ".venv" / "bin" / "prakerja-gateway"), "serve"]
     process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603
     _wait_until_up(process, f"http://127.0.0.1:{port}/healthz")
