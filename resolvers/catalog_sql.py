@@ -141,6 +141,45 @@ _ARRAY_LABELS: Final = tuple((name, f"schedule_{name}") for name in SCHEDULE_FIE
 COURSE_RELATIONS: Final = frozenset({"schedules"})
 
 
+@dataclass(frozen=True, slots=True)
+class _Joins:
+    joined: LateralFromClause | None  # the schedules' LATERAL, as JSON or as arrays
+    as_json: LateralFromClause | None  # the same when written as JSON
+    parameters: Mapping[str, Any]
+
+
+# What a plan joins, by the plan (held, so its id stays its own): a compiled document
+# replays one plan, so it is worked out once.
+_JOINS_KEPT: Final = 256
+_joins: dict[int, tuple[ReadPlan, _Joins]] = {}
+
+
+def _joins_of(plan: ReadPlan) -> tuple[Any, Any, dict[str, Any]]:
+    """The schedules a plan joins (``compiled_course_page``), or ``CompiledReadRefused``."""
+    found = _joins.get(id(plan))
+    if found is None or found[0] is not plan:
+        for relation in plan.relations:
+            if relation.name not in COURSE_RELATIONS:
+                raise CompiledReadRefused("relation", relation.name)
+        schedules = plan.relation("schedules")
+        joins = _Joins(None, None, {})
+        if schedules is not None:
+            first = schedules.argument("first")
+            if not schedules_first_allowed(first):
+                # The normal path answers this with an error per course.
+                raise CompiledReadRefused("argument", "schedules first out of range")
+            with_seats = bool(schedules.argument("with_seats_left"))
+            shape = _only_related_shape(plan.node, "schedules")
+            as_json = None if shape is None else _schedules_json(shape, with_seats)
+            joined = as_json if as_json is not None else _SCHEDULE_ARRAYS[with_seats]
+            joins = _Joins(joined, as_json, {"schedules_first": first})
+        if len(_joins) >= _JOINS_KEPT:
+            _joins.clear()
+        found = _joins[id(plan)] = (plan, joins)
+    joins = found[1]
+    return joins.joined, joins.as_json, dict(joins.parameters)
+
+
 async def compiled_course_page(
     session: AsyncSession, principal: Principal | None, request: PageRequest, plan: ReadPlan
 ) -> CompiledRows:
@@ -148,22 +187,7 @@ async def compiled_course_page(
     first schedules joined in when the plan asks for them (``related["schedules"]``, by
     course id). When the plan's node can be written by the database (``ReadPlan.node``),
     the rows are ``CourseNode``s instead, each course (its schedules included) as JSON."""
-    for relation in plan.relations:
-        if relation.name not in COURSE_RELATIONS:
-            raise CompiledReadRefused("relation", relation.name)
-    schedules = plan.relation("schedules")
-    joined = as_json = None
-    parameters_extra: dict[str, Any] = {}
-    if schedules is not None:
-        first = schedules.argument("first")
-        if not schedules_first_allowed(first):
-            # The normal path answers this with an error per course.
-            raise CompiledReadRefused("argument", "schedules first out of range")
-        with_seats = bool(schedules.argument("with_seats_left"))
-        shape = _only_related_shape(plan.node, "schedules")
-        as_json = None if shape is None else _schedules_json(shape, with_seats)
-        joined = as_json if as_json is not None else _SCHEDULE_ARRAYS[with_seats]
-        parameters_extra["schedules_first"] = first
+    joined, as_json, parameters_extra = _joins_of(plan)
     query, parameters = await course_page_query(
         session,
         principal,
@@ -217,17 +241,18 @@ class CourseNode(JsonNode):
 # The page statement (held, so its id stays its own) and its node written as JSON, by the
 # page statement and the node's shape; None where the node cannot be written.
 _JSON_PAGES_KEPT: Final = 256
-_json_pages: dict[tuple[int, JsonObject], tuple[Select[Any], Select[Any] | None]] = {}
+_json_pages: dict[tuple[int, int], tuple[Select[Any], JsonObject, Select[Any] | None]] = {}
 
 
 def _json_page(page: Select[Any], node: JsonObject) -> Select[Any] | None:
     """``page`` (one row per course) selecting only its id, its sort key and the course
     written as JSON by PostgreSQL: the same FROM, WHERE, ORDER BY and LIMIT, so the same
     rows in the same order."""
-    key = (id(page), node)
+    # By identity: hashing the node's nested shape on every replay cost more than the rest.
+    key = (id(page), id(node))
     found = _json_pages.get(key)
-    if found is not None and found[0] is page:
-        return found[1]
+    if found is not None and found[0] is page and found[1] is node:
+        return found[2]
     selected = page.selected_columns
 
     def column(name: str) -> ColumnElement[Any]:
@@ -246,7 +271,7 @@ def _json_page(page: Select[Any], node: JsonObject) -> Select[Any] | None:
         written = None
     if len(_json_pages) >= _JSON_PAGES_KEPT:
         _json_pages.clear()
-    _json_pages[key] = (page, written)
+    _json_pages[key] = (page, node, written)
     return written
 
 

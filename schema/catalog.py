@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import strawberry
 
@@ -315,12 +315,29 @@ def course_page_arguments(
     return PageRequest(page_size, search, Keyset.from_cursor(order, parts))
 
 
+# The page request of a compiled root's arguments (held, so their id stays their own): a
+# compiled document replays the same arguments, validated the same way every time.
+_PAGE_REQUESTS_KEPT: Final = 256
+_page_requests: dict[int, tuple[dict[str, Any], PageRequest]] = {}
+
+
+def _page_request_of(arguments: dict[str, Any]) -> PageRequest:
+    found = _page_requests.get(id(arguments))
+    if found is not None and found[0] is arguments:
+        return found[1]
+    page = course_page_arguments(**arguments)  # raises for arguments it refuses: not kept
+    if len(_page_requests) >= _PAGE_REQUESTS_KEPT:
+        _page_requests.clear()
+    _page_requests[id(arguments)] = (arguments, page)
+    return page
+
+
 async def _compiled_courses(
     context: Context, plan: ReadPlan, arguments: dict[str, Any]
 ) -> tuple[Connection[CourseRecord], dict[str, Any]]:
     """The ``courses`` page for its compiled plan: the same arguments, the same page
     statement (``resolvers.catalog_sql.compiled_course_page``), the same connection."""
-    page = course_page_arguments(**arguments)
+    page = _page_request_of(arguments)
     rows = await catalog_sql.compiled_course_page(context.session, context.principal, page, plan)
     connection = build_connection(
         rows.records,
