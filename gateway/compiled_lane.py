@@ -105,13 +105,9 @@ class CompiledLane:
             # table (``in_transaction`` is False): each statement commits by itself, and the
             # shared bucket's spend rides on the read's first statement (one round trip).
             async with database.driver_connection() as connection:
-                if rider is None:
-                    decision = await limiter.spend(
-                        key, cost, client_id=principal.client_id, connection=connection
-                    )
-                    scope_state["rate_decision"] = decision
-                    if not decision.allowed:
-                        return None  # the view answers the 429 with this decision
+                spend = (limiter, key, cost, principal.client_id, connection, scope_state)
+                if rider is None and not await _spent_alone(*spend):
+                    return None
                 session = DriverSession(connection, self.statements, rider)
                 try:
                     data = await compiled.data(self.view.replay_context(Request(scope), session))
@@ -122,13 +118,9 @@ class CompiledLane:
                     # after it: the view never spends again.
                     if session.rider_row is not None:
                         scope_state["rate_decision"] = limiter.decided(session.rider_row, cost)
-                if session.rider is not None:  # no statement ran: the budget is spent alone
-                    decision = await limiter.spend(
-                        key, cost, client_id=principal.client_id, connection=connection
-                    )
-                    scope_state["rate_decision"] = decision
-                    if not decision.allowed:
-                        return None
+                # No statement ran for the rider to ride on: the budget is spent alone.
+                if session.rider is not None and not await _spent_alone(*spend):
+                    return None
         except Exception as failed:
             # The database went away, say: the view answers as it always does (a JSON 503),
             # charging the request itself unless the budget was spent here.
@@ -151,6 +143,16 @@ class CompiledLane:
             *((name.encode(), value.encode()) for name, value in charged.headers().items()),
         ]
         return 200, payload, headers
+
+
+async def _spent_alone(
+    limiter: Limiter, key: str, cost: int, client_id: str, connection: Any, state: dict[str, Any]
+) -> bool:
+    """The budget spent by a statement of its own; False when refused (the view answers the
+    429 with the decision kept in ``state``)."""
+    decision = await limiter.spend(key, cost, client_id=client_id, connection=connection)
+    state["rate_decision"] = decision
+    return decision.allowed
 
 
 def _lane_open(state: Any) -> bool:
