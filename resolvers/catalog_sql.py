@@ -33,6 +33,7 @@ from sqlalchemy.sql.selectable import LateralFromClause
 from sqlalchemy.types import NullType
 
 from core.db.session import execute_core
+from core.kept import KeptByIdentity
 from core.models import Course, Schedule
 from core.principal import Principal
 from resolvers.catalog import (
@@ -148,36 +149,28 @@ class _Joins:
     parameters: Mapping[str, Any]
 
 
-# What a plan joins, by the plan (held, so its id stays its own): a compiled document
-# replays one plan, so it is worked out once.
-_JOINS_KEPT: Final = 256
-_joins: dict[int, tuple[ReadPlan, _Joins]] = {}
+_NO_JOINS: Final = _Joins(None, None, {})
+# What a plan joins, by the plan: a compiled document replays one plan.
+_joins: Final[KeptByIdentity[_Joins]] = KeptByIdentity(256)
 
 
-def _joins_of(plan: ReadPlan) -> tuple[Any, Any, dict[str, Any]]:
+def _joins_of(plan: ReadPlan) -> _Joins:
     """The schedules a plan joins (``compiled_course_page``), or ``CompiledReadRefused``."""
-    found = _joins.get(id(plan))
-    if found is None or found[0] is not plan:
-        for relation in plan.relations:
-            if relation.name not in COURSE_RELATIONS:
-                raise CompiledReadRefused("relation", relation.name)
-        schedules = plan.relation("schedules")
-        joins = _Joins(None, None, {})
-        if schedules is not None:
-            first = schedules.argument("first")
-            if not schedules_first_allowed(first):
-                # The normal path answers this with an error per course.
-                raise CompiledReadRefused("argument", "schedules first out of range")
-            with_seats = bool(schedules.argument("with_seats_left"))
-            shape = _only_related_shape(plan.node, "schedules")
-            as_json = None if shape is None else _schedules_json(shape, with_seats)
-            joined = as_json if as_json is not None else _SCHEDULE_ARRAYS[with_seats]
-            joins = _Joins(joined, as_json, {"schedules_first": first})
-        if len(_joins) >= _JOINS_KEPT:
-            _joins.clear()
-        found = _joins[id(plan)] = (plan, joins)
-    joins = found[1]
-    return joins.joined, joins.as_json, dict(joins.parameters)
+    for relation in plan.relations:
+        if relation.name not in COURSE_RELATIONS:
+            raise CompiledReadRefused("relation", relation.name)
+    schedules = plan.relation("schedules")
+    if schedules is None:
+        return _NO_JOINS
+    first = schedules.argument("first")
+    if not schedules_first_allowed(first):
+        # The normal path answers this with an error per course.
+        raise CompiledReadRefused("argument", "schedules first out of range")
+    with_seats = bool(schedules.argument("with_seats_left"))
+    shape = _only_related_shape(plan.node, "schedules")
+    as_json = None if shape is None else _schedules_json(shape, with_seats)
+    joined = as_json if as_json is not None else _SCHEDULE_ARRAYS[with_seats]
+    return _Joins(joined, as_json, {"schedules_first": first})
 
 
 async def compiled_course_page(
@@ -187,7 +180,8 @@ async def compiled_course_page(
     first schedules joined in when the plan asks for them (``related["schedules"]``, by
     course id). When the plan's node can be written by the database (``ReadPlan.node``),
     the rows are ``CourseNode``s instead, each course (its schedules included) as JSON."""
-    joined, as_json, parameters_extra = _joins_of(plan)
+    joins = _joins.get(_joins_of, plan)
+    joined, as_json = joins.joined, joins.as_json
     query, parameters = await course_page_query(
         session,
         principal,
@@ -197,7 +191,7 @@ async def compiled_course_page(
         joined=joined,
         comment=COMPILED_READ_MARK,
     )
-    parameters.update(parameters_extra)
+    parameters.update(joins.parameters)
     written = None if plan.node is None else _json_page(query, plan.node)
     if written is None and as_json is not None:
         # Another field of the node cannot be written: the page with the schedules as
@@ -238,21 +232,19 @@ class CourseNode(JsonNode):
     sort_key: int | None
 
 
-# The page statement (held, so its id stays its own) and its node written as JSON, by the
-# page statement and the node's shape; None where the node cannot be written.
-_JSON_PAGES_KEPT: Final = 256
-_json_pages: dict[tuple[int, int], tuple[Select[Any], JsonObject, Select[Any] | None]] = {}
+# The page statement's node written as JSON, by the page statement and the node; None
+# where the node cannot be written.
+_json_pages: Final[KeptByIdentity[Select[Any] | None]] = KeptByIdentity(256)
 
 
 def _json_page(page: Select[Any], node: JsonObject) -> Select[Any] | None:
     """``page`` (one row per course) selecting only its id, its sort key and the course
     written as JSON by PostgreSQL: the same FROM, WHERE, ORDER BY and LIMIT, so the same
     rows in the same order."""
-    # By identity: hashing the node's nested shape on every replay cost more than the rest.
-    key = (id(page), id(node))
-    found = _json_pages.get(key)
-    if found is not None and found[0] is page and found[1] is node:
-        return found[2]
+    return _json_pages.get(_written_page, page, node)
+
+
+def _written_page(page: Select[Any], node: JsonObject) -> Select[Any] | None:
     selected = page.selected_columns
 
     def column(name: str) -> ColumnElement[Any]:
@@ -264,15 +256,11 @@ def _json_page(page: Select[Any], node: JsonObject) -> Select[Any] | None:
         related={"schedules": lambda _shape: column("schedules_json")},
     )
     try:
-        written: Select[Any] | None = page.with_only_columns(
+        return page.with_only_columns(
             selected.id, selected.sort_key, cast(json_object(node, columns), Text).label("node")
         )
     except Unwritable:
-        written = None
-    if len(_json_pages) >= _JSON_PAGES_KEPT:
-        _json_pages.clear()
-    _json_pages[key] = (page, node, written)
-    return written
+        return None
 
 
 def _column(columns: Any, name: str) -> ColumnElement[Any]:

@@ -18,6 +18,7 @@ from auth.permissions import requires
 from auth.scopes import Scope
 from core.enums import CourseStatus, Education, LearningMethod, PartnerType
 from core.errors import BadInput, ErrorCode, GatewayError, NotFound
+from core.kept import KeptByIdentity
 from core.limits import COURSE_CODE_LENGTH, PARTNER_CODE_LENGTH
 from resolvers import catalog as catalog_resolvers
 from resolvers import catalog_sql
@@ -315,21 +316,13 @@ def course_page_arguments(
     return PageRequest(page_size, search, Keyset.from_cursor(order, parts))
 
 
-# The page request of a compiled root's arguments (held, so their id stays their own): a
-# compiled document replays the same arguments, validated the same way every time.
-_PAGE_REQUESTS_KEPT: Final = 256
-_page_requests: dict[int, tuple[dict[str, Any], PageRequest]] = {}
+# The page request of a compiled root's arguments: a compiled document replays the same
+# arguments, validated the same way every time (arguments it refuses raise, and are not kept).
+_page_requests: Final[KeptByIdentity[PageRequest]] = KeptByIdentity(256)
 
 
-def _page_request_of(arguments: dict[str, Any]) -> PageRequest:
-    found = _page_requests.get(id(arguments))
-    if found is not None and found[0] is arguments:
-        return found[1]
-    page = course_page_arguments(**arguments)  # raises for arguments it refuses: not kept
-    if len(_page_requests) >= _PAGE_REQUESTS_KEPT:
-        _page_requests.clear()
-    _page_requests[id(arguments)] = (arguments, page)
-    return page
+def _page_request(arguments: dict[str, Any]) -> PageRequest:
+    return course_page_arguments(**arguments)
 
 
 async def _compiled_courses(
@@ -337,7 +330,7 @@ async def _compiled_courses(
 ) -> tuple[Connection[CourseRecord], dict[str, Any]]:
     """The ``courses`` page for its compiled plan: the same arguments, the same page
     statement (``resolvers.catalog_sql.compiled_course_page``), the same connection."""
-    page = _page_request_of(arguments)
+    page = _page_requests.get(_page_request, arguments)
     rows = await catalog_sql.compiled_course_page(context.session, context.principal, page, plan)
     connection = build_connection(
         rows.records,
