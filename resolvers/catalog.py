@@ -533,7 +533,7 @@ def _param(name: str, like: Any, *, expanding: bool = False) -> BindParameter[An
 def _page_statement(shape: _PageShape, principal: Principal | None) -> Select[*tuple[Any, ...]]:
     given = shape.present.__contains__
     conditions: list[ColumnElement[bool]] = [
-        courses_visible_to(principal),
+        courses_visible_to(principal, provider_joined=True),  # _course_select joins it
         Course.status.in_(_param("statuses", Course.status, expanding=True))
         if given("statuses")
         else false(),
@@ -649,7 +649,7 @@ async def course_by_code(
     query = (
         _course_select(null().label("sort_key"))
         .where(Course.code == code)
-        .where(courses_visible_to(principal))
+        .where(courses_visible_to(principal, provider_joined=True))
     )
     row = (await session.execute(query)).first()
     return None if row is None else course_record(row._mapping)

@@ -20,9 +20,13 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from auth.admin import set_partner_status
+from auth.audit import Origin
 from core.db.database import Database
+from core.enums import PartnerStatus
 from tests.support.auth import assert_invalid_token
 from tests.support.catalog import (
+    COURSE,
     EVERY_COURSE_FIELD,
     OTHER_PROVIDER,
     PLATFORM,
@@ -176,6 +180,45 @@ async def test_each_provider_sees_its_own_drafts_through_the_same_bytes(
         await gateways.post(gateways.lane, await gateways.tokens.issue(PMO), body)
     )
     assert mine in everything and theirs in everything
+
+
+async def test_a_suspended_providers_courses_leave_the_public_catalog_on_every_path(
+    gateways: Gateways,
+) -> None:
+    """The public catalog is approved courses of *active* providers: the page reads the
+    provider's status off its joined row (``public_courses(provider_joined=True)``)."""
+    body = body_of(STANDARD_PAGE, {"first": 100, "filter": {"providerCode": OTHER_PROVIDER}})
+    platform = await gateways.tokens.issue(PLATFORM, ["catalog:read"])
+    pmo = await gateways.tokens.issue(PMO, ["catalog:read"])
+    await gateways.post(gateways.lane, platform, body)  # the view keeps it
+    listed = codes_in(await gateways.post(gateways.lane, platform, body))
+    assert listed
+    one = body_of(COURSE, {"code": listed[0]})
+
+    async def set_status(status: PartnerStatus) -> None:
+        async with gateways.tokens.database.sessionmaker() as session:
+            await set_partner_status(session, Origin(operator="tests"), OTHER_PROVIDER, status)
+            await session.commit()
+
+    await set_status(PartnerStatus.SUSPENDED)
+    try:
+        # The status change empties the principal cache (its NOTIFY, whenever it comes):
+        # the view answers until the caller is cached again, then the lane.
+        async with asyncio.timeout(10):
+            while True:
+                before = lane_answers()
+                assert codes_in(await gateways.post(gateways.lane, platform, body)) == []
+                if lane_answers() == before + 1:
+                    break
+        assert codes_in(await gateways.post(gateways.normal, platform, body)) == []
+        for http in (gateways.lane, gateways.normal):
+            refused = (await gateways.post(http, platform, one)).json()
+            assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+            # Programme management still reviews every course, the suspended ones too.
+            assert codes_in(await gateways.post(http, pmo, body)) == listed
+    finally:
+        await set_status(PartnerStatus.ACTIVE)
+    assert codes_in(await gateways.post(gateways.lane, platform, body)) == listed
 
 
 async def test_a_caller_without_the_scope_is_refused_by_the_view(gateways: Gateways) -> None:
