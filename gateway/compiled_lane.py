@@ -99,14 +99,23 @@ class CompiledLane:
             self.statements = self.view.driver_statements(database)
         key = client_bucket(principal.client_id)
         cost = compiled.cost or 0
-        rider = limiter.rider(key, cost, client_id=principal.client_id)
+        # Spent in this process (a lease held, or the demo's own buckets), or by a rider;
+        # the lane reads from the primary only, so it asks for leases.
+        local = limiter.spent_locally(key, cost)
+        if local is not None:
+            scope_state["rate_decision"] = local
+            if not local.allowed:
+                return None  # the view answers the 429 with this decision
+        rider = None
+        if local is None:
+            rider = limiter.rider(key, cost, client_id=principal.client_id, lease=True)
         try:
             # One connection for the budget and the read. The read touches no partner-owned
             # table (``in_transaction`` is False): each statement commits by itself, and the
             # shared bucket's spend rides on the read's first statement (one round trip).
             async with database.driver_connection() as connection:
                 spend = (limiter, key, cost, principal.client_id, connection, scope_state)
-                if rider is None and not await _spent_alone(*spend):
+                if local is None and rider is None and not await _spent_alone(*spend):
                     return None
                 session = DriverSession(connection, self.statements, rider)
                 try:
@@ -116,8 +125,8 @@ class CompiledLane:
                 finally:
                     # Once the spend rode, its decision is the request's, whatever came
                     # after it: the view never spends again.
-                    if session.rider_row is not None:
-                        scope_state["rate_decision"] = limiter.decided(session.rider_row, cost)
+                    if rider is not None and session.rider_row is not None:
+                        scope_state["rate_decision"] = limiter.decided(rider, session.rider_row)
                 # No statement ran for the rider to ride on: the budget is spent alone.
                 if session.rider is not None and not await _spent_alone(*spend):
                     return None
@@ -150,7 +159,9 @@ async def _spent_alone(
 ) -> bool:
     """The budget spent by a statement of its own; False when refused (the view answers the
     429 with the decision kept in ``state``)."""
-    decision = await limiter.spend(key, cost, client_id=client_id, connection=connection)
+    decision = await limiter.spend(
+        key, cost, client_id=client_id, connection=connection, lease=True
+    )
     state["rate_decision"] = decision
     return decision.allowed
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import INET, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -90,6 +91,8 @@ class RateLimitBucket(Base):
     points: Mapped[float] = mapped_column(Float)
     allowed: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Points the last spend also leased to its process (migration 0026).
+    leased: Mapped[float] = mapped_column(Float, server_default=text("0"))
 
 
 class ClientWritePosition(Base):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -24,6 +25,7 @@ from auth.admin import set_partner_status
 from auth.audit import Origin
 from core.db.database import Database
 from core.enums import PartnerStatus
+from gateway.rate_limit import LEASE_SECONDS, client_bucket
 from tests.support.auth import assert_invalid_token
 from tests.support.catalog import (
     COURSE,
@@ -219,6 +221,37 @@ async def test_a_suspended_providers_courses_leave_the_public_catalog_on_every_p
     finally:
         await set_status(PartnerStatus.ACTIVE)
     assert codes_in(await gateways.post(gateways.lane, platform, body)) == listed
+
+
+async def test_a_high_budget_clients_replays_spend_a_lease_not_the_shared_row(
+    gateways: Gateways,
+) -> None:
+    """With a budget far from spent (these gateways: 10 M points, 1 M a second), a lane
+    spend also leases points that the process spends in memory for at most
+    ``LEASE_SECONDS``: the shared row is written about once per lease, not per request."""
+    client = await gateways.tokens.client_for("DP-004", ["catalog:read"])
+    token = await gateways.tokens.issue("DP-004", ["catalog:read"])
+    body = body_of(STANDARD_PAGE, {"first": 2})
+    await gateways.post(gateways.lane, token, body)  # the view keeps it
+
+    async def written_at() -> Any:
+        async with gateways.tokens.database.driver_connection() as connection:
+            return await connection.fetchval(
+                "SELECT updated_at FROM rate_limit_buckets WHERE key = $1",
+                client_bucket(client.client_id),
+            )
+
+    before = lane_answers()
+    writes = set()
+    started = time.monotonic()
+    for _ in range(20):
+        answer = await gateways.post(gateways.lane, token, body)
+        assert answer.status_code == 200 and int(answer.headers["ratelimit-remaining"]) > 0
+        writes.add(await written_at())
+    elapsed = time.monotonic() - started
+    assert lane_answers() == before + 20
+    # A write per lease at most: one per LEASE_SECONDS of the run, and the first.
+    assert len(writes) <= 2 + elapsed / LEASE_SECONDS
 
 
 async def test_a_caller_without_the_scope_is_refused_by_the_view(gateways: Gateways) -> None:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Integer, bindparam, column, text
 
 from core.db.database import Database
-from core.db.driver_session import DriverSession, DriverStatements, RiderStopped
+from core.db.driver_session import DriverSession, DriverStatements, Rider, RiderStopped
 from gateway.rate_limit import PostgresLimiter
 from tests.support.databases import DatabaseFactory
 
@@ -50,7 +50,7 @@ def limiter(database: Database, capacity: int = 100) -> PostgresLimiter:
 
 async def ride(
     database: Database, spender: PostgresLimiter, cost: int, statement: Any, **values: Any
-) -> tuple[DriverSession, list[Any]]:
+) -> tuple[Rider, DriverSession, list[Any]]:
     statements = DriverStatements(database.engine.dialect)
     rider = spender.rider("client:rider", cost, client_id="rider")
     async with database.driver_connection() as connection:
@@ -60,19 +60,19 @@ async def ride(
         assert session.rider is None
         again = (await session.execute_core(NUMBERS, {"factor": 1, "upto": 2})).all()
         assert [tuple(row) for row in again] == [(2, 2), (1, 1)]
-    return session, [tuple(row) for row in rows]
+    return rider, session, [tuple(row) for row in rows]
 
 
 async def test_the_read_gives_its_rows_in_order_and_the_budget_is_spent_once(
     database: Database,
 ) -> None:
     spender = limiter(database)
-    session, rows = await ride(database, spender, 30, NUMBERS, factor=10, upto=4)
+    rider, session, rows = await ride(database, spender, 30, NUMBERS, factor=10, upto=4)
     assert rows == [(4, 40), (3, 30), (2, 20), (1, 10)]
     assert session.rider_row is not None
-    decision = spender.decided(session.rider_row, 30)
+    decision = spender.decided(rider, session.rider_row)
     assert decision.allowed and 69 <= decision.remaining <= 70
-    _, rows = await ride(database, spender, 30, NUMBERS, factor=1, upto=1)
+    _, _, rows = await ride(database, spender, 30, NUMBERS, factor=1, upto=1)
     assert rows == [(1, 1)]
     # The second read spent its own 30 points, no more (a point may have been regained).
     alone = await spender.spend("client:rider", 0)
@@ -81,9 +81,9 @@ async def test_the_read_gives_its_rows_in_order_and_the_budget_is_spent_once(
 
 async def test_an_empty_result_is_empty_and_a_row_of_nulls_is_a_row(database: Database) -> None:
     spender = limiter(database)
-    _, rows = await ride(database, spender, 1, NUMBERS, factor=1, upto=0)
+    _, _, rows = await ride(database, spender, 1, NUMBERS, factor=1, upto=0)
     assert rows == []
-    _, rows = await ride(database, spender, 1, AGGREGATE, upto=0)
+    _, _, rows = await ride(database, spender, 1, AGGREGATE, upto=0)
     assert rows == [(None,)]
 
 
@@ -91,13 +91,12 @@ async def test_a_refused_spend_reads_nothing_and_says_why(database: Database) ->
     """The statement the rider stops would fail if it ran: it does not run."""
     spender = limiter(database, capacity=10)
     statements = DriverStatements(database.engine.dialect)
+    rider = spender.rider("client:r", 11, client_id="r")
     async with database.driver_connection() as connection:
-        session = DriverSession(
-            connection, statements, spender.rider("client:r", 11, client_id="r")
-        )
+        session = DriverSession(connection, statements, rider)
         with pytest.raises(RiderStopped) as stopped:
             await session.execute_core(FAILING, {"upto": 3})
-    decision = spender.decided(stopped.value.row, 11)
+    decision = spender.decided(rider, stopped.value.row)
     assert not decision.allowed and decision.retry_after >= 1
     assert decision.remaining == 10  # nothing was taken
 
@@ -119,5 +118,5 @@ async def test_a_read_that_fails_spends_nothing(database: Database) -> None:
 async def test_expanding_parameters_are_numbered_before_the_riders(database: Database) -> None:
     listed = text("SELECT n FROM generate_series(1, 9) AS n WHERE n IN :wanted ORDER BY n")
     listed = listed.bindparams(bindparam("wanted", expanding=True)).columns(column("n", Integer))
-    _, rows = await ride(database, limiter(database), 5, listed, wanted=[2, 3, 7])
+    _, _, rows = await ride(database, limiter(database), 5, listed, wanted=[2, 3, 7])
     assert rows == [(2,), (3,), (7,)]
