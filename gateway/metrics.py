@@ -233,6 +233,9 @@ class MetricsMiddleware:
         self.state = state
         self._names: set[str] = set()
         self._labels_of_bodies: dict[bytes, str] = {}
+        # Each label set's series, looked up once: ``labels()`` checks and locks on every
+        # call, and the label sets are few (operation names are capped, the rest are enums).
+        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
         self._cache_seen = (0, 0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -283,11 +286,20 @@ class MetricsMiddleware:
         operation = scope.get("state", {}).get("operation") or self._operation(scope, request)
         codes = _error_codes(response) if b'"errors":' in response else []
         outcome = _outcome(status, bool(codes))
-        REQUESTS.labels(operation, partner_type, outcome).inc()
-        LATENCY.labels(operation, partner_type, outcome).observe(time.perf_counter() - started)
+        labels = (operation, partner_type, outcome)
+        children = self._children.get(labels)
+        if children is None:
+            children = self._children[labels] = (
+                REQUESTS.labels(*labels),
+                LATENCY.labels(*labels),
+                QUERY_COST.labels(operation, partner_type),
+            )
+        requests, latency, query_cost = children
+        requests.inc()
+        latency.observe(time.perf_counter() - started)
         cost = scope.get("state", {}).get("cost")
         if cost is not None:
-            QUERY_COST.labels(operation, partner_type).observe(cost)
+            query_cost.observe(cost)
         for code in codes:
             GRAPHQL_ERRORS.labels(code).inc()
         self._count_cache(scope)

@@ -8,7 +8,6 @@ import os
 import re
 import time
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.db.availability import is_unavailable
@@ -21,6 +20,7 @@ log = logging.getLogger("gateway.access")
 errors_log = logging.getLogger("gateway.errors")
 
 REQUEST_ID_HEADER = "x-request-id"
+_HEADER_NAME = REQUEST_ID_HEADER.encode()
 # A caller's id is echoed back, so it must be harmless: short, and no control characters.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -47,21 +47,24 @@ class RequestIdMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                # Only this middleware names the header: added, never replaced.
+                message["headers"] = [*message.get("headers", ()), (_HEADER_NAME, id_bytes)]
             await send(message)
 
+        id_bytes = request_id.encode("latin-1")
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                },
-            )
+            if log.isEnabledFor(logging.INFO):  # the line's fields cost more than the check
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
             client_id_var.reset(client_token)
             request_id_var.reset(token)
 
