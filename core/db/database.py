@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +24,10 @@ class Database:
     listen_url: str = ""
     # Behind PgBouncer in transaction mode (core/db/engine.py): see ``driver_connection``.
     transaction_pooler: bool = False
+    # Pooled connections ``driver_connection`` keeps between its blocks (see there), at most
+    # ``held_limit`` of them; 0: none kept.
+    held_limit: int = 0
+    _held: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def connect(
@@ -45,9 +49,15 @@ class Database:
             sessionmaker=create_sessionmaker(engine, actor=actor),
             listen_url=listen_url or url,
             transaction_pooler=transaction_pooler,
+            # Half the pool at most, so the ORM's sessions always find the other half and
+            # the overflow; none where a connection is pinged before each use (a kept one
+            # would skip the ping) or belongs to PgBouncer's transaction.
+            held_limit=0 if pre_ping or transaction_pooler else pool_size // 2,
         )
 
     async def dispose(self) -> None:
+        while self._held:
+            await greenlet_spawn(self._held.pop().close)
         await self.engine.dispose()
 
     @property
@@ -60,6 +70,18 @@ class Database:
         return not self.transaction_pooler and not isinstance(
             self.sessionmaker.kw.get("bind"), AsyncConnection
         )
+
+    async def _checkout(self) -> Any:
+        """A kept connection (``driver_connection``) if one is still open, else the pool's."""
+        while self._held:
+            pooled = self._held.pop()
+            if not pooled.driver_connection.is_closed():
+                return pooled
+            # PostgreSQL closed it while it was kept (a restart, an operator, an outage):
+            # the pool forgets it, and the request does not pay for it.
+            await greenlet_spawn(pooled.invalidate)
+            await greenlet_spawn(pooled.close)
+        return await self.engine.raw_connection()
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[Any]:
@@ -90,7 +112,17 @@ class Database:
         # Straight from the pool (a quarter of the CPU of a SQLAlchemy Connection around it,
         # which these paths never use); returned and invalidated in a greenlet, where the
         # pool may close a connection it has no room for.
-        pooled = await self.engine.raw_connection()
+        #
+        # A block that ends cleanly, outside any transaction, leaves its connection kept
+        # here for the next block instead of handing it back (up to ``held_limit``): the
+        # pool's checkout and checkin, through a greenlet and the pool's events, cost a
+        # compiled catalog read a tenth of its CPU (123,000 of 1.21 million instructions,
+        # bench/instructions.py). A kept connection counts as checked out to the pool. One
+        # that asyncpg saw closed is dropped when it is taken; one closed without asyncpg
+        # noticing yet fails its next statement, which invalidates it, as a pooled one
+        # without a ping does.
+        pooled = await self._checkout()
+        keep = False
         try:
             asyncpg_connection: Any = pooled.driver_connection
             if not self.transaction_pooler:
@@ -103,12 +135,16 @@ class Database:
                 # block's statements.
                 async with asyncpg_connection.transaction():
                     yield asyncpg_connection
+            keep = len(self._held) < self.held_limit and not asyncpg_connection.is_in_transaction()
         except BaseException as exc:
             if not leaves_connection_fit(exc):
                 await greenlet_spawn(pooled.invalidate, exc)
             raise
         finally:
-            await greenlet_spawn(pooled.close)
+            if keep:
+                self._held.append(pooled)
+            else:
+                await greenlet_spawn(pooled.close)
 
 
 @asynccontextmanager

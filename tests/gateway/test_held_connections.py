@@ -1,0 +1,97 @@
+"""Pooled connections that ``Database.driver_connection`` keeps between its blocks (the
+compiled lane's, the token endpoint's): kept only after a clean block, never more than half
+the pool, and one that PostgreSQL closed is replaced after the block that found it broken.
+Against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from core.db.database import Database
+from tests.support.databases import DatabaseFactory
+
+POOL = 4
+# How asyncpg reports a connection its server closed, depending on when it notices.
+BROKEN = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
+
+
+@pytest.fixture
+async def database(databases: DatabaseFactory) -> AsyncIterator[Database]:
+    database = Database.connect(await databases.create("held"), pool_size=POOL)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def backend(database: Database) -> int:
+    async with database.driver_connection() as connection:
+        pid: int = await connection.fetchval("SELECT pg_backend_pid()")
+    return pid
+
+
+async def test_a_clean_block_leaves_its_connection_for_the_next(database: Database) -> None:
+    first = await backend(database)
+    assert await backend(database) == first
+    assert database.engine.pool.checkedout() == 1  # kept, so checked out to the pool
+
+
+async def test_no_more_than_half_the_pool_is_kept(database: Database) -> None:
+    release = asyncio.Event()
+
+    async def block() -> None:
+        async with database.driver_connection() as connection:
+            await connection.fetchval("SELECT 1")
+            await release.wait()
+
+    blocks = [asyncio.create_task(block()) for _ in range(POOL)]
+    await asyncio.sleep(0.2)
+    release.set()
+    await asyncio.gather(*blocks)
+    assert database.engine.pool.checkedout() == POOL // 2
+    # The ORM's sessions find the rest of the pool.
+    async with database.sessionmaker() as session:
+        assert (await session.connection()) is not None
+
+
+async def test_a_block_that_fails_hands_its_connection_back(database: Database) -> None:
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        async with database.driver_connection() as connection:
+            await connection.fetchval("SELECT 1 / 0")
+    assert database.engine.pool.checkedout() == 0
+
+
+async def test_a_kept_connection_postgres_closed_is_replaced(database: Database) -> None:
+    kept = await backend(database)
+    other = await asyncpg.connect(database.url)
+    try:
+        assert await other.fetchval("SELECT pg_terminate_backend($1)", kept)
+    finally:
+        await other.close()
+    # A kept connection asyncpg saw closed is dropped when taken; one it has not seen closed
+    # yet fails its block (as a pooled one without a ping would) and is not kept. Either
+    # way, at most one block fails and the next has a live connection.
+    try:
+        assert await backend(database) != kept
+    except BROKEN:
+        assert await backend(database) != kept
+
+
+async def test_disposing_closes_the_kept_connections(database: Database) -> None:
+    kept = await backend(database)
+    await database.dispose()
+    probe = await asyncpg.connect(database.url)
+    try:
+        alive = await probe.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", kept)
+    finally:
+        await probe.close()
+    assert alive == 0
