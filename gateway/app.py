@@ -125,6 +125,9 @@ def create_app(
             IDENTITY_CHANNEL: app.state.auth,
             DOCUMENTS_CHANNEL: app.state.registered_documents,
         }
+        # Always present, None when off: a missing attribute of Starlette's State costs an
+        # exception on every look (the metrics' and the cache's, on each request).
+        app.state.catalog_cache = None
         if settings.catalog_cache:
             cache = ResponseCache(max_bytes=settings.catalog_cache_max_mb << 20)
             subscribers[CATALOG_CHANNEL] = cache
