@@ -46,6 +46,7 @@ from sqlalchemy.sql.selectable import LateralFromClause
 
 from core.enums import CourseStatus, LearningMethod, PartnerType
 from core.errors import ErrorCode, GatewayError, NotFound
+from core.kept import KeptByIdentity
 from core.limits import PARTNER_CODE_LENGTH
 from core.models import Course, CourseListing, Partner, Province, Regency, Schedule
 from core.principal import Principal
@@ -336,6 +337,9 @@ def _course_select(*extra: Any, laterals: Sequence[Any] = ()) -> Select[*tuple[A
     return query
 
 
+_NO_CODES: Final = _Codes()  # no code in the filter: nothing resolved
+
+
 async def _resolve_codes(session: AsyncSession, search: CourseSearch) -> _Codes:
     """Ids of the codes the filter names, in one statement; unknown codes are NOT_FOUND."""
     wanted: dict[str, Any] = {}
@@ -486,6 +490,65 @@ async def course_page_query(
     schedules, ``resolvers.catalog_sql``). ``comment`` is put after SELECT."""
     codes = await _resolve_codes(session, search)
     folded = None if search.text is None else await _folded_search_text(session, search.text)
+    return _page_query(principal, search, keyset, limit, codes, folded, joined, comment)
+
+
+# A replayed page's statement and parameters, by its search, keyset and joins (the same
+# objects on every replay of a compiled document), then by its limit, comment and caller's
+# view: only for a search that asks the database nothing (no code to resolve, no text to
+# fold), so the pair depends on nothing else.
+_replayed_queries: Final[KeptByIdentity[dict[Any, tuple[Select[Any], dict[str, Any]]]]] = (
+    KeptByIdentity(256)
+)
+_REPLAYED_VARIANTS: Final = 64  # limits, comments and views of one search, kept at most
+
+
+async def replayed_course_page_query(
+    session: AsyncSession,
+    principal: Principal | None,
+    search: CourseSearch,
+    keyset: Keyset,
+    limit: int,
+    *,
+    joined: LateralFromClause | None = None,
+    comment: str | None = None,
+) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
+    """``course_page_query`` for a compiled document's replay, whose ``search``, ``keyset``
+    and ``joined`` are kept objects: what it works out is kept by them (``_replayed_queries``).
+    The parameters are a copy the caller may add to."""
+    if search.text is not None:
+        return await course_page_query(
+            session, principal, search, keyset, limit, joined=joined, comment=comment
+        )
+    codes = await _resolve_codes(session, search)
+    if codes != _NO_CODES:  # resolved now: an unknown code must be refused every time
+        return _page_query(principal, search, keyset, limit, codes, None, joined, comment)
+    by_caller = _replayed_queries.get(_no_variants, search, keyset, joined)
+    variant = (limit, comment, catalog_view(principal))
+    found = by_caller.get(variant)
+    if found is None:
+        if len(by_caller) >= _REPLAYED_VARIANTS:
+            by_caller.clear()
+        found = by_caller[variant] = _page_query(
+            principal, search, keyset, limit, codes, None, joined, comment
+        )
+    return found[0], dict(found[1])
+
+
+def _no_variants(*_objects: object) -> dict[Any, tuple[Select[Any], dict[str, Any]]]:
+    return {}
+
+
+def _page_query(
+    principal: Principal | None,
+    search: CourseSearch,
+    keyset: Keyset,
+    limit: int,
+    codes: _Codes,
+    folded: str | None,
+    joined: LateralFromClause | None,
+    comment: str | None,
+) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
     if keyset.order is CourseOrder.RELEVANCE and folded is None:
         raise GatewayError(
             ErrorCode.BAD_USER_INPUT,

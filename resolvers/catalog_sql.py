@@ -41,7 +41,7 @@ from resolvers.catalog import (
     CourseRecord,
     PageRequest,
     ScheduleRecord,
-    course_page_query,
+    replayed_course_page_query,
     schedules_first_allowed,
 )
 from resolvers.compiled_reads import (
@@ -182,7 +182,7 @@ async def compiled_course_page(
     the rows are ``CourseNode``s instead, each course (its schedules included) as JSON."""
     joins = _joins.get(_joins_of, plan)
     joined, as_json = joins.joined, joins.as_json
-    query, parameters = await course_page_query(
+    query, parameters = await replayed_course_page_query(
         session,
         principal,
         request.search,
