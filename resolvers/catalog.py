@@ -480,6 +480,7 @@ async def course_page_query(
     *,
     joined: LateralFromClause | None = None,
     comment: str | None = None,
+    kept: bool = False,
 ) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
     """The statement (and its parameters) for up to ``limit`` visible courses matching
     ``search``, after ``keyset`` in its order. Codes in the filter and the search text are
@@ -487,42 +488,16 @@ async def course_page_query(
 
     The statement yields ``_COURSE_COLUMNS``, then ``sort_key``, then the columns of
     ``joined``: a LATERAL subquery of courses giving one row per course (the fast path's
-    schedules, ``resolvers.catalog_sql``). ``comment`` is put after SELECT."""
+    schedules, ``resolvers.catalog_sql``). ``comment`` is put after SELECT.
+
+    ``kept``: ``search``, ``keyset`` and ``joined`` are objects a compiled document keeps
+    and replays, so what is worked out from them is kept by them (``_replayed_queries``).
+    The parameters are always the caller's to add to."""
     codes = await _resolve_codes(session, search)
-    folded = None if search.text is None else await _folded_search_text(session, search.text)
-    return _page_query(principal, search, keyset, limit, codes, folded, joined, comment)
-
-
-# A replayed page's statement and parameters, by its search, keyset and joins (the same
-# objects on every replay of a compiled document), then by its limit, comment and caller's
-# view: only for a search that asks the database nothing (no code to resolve, no text to
-# fold), so the pair depends on nothing else.
-_replayed_queries: Final[KeptByIdentity[dict[Any, tuple[Select[Any], dict[str, Any]]]]] = (
-    KeptByIdentity(256)
-)
-_REPLAYED_VARIANTS: Final = 64  # limits, comments and views of one search, kept at most
-
-
-async def replayed_course_page_query(
-    session: AsyncSession,
-    principal: Principal | None,
-    search: CourseSearch,
-    keyset: Keyset,
-    limit: int,
-    *,
-    joined: LateralFromClause | None = None,
-    comment: str | None = None,
-) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
-    """``course_page_query`` for a compiled document's replay, whose ``search``, ``keyset``
-    and ``joined`` are kept objects: what it works out is kept by them (``_replayed_queries``).
-    The parameters are a copy the caller may add to."""
-    if search.text is not None:
-        return await course_page_query(
-            session, principal, search, keyset, limit, joined=joined, comment=comment
-        )
-    codes = await _resolve_codes(session, search)
-    if codes != _NO_CODES:  # resolved now: an unknown code must be refused every time
-        return _page_query(principal, search, keyset, limit, codes, None, joined, comment)
+    if search.text is not None or codes != _NO_CODES or not kept:
+        # A code is resolved (an unknown one refused) and a text folded on every request.
+        folded = None if search.text is None else await _folded_search_text(session, search.text)
+        return _page_query(principal, search, keyset, limit, codes, folded, joined, comment)
     by_caller = _replayed_queries.get(_no_variants, search, keyset, joined)
     variant = (limit, comment, catalog_view(principal))
     found = by_caller.get(variant)
@@ -533,6 +508,16 @@ async def replayed_course_page_query(
             principal, search, keyset, limit, codes, None, joined, comment
         )
     return found[0], dict(found[1])
+
+
+# A replayed page's statement and parameters, by its search, keyset and joins (the same
+# objects on every replay of a compiled document), then by its limit, comment and caller's
+# view: only for a search that asks the database nothing (no code to resolve, no text to
+# fold), so the pair depends on nothing else.
+_replayed_queries: Final[KeptByIdentity[dict[Any, tuple[Select[Any], dict[str, Any]]]]] = (
+    KeptByIdentity(256)
+)
+_REPLAYED_VARIANTS: Final = 64  # limits, comments and views of one search, kept at most
 
 
 def _no_variants(*_objects: object) -> dict[Any, tuple[Select[Any], dict[str, Any]]]:

@@ -41,7 +41,7 @@ from resolvers.catalog import (
     CourseRecord,
     PageRequest,
     ScheduleRecord,
-    replayed_course_page_query,
+    course_page_query,
     schedules_first_allowed,
 )
 from resolvers.compiled_reads import (
@@ -182,7 +182,7 @@ async def compiled_course_page(
     the rows are ``CourseNode``s instead, each course (its schedules included) as JSON."""
     joins = _joins.get(_joins_of, plan)
     joined, as_json = joins.joined, joins.as_json
-    query, parameters = await replayed_course_page_query(
+    query, parameters = await course_page_query(
         session,
         principal,
         request.search,
@@ -190,6 +190,7 @@ async def compiled_course_page(
         request.limit,
         joined=joined,
         comment=COMPILED_READ_MARK,
+        kept=True,  # the page request and the joins are kept per compiled document
     )
     parameters.update(joins.parameters)
     written = None if plan.node is None else _json_page(query, plan.node)
