@@ -47,16 +47,22 @@ async def test_a_clean_block_leaves_its_connection_for_the_next(database: Databa
 
 async def test_no_more_than_half_the_pool_is_kept(database: Database) -> None:
     release = asyncio.Event()
+    all_inside = asyncio.Event()
+    inside: list[int] = []
 
     async def block() -> None:
         async with database.driver_connection() as connection:
-            await connection.fetchval("SELECT 1")
+            inside.append(await connection.fetchval("SELECT pg_backend_pid()"))
+            if len(inside) == POOL:
+                all_inside.set()
             await release.wait()
 
     blocks = [asyncio.create_task(block()) for _ in range(POOL)]
-    await asyncio.sleep(0.2)
+    async with asyncio.timeout(30):  # all of them hold a connection at once
+        await all_inside.wait()
     release.set()
     await asyncio.gather(*blocks)
+    assert len(set(inside)) == POOL
     assert database.engine.pool.checkedout() == POOL // 2
     # The ORM's sessions find the rest of the pool.
     async with database.sessionmaker() as session:

@@ -103,7 +103,7 @@ async def test_one_spend_at_a_time_asks_for_a_clients_lease(database: Database) 
 async def test_two_processes_leasing_never_exceed_the_bucket(database: Database) -> None:
     """Two limiters (two processes) spend one client's bucket until it refuses: what they
     allowed in all is at most the bucket plus its refill over the run and one lease span,
-    and at least the bucket less the leases they could be left holding."""
+    and at least the bucket less the leases they could have left unspent."""
     processes = [limiter(database), limiter(database)]
     allowed = 0
     refused = False
@@ -120,4 +120,6 @@ async def test_two_processes_leasing_never_exceed_the_bucket(database: Database)
     elapsed = time.monotonic() - started
     assert refused
     assert allowed <= CAPACITY + RATE * (elapsed + LEASE_SECONDS)
-    assert allowed >= CAPACITY - 2 * LEASE
+    # Each process leaves unspent at most one lease per LEASE_SECONDS (expired) and the one
+    # it holds at the end: a run slowed by a busy machine drops more.
+    assert allowed >= CAPACITY - 2 * LEASE * (1 + elapsed / LEASE_SECONDS)
