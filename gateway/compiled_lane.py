@@ -102,21 +102,18 @@ class CompiledLane:
         # Spent in this process (a lease held, or the demo's own buckets), or by a rider;
         # the lane reads from the primary only, so it asks for leases.
         local = limiter.spent_locally(key, cost)
-        if local is not None:
-            scope_state["rate_decision"] = local
-            if not local.allowed:
-                return None  # the view answers the 429 with this decision
         rider = None
         if local is None:
             rider = limiter.rider(key, cost, client_id=principal.client_id, lease=True)
+        else:
+            scope_state["rate_decision"] = local
+            if not local.allowed:
+                return None  # the view answers the 429 with this decision
         try:
             # One connection for the budget and the read. The read touches no partner-owned
             # table (``in_transaction`` is False): each statement commits by itself, and the
             # shared bucket's spend rides on the read's first statement (one round trip).
             async with database.driver_connection() as connection:
-                spend = (limiter, key, cost, principal.client_id, connection, scope_state)
-                if local is None and rider is None and not await _spent_alone(*spend):
-                    return None
                 session = DriverSession(connection, self.statements, rider)
                 try:
                     data = await compiled.data(self.view.replay_context(Request(scope), session))
@@ -127,9 +124,14 @@ class CompiledLane:
                     # after it: the view never spends again.
                     if rider is not None and session.rider_row is not None:
                         scope_state["rate_decision"] = limiter.decided(rider, session.rider_row)
-                # No statement ran for the rider to ride on: the budget is spent alone.
-                if session.rider is not None and not await _spent_alone(*spend):
-                    return None
+                if session.rider is not None:
+                    # No statement ran for the rider to ride on: the budget is spent alone.
+                    alone = await limiter.spend(
+                        key, cost, client_id=principal.client_id, connection=connection, lease=True
+                    )
+                    scope_state["rate_decision"] = alone
+                    if not alone.allowed:
+                        return None  # the view answers the 429 with this decision
         except Exception as failed:
             # The database went away, say: the view answers as it always does (a JSON 503),
             # charging the request itself unless the budget was spent here.
@@ -152,18 +154,6 @@ class CompiledLane:
             *((name.encode(), value.encode()) for name, value in charged.headers().items()),
         ]
         return 200, payload, headers
-
-
-async def _spent_alone(
-    limiter: Limiter, key: str, cost: int, client_id: str, connection: Any, state: dict[str, Any]
-) -> bool:
-    """The budget spent by a statement of its own; False when refused (the view answers the
-    429 with the decision kept in ``state``)."""
-    decision = await limiter.spend(
-        key, cost, client_id=client_id, connection=connection, lease=True
-    )
-    state["rate_decision"] = decision
-    return decision.allowed
 
 
 def _lane_open(state: Any) -> bool:

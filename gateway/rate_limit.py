@@ -84,9 +84,9 @@ class Limiter(Protocol):
         its own buckets); None: it takes a statement (``spend`` or ``rider``)."""
         ...
 
-    def rider(self, key: str, cost: int, *, client_id: str, lease: bool = False) -> Rider | None:
-        """The spend as a statement to send with a read (None: this limiter has none; the
-        caller spends first). ``decided`` reads its row."""
+    def rider(self, key: str, cost: int, *, client_id: str, lease: bool = False) -> Rider:
+        """The spend as a statement to send with a read, for when ``spent_locally`` did not
+        decide. ``decided`` reads its row."""
         ...
 
     def decided(self, rider: Rider, row: tuple[Any, ...]) -> Decision:
@@ -288,8 +288,8 @@ class InProcessLimiter:
         self._buckets[key] = (points, now)
         return _decision(self.capacity, self.rate, cost, points, allowed)
 
-    def rider(self, key: str, cost: int, *, client_id: str, lease: bool = False) -> None:
-        return None  # no statement: every spend is decided in memory
+    def rider(self, key: str, cost: int, *, client_id: str, lease: bool = False) -> Rider:
+        raise NotImplementedError("every spend is decided in memory (spent_locally)")
 
     def decided(self, rider: Rider, row: tuple[Any, ...]) -> Decision:
         raise NotImplementedError("the in-process limiter gives no rider")
