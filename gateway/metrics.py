@@ -233,9 +233,10 @@ class MetricsMiddleware:
         self.state = state
         self._names: set[str] = set()
         self._labels_of_bodies: dict[bytes, str] = {}
-        # Each label set's series, looked up once: ``labels()`` checks and locks on every
-        # call, and the label sets are few (operation names are capped, the rest are enums).
-        self._children: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+        # Each metric's series by label values, looked up once: ``labels()`` checks and
+        # locks on every call, and the label sets are few (operation names are capped, the
+        # rest are enums). A series is made only when first observed, as ``labels()`` does.
+        self._children: dict[tuple[Any, ...], Any] = {}
         self._cache_seen = (0, 0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -286,23 +287,22 @@ class MetricsMiddleware:
         operation = scope.get("state", {}).get("operation") or self._operation(scope, request)
         codes = _error_codes(response) if b'"errors":' in response else []
         outcome = _outcome(status, bool(codes))
-        labels = (operation, partner_type, outcome)
-        children = self._children.get(labels)
-        if children is None:
-            children = self._children[labels] = (
-                REQUESTS.labels(*labels),
-                LATENCY.labels(*labels),
-                QUERY_COST.labels(operation, partner_type),
-            )
-        requests, latency, query_cost = children
-        requests.inc()
+        self._series(REQUESTS, operation, partner_type, outcome).inc()
+        latency = self._series(LATENCY, operation, partner_type, outcome)
         latency.observe(time.perf_counter() - started)
         cost = scope.get("state", {}).get("cost")
         if cost is not None:
-            query_cost.observe(cost)
+            self._series(QUERY_COST, operation, partner_type).observe(cost)
         for code in codes:
             GRAPHQL_ERRORS.labels(code).inc()
         self._count_cache(scope)
+
+    def _series(self, metric: Any, *labels: str) -> Any:
+        key = (metric, *labels)
+        series = self._children.get(key)
+        if series is None:
+            series = self._children[key] = metric.labels(*labels)
+        return series
 
     def _operation(self, scope: Scope, request: bytes) -> str:
         name: str | None = None
