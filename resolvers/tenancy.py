@@ -204,19 +204,20 @@ def _active(provider: Any) -> ColumnElement[bool]:
     return provider.status == PartnerStatus.ACTIVE  # type: ignore[no-any-return]
 
 
-def _public_courses() -> ColumnElement[bool]:
-    provider = aliased(Partner, name="visible_provider")
-    active_provider = exists().where(provider.id == Course.provider_id).where(_active(provider))
+def _public_courses(active_provider: ColumnElement[bool]) -> ColumnElement[bool]:
     return and_(Course.status == CourseStatus.APPROVED, active_provider)
 
 
 # Built once: the clause has no parameter of the caller's, SQL expressions are immutable,
 # and building the alias and the EXISTS anew on every request is work for nothing.
-_PUBLIC_COURSES = _public_courses()
+_VISIBLE_PROVIDER = aliased(Partner, name="visible_provider")
+_PUBLIC_COURSES = _public_courses(
+    exists().where(_VISIBLE_PROVIDER.id == Course.provider_id).where(_active(_VISIBLE_PROVIDER))
+)
 # The same rule where the statement already joins each course's provider as ``Partner``:
 # its status is read off the joined row. PostgreSQL cannot fold the EXISTS into that join
 # (it looks the provider up twice per course, a fifth of the catalog page's database time).
-_PUBLIC_COURSES_OF_JOINED = and_(Course.status == CourseStatus.APPROVED, _active(Partner))
+_PUBLIC_COURSES_OF_JOINED = _public_courses(_active(Partner))
 
 
 def public_courses(*, provider_joined: bool = False) -> ColumnElement[bool]:
@@ -290,9 +291,7 @@ def providers_visible_to(principal: Principal | None) -> ColumnElement[bool]:
     """Training providers a caller may look up: the active ones; a provider also finds
     itself (whatever its status), programme management finds any."""
     view = catalog_view(principal)
-    provider = and_(
-        Partner.type == PartnerType.TRAINING_PROVIDER, Partner.status == PartnerStatus.ACTIVE
-    )
+    provider = and_(Partner.type == PartnerType.TRAINING_PROVIDER, _active(Partner))
     if view is None:
         return false()
     match view.audience:
