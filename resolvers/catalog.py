@@ -30,19 +30,18 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    column,
     exists,
     false,
     func,
     null,
     or_,
     select,
-    text,
     true,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute, aliased
-from sqlalchemy.sql.selectable import LateralFromClause
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.selectable import LateralFromClause, TableValuedAlias
 
 from core.enums import CourseStatus, LearningMethod, PartnerType
 from core.errors import ErrorCode, GatewayError, NotFound
@@ -61,9 +60,6 @@ from resolvers.tenancy import (
 # Search text: long enough for trigrams to select, short enough to stay cheap.
 MIN_SEARCH_LENGTH: Final = 2
 MAX_SEARCH_LENGTH: Final = 100
-# word_similarity at which "pemograman piton" still finds "Pemrograman Python ..." (0.47)
-# while unrelated words stay out; the GIN trigram index applies it.
-SEARCH_THRESHOLD: Final = 0.4
 MAX_PRICE: Final = 1_000_000_000_000
 EARLIEST_DATE: Final = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST_DATE: Final = datetime(2100, 1, 1, tzinfo=UTC)
@@ -328,10 +324,14 @@ _COURSE_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def _course_select(*extra: Any, laterals: Sequence[Any] = ()) -> Select[*tuple[Any, ...]]:
+def _course_select(
+    *extra: Any, laterals: Sequence[Any] = (), matches: TableValuedAlias | None = None
+) -> Select[*tuple[Any, ...]]:
     query = select(*_COURSE_COLUMNS, *extra).join_from(
         Course, Partner, Partner.id == Course.provider_id
     )
+    if matches is not None:  # a text search keeps the courses it matched
+        query = query.join(matches, matches.c.matched_course == Course.id)
     for lateral in laterals:
         query = query.outerjoin(lateral, true())
     return query
@@ -376,32 +376,6 @@ async def _resolve_codes(session: AsyncSession, search: CourseSearch) -> _Codes:
     return codes
 
 
-async def _folded_search_text(session: AsyncSession, value: str) -> str:
-    """Sets this transaction's similarity threshold and plan settings, and folds the text
-    as the index does.
-
-    The planner prices the trigram operator as cheap and would scan every course computing
-    it (50-100 ms); with sequential scans off for this one transaction it takes the GIN
-    index, which only rechecks the candidates (about 15 ms on the demo catalog). The page
-    statement takes its generic plan from the first execution on a connection (the same
-    index plan for any search text; PostgreSQL's own choice only after five plans for the
-    values, 4-6 ms each), and is never JIT-compiled, which a disabled sequential scan's
-    huge cost would otherwise trigger for a plan that kept one (70 ms of compiling for a
-    15 ms query).
-    """
-    row = await session.execute(
-        text(
-            "SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true), "
-            "set_config('enable_seqscan', 'off', true), "
-            "set_config('plan_cache_mode', 'force_generic_plan', true), "
-            "set_config('jit', 'off', true), prakerja_fold(:value)"
-        ),
-        {"threshold": str(SEARCH_THRESHOLD), "value": value.strip()},
-    )
-    folded: str = row.one()[4]
-    return folded
-
-
 def _schedule_conditions(shape: _PageShape) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Schedule.course_id == Course.id]
     if "starts_from" in shape.present:
@@ -413,34 +387,16 @@ def _schedule_conditions(shape: _PageShape) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def _text_match(q: BindParameter[str]) -> ColumnElement[bool]:
-    """Title and description (one trigram index), or the provider's name (another).
-
-    The two are matched in separate branches of a UNION so each can use its index; an OR
-    across both tables would make PostgreSQL test every course.
-    """
-    matched = aliased(Course, name="matched_courses")
-    search_partners = aliased(Partner, name="search_partners")
-    by_text = select(matched.id).where(q.op("<%", is_comparison=True)(matched.search_document))
-    by_provider = (
-        select(matched.id)
-        .join(search_partners, search_partners.id == matched.provider_id)
-        .where(search_partners.type == PartnerType.TRAINING_PROVIDER)
-        .where(q.op("<%", is_comparison=True)(search_partners.search_name))
+def _text_matches(q: BindParameter[str]) -> TableValuedAlias:
+    """The courses the search text matches, each with its relevance in thousandths: the
+    whole rule (words, typo tolerance, threshold, weights) is the database function's
+    (migration 0027), which folds the text as the stored words were folded. Joined, not
+    LATERAL: it runs once per statement, whatever the number of courses."""
+    return (
+        func.prakerja_search_courses(q)
+        .table_valued(column("matched_course", BigInteger), column("relevance", Integer))
+        .alias("text_match")
     )
-    return Course.id.in_(union_all(by_text, by_provider))
-
-
-def _relevance(q: BindParameter[str]) -> ColumnElement[int]:
-    """Match quality in thousandths: the best word match (in the title, then the text, then
-    the provider's name) and, to order equally good word matches, the title's similarity."""
-    best_word = func.greatest(
-        func.word_similarity(q, func.prakerja_fold(Course.title)),
-        func.word_similarity(q, Course.search_document) * 0.9,
-        func.word_similarity(q, Partner.search_name) * 0.8,
-    )
-    title = func.similarity(q, func.prakerja_fold(Course.title))
-    return cast((best_word * 0.7 + title * 0.3) * 1000, Integer)
 
 
 def _epoch_us(moment: ColumnElement[Any] | InstrumentedAttribute[Any]) -> ColumnElement[int]:
@@ -494,10 +450,9 @@ async def course_page_query(
     and replays, so what is worked out from them is kept by them (``_replayed_queries``).
     The parameters are always the caller's to add to."""
     codes = await _resolve_codes(session, search)
-    if search.text is not None or codes != _NO_CODES or not kept:
-        # A code is resolved (an unknown one refused) and a text folded on every request.
-        folded = None if search.text is None else await _folded_search_text(session, search.text)
-        return _page_query(principal, search, keyset, limit, codes, folded, joined, comment)
+    if codes != _NO_CODES or not kept:
+        # A code is resolved (an unknown one refused) on every request.
+        return _page_query(principal, search, keyset, limit, codes, joined, comment)
     by_caller = _replayed_queries.get(_no_variants, search, keyset, joined)
     variant = (limit, comment, catalog_view(principal))
     found = by_caller.get(variant)
@@ -505,7 +460,7 @@ async def course_page_query(
         if len(by_caller) >= _REPLAYED_VARIANTS:
             by_caller.clear()
         found = by_caller[variant] = _page_query(
-            principal, search, keyset, limit, codes, None, joined, comment
+            principal, search, keyset, limit, codes, joined, comment
         )
     return found[0], dict(found[1])
 
@@ -530,11 +485,11 @@ def _page_query(
     keyset: Keyset,
     limit: int,
     codes: _Codes,
-    folded: str | None,
     joined: LateralFromClause | None,
     comment: str | None,
 ) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
-    if keyset.order is CourseOrder.RELEVANCE and folded is None:
+    search_text = None if search.text is None else search.text.strip()
+    if keyset.order is CourseOrder.RELEVANCE and search_text is None:
         raise GatewayError(
             ErrorCode.BAD_USER_INPUT,
             "RELEVANCE order needs search text in the filter",
@@ -550,7 +505,7 @@ def _page_query(
         "province_id": codes.province_id,
         "min_price": search.min_price,
         "max_price": search.max_price,
-        "q": folded,
+        "q": search_text,
         "starts_from": search.starts_from,
         "starts_before": search.starts_before,
         "after_key": keyset.key,
@@ -618,9 +573,7 @@ def _page_statement(shape: _PageShape, principal: Principal | None) -> Select[*t
         conditions.append(Course.price >= _param("min_price", Course.price))
     if given("max_price"):
         conditions.append(Course.price <= _param("max_price", Course.price))
-    q = bindparam("q", type_=Text) if given("q") else None
-    if q is not None:
-        conditions.append(_text_match(q))
+    matches = _text_matches(bindparam("q", type_=Text)) if given("q") else None
 
     first_start = None
     if shape.filters_schedules or shape.order is CourseOrder.START_DATE:
@@ -635,8 +588,8 @@ def _page_statement(shape: _PageShape, principal: Principal | None) -> Select[*t
     sort_key: ColumnElement[Any] | InstrumentedAttribute[Any] | None = None
     match shape.order:
         case CourseOrder.RELEVANCE:
-            assert q is not None
-            sort_key = _relevance(q)
+            assert matches is not None
+            sort_key = matches.c.relevance
         case CourseOrder.PRICE_ASC | CourseOrder.PRICE_DESC:
             sort_key = Course.price
         case CourseOrder.NEWEST:
@@ -652,6 +605,7 @@ def _page_statement(shape: _PageShape, principal: Principal | None) -> Select[*t
         (sort_key if sort_key is not None else null()).label("sort_key"),
         *(() if joined is None else joined.c),
         laterals=[lateral for lateral in (first_start, joined) if lateral is not None],
+        matches=matches,
     )
     after_id = _param("after_id", Course.id) if given("after_id") else None
     if sort_key is None:

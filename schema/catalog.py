@@ -42,7 +42,15 @@ from schema.common import (
     check_page_size,
     decode_cursor,
 )
-from schema.compiled import CompiledRead, Nested, Related, column, reads, record_values
+from schema.compiled import (
+    CompiledRead,
+    Nested,
+    Related,
+    column,
+    no_transaction,
+    reads,
+    record_values,
+)
 from schema.context import Context
 from schema.info import Info
 from schema.scalars import Rupiah
@@ -228,7 +236,8 @@ class CourseFilter:
         default=None,
         description=(
             "Free text over title, description and provider name: accent- and "
-            "case-insensitive, typo-tolerant (trigram similarity), ranked by RELEVANCE. "
+            "case-insensitive, matched word by word and typo-tolerant (a word finds the "
+            "words holding most of its trigrams), ranked by RELEVANCE. "
             "2 to 100 characters; an empty or blank string is refused with SEARCH_TEXT_EMPTY "
             "(omit the field to list everything)."
         ),
@@ -341,14 +350,6 @@ async def _compiled_courses(
     return connection, rows.related
 
 
-def _courses_in_transaction(arguments: dict[str, Any]) -> bool:
-    """The catalog is public data (no partner-owned table, no row-level security): its
-    page needs no transaction, except that a text search sets transaction-local settings
-    (``resolvers.catalog._folded_search_text``) that its page statement relies on."""
-    filter = arguments.get("filter")
-    return filter is not None and filter.search is not None
-
-
 def _check_code(code: str, what: str, longest: int) -> None:
     if not code or len(code) > longest:
         raise BadInput(f"{what} code must be 1 to {longest} characters", field="code")
@@ -366,7 +367,7 @@ class CatalogQuery:
             CompiledRead(
                 _compiled_courses,
                 enabled=lambda info: info.context.compiled_reads,
-                in_transaction=_courses_in_transaction,
+                in_transaction=no_transaction,
             )
         ],
     )

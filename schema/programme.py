@@ -18,7 +18,7 @@ from resolvers.statistics import (
     program_figures,
 )
 from resolvers.statistics import regency_figures as regency_figures_of
-from schema.compiled import CompiledRead, column, record_values
+from schema.compiled import CompiledRead, column, no_transaction, record_values
 from schema.context import Context
 from schema.info import Info
 from schema.registration import RegistrationChannelEnum, SexEnum
@@ -147,17 +147,11 @@ async def _compiled_regency_figures(
     return records, {}
 
 
-def _no_transaction(_arguments: dict[str, Any]) -> bool:
-    """The figures, regencies, waves, schemes, partners and courses are no partner-owned
-    table (no row-level security): each statement stands alone, without BEGIN and COMMIT."""
-    return False
-
-
 def _compiled(read: Any) -> list[Any]:
     # The switch is the one of every compiled read (Settings.compiled_reads).
     return [
         CompiledRead(
-            read, enabled=lambda info: info.context.compiled_reads, in_transaction=_no_transaction
+            read, enabled=lambda info: info.context.compiled_reads, in_transaction=no_transaction
         )
     ]
 

@@ -1,7 +1,7 @@
 """The whole data model; importing this package registers every table on ``Base.metadata``."""
 
 from core.models.base import Base
-from core.models.catalog import Course, CourseListing, Schedule
+from core.models.catalog import Course, CourseListing, Schedule, SearchVocabulary
 from core.models.certificates import Certificate, Completion, CredentialKey
 from core.models.disbursements import (
     DisbursementBatch,
@@ -71,6 +71,7 @@ __all__ = [
     "RevokedToken",
     "Schedule",
     "Scheme",
+    "SearchVocabulary",
     "SigningKey",
     "TrustedDocument",
     "UsedClientAssertion",

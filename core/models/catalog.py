@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    ARRAY,
     CheckConstraint,
     Computed,
     DateTime,
@@ -43,12 +44,12 @@ class Course(Base):
         Index("ix_courses_approved_price", "price", "id", postgresql_where=_APPROVED),
         Index("ix_courses_approved_created", "created_at", "id", postgresql_where=_APPROVED),
         Index("ix_courses_regency_id", "regency_id"),
-        # Typo-tolerant search over folded title and description (migrations 0001, 0023).
+        # The catalog search finds courses by the words they hold (migration 0027).
         Index(
-            "ix_courses_search_trgm",
-            "search_document",
+            "ix_courses_search_words",
+            "search_words",
             postgresql_using="gin",
-            postgresql_ops={"search_document": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
         ),
     )
 
@@ -74,12 +75,38 @@ class Course(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # What the text search matches: folded once per write, not at every recheck (0023).
-    search_document: Mapped[str] = mapped_column(
-        Text,
-        # Written as PostgreSQL gives it back, so the models-match-migrations test compares.
-        Computed("prakerja_fold((((title)::text || ' '::text) || description))", persisted=True),
+    # What the text search matches (prakerja_search_courses, migration 0027): the distinct
+    # folded words of the title and description, and of the title alone, once per write.
+    # Written as PostgreSQL gives them back, so the models-match-migrations test compares.
+    search_words: Mapped[list[str]] = mapped_column(
+        ARRAY(Text),
+        Computed(
+            "prakerja_words(prakerja_fold((((title)::text || ' '::text) || description)))",
+            persisted=True,
+        ),
     )
+    title_words: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), Computed("prakerja_words(prakerja_fold((title)::text))", persisted=True)
+    )
+
+
+class SearchVocabulary(Base):
+    """Every folded word a course or a partner's name has held: what a query's words are
+    compared with (trigrams) before courses are found by the words they hold. Written by
+    triggers (migration 0027), never by the application."""
+
+    __tablename__ = "search_vocabulary"
+    __table_args__ = (
+        Index(
+            "ix_search_vocabulary_trgm",
+            "word",
+            postgresql_using="gin",
+            postgresql_ops={"word": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
+        ),
+    )
+
+    word: Mapped[str] = mapped_column(Text, primary_key=True)
 
 
 class Schedule(Base):

@@ -34,12 +34,12 @@ class Partner(Base):
         CheckConstraint(
             "(type = 'REGIONAL_OFFICE') = (regency_id IS NOT NULL)", name="regency_iff_office"
         ),
-        # A catalog search matches providers by folded name (migrations 0001, 0025).
+        # A catalog search also finds courses by their provider's name (migration 0027).
         Index(
-            "ix_partners_name_trgm",
-            "search_name",
+            "ix_partners_search_words",
+            "search_words",
             postgresql_using="gin",
-            postgresql_ops={"search_name": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
         ),
     )
 
@@ -54,11 +54,10 @@ class Partner(Base):
         SmallInteger, ForeignKey("regencies.id"), index=True
     )
     created_at: Mapped[CreatedAt]
-    # What a catalog search matches: the name folded once per write, not per search (0025).
-    search_name: Mapped[str] = mapped_column(
-        Text,
-        # Written as PostgreSQL gives it back, so the models-match-migrations test compares.
-        Computed("prakerja_fold((name)::text)", persisted=True),
+    # What a catalog search matches: the distinct folded words of the name, once per write
+    # (migration 0027), written as PostgreSQL gives them back.
+    search_words: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), Computed("prakerja_words(prakerja_fold((name)::text))", persisted=True)
     )
 
 

@@ -40,7 +40,7 @@ from schema.compiled.declare import (
     record_values,
 )
 from schema.compiled.executor import CompiledReadExecutor, Finished
-from schema.compiled.extension import CompiledFieldRead, CompiledRead
+from schema.compiled.extension import CompiledFieldRead, CompiledRead, no_transaction
 from schema.compiled.metrics import FALLBACKS, FallbackCounter, FallbackReason
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "Related",
     "column",
     "global_id",
+    "no_transaction",
     "reads",
     "record_values",
 ]

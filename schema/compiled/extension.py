@@ -117,6 +117,13 @@ def _always(_arguments: dict[str, Any]) -> bool:
     return True
 
 
+def no_transaction(_arguments: dict[str, Any]) -> bool:
+    """``in_transaction`` of a read of public tables only (no partner-owned row, no
+    row-level security, no transaction-local setting): each statement stands alone,
+    without BEGIN and COMMIT."""
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRoot:
     """A root field the compiled read answered: what replaying it takes."""

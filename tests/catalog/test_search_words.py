@@ -1,0 +1,92 @@
+"""The catalog search finds courses by their words: new words as soon as a course is seen,
+typos of them, the provider's name, and it ranks where a word stands."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+
+from core.db.database import Database
+from core.models import Partner
+from tests.support.catalog import (
+    OTHER_PROVIDER,
+    PLATFORM,
+    PROVIDER,
+    SUBMIT,
+    all_pages,
+    approved_course,
+    codes,
+    create_course,
+    data,
+    page,
+)
+from tests.support.gateway import Tokens
+
+# Words no seeded course holds: the vocabulary learns them from the courses written here.
+NEW_WORD = "zorblaxon"
+TYPO = "zorblakson"  # one letter changed, one added: 60% of its trigrams are NEW_WORD's
+
+
+async def _found(tokens: Tokens, text: str, order: str = "CATALOG") -> list[str]:
+    variables = {"filter": {"search": text}, "orderBy": order}
+    return [node["code"] for node in await all_pages(tokens, PLATFORM, variables)]
+
+
+async def test_a_new_word_is_found_with_a_typo_once_its_course_is_approved(
+    tokens: Tokens,
+) -> None:
+    title = f"Dasar {NEW_WORD.capitalize()} untuk Pemula"
+    code = await create_course(tokens, title=title)
+    data(await tokens.graphql(PROVIDER, SUBMIT, {"code": code}))
+    # The words are known from the first write; the course is not public before approval.
+    assert await _found(tokens, NEW_WORD) == []
+
+    approved = await approved_course(tokens, title=title)
+    assert await _found(tokens, NEW_WORD) == [approved]
+    assert await _found(tokens, TYPO) == [approved]
+    assert (await _found(tokens, f"{TYPO.upper()} pemula", "RELEVANCE"))[0] == approved
+
+
+async def test_a_word_in_the_title_ranks_above_the_same_word_in_the_description(
+    tokens: Tokens,
+) -> None:
+    in_description = await approved_course(
+        tokens,
+        title="Kelas Perawatan Mesin",
+        description=f"Peserta belajar merawat mesin {NEW_WORD} di bengkel.",
+    )
+    in_title = await approved_course(tokens, title=f"Kelas Perawatan Mesin {NEW_WORD}")
+    ranked = await _found(tokens, NEW_WORD, "RELEVANCE")
+    assert ranked == [in_title, in_description]
+    # Both hold the word: the order by code is the catalog's.
+    assert sorted(await _found(tokens, NEW_WORD)) == sorted(ranked)
+
+
+async def test_a_renamed_provider_is_found_by_its_new_name(
+    tokens: Tokens, database: Database
+) -> None:
+    assert await _found(tokens, NEW_WORD) == []
+    async with database.sessionmaker() as session:
+        await session.execute(
+            update(Partner)
+            .where(Partner.code == OTHER_PROVIDER)
+            .values(name=f"Lembaga {NEW_WORD.capitalize()} Nusantara")
+        )
+        await session.commit()
+    found = await all_pages(tokens, PLATFORM, {"filter": {"search": TYPO}})
+    assert found, "the provider's approved courses"
+    assert {node["provider"]["code"] for node in found} == {OTHER_PROVIDER}
+
+
+async def test_a_text_without_a_word_matches_nothing(tokens: Tokens) -> None:
+    for text in ("!!", "-- ;", "…—…"):
+        body = await tokens.graphql(PLATFORM, _PAGE_CODES, {"filter": {"search": text}})
+        assert codes(body) == [], body
+        assert data(body)["courses"]["edges"] == []
+    # A long text of many words is still one search, not an error.
+    many = " ".join(["pelatihan", "pemrograman", "python", "dasar"] * 6)[:100]
+    assert (await page(tokens, PLATFORM, {"first": 5, "filter": {"search": many}}))["edges"]
+
+
+_PAGE_CODES = """
+query($filter: CourseFilter) { courses(first: 5, filter: $filter) { edges { node { code } } } }
+"""
