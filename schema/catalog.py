@@ -237,7 +237,8 @@ class CourseFilter:
         description=(
             "Free text over title, description and provider name: accent- and "
             "case-insensitive, matched word by word and typo-tolerant (a word finds the "
-            "words holding most of its trigrams), ranked by RELEVANCE. "
+            "words holding most of its trigrams; the 8 longest words of the text count), "
+            "ranked by RELEVANCE. "
             "2 to 100 characters; an empty or blank string is refused with SEARCH_TEXT_EMPTY "
             "(omit the field to list everything)."
         ),

@@ -85,6 +85,12 @@ async def test_a_text_without_a_word_matches_nothing(tokens: Tokens) -> None:
     # A long text of many words is still one search, not an error.
     many = " ".join(["pelatihan", "pemrograman", "python", "dasar"] * 6)[:100]
     assert (await page(tokens, PLATFORM, {"first": 5, "filter": {"search": many}}))["edges"]
+    # Thirty-three two-letter words, each close to many words of the catalog: only the
+    # longest eight count, each with its eight closest words, so this is a search like
+    # another (it made every course a candidate for hundreds of words before the bounds).
+    short = " ".join(f"{a}{b}" for a in "pbmskdtl" for b in "aeiu")[:98]
+    body = await tokens.graphql(PLATFORM, _PAGE_CODES, {"filter": {"search": short}})
+    assert codes(body) == [], body
 
 
 _PAGE_CODES = """
