@@ -440,8 +440,9 @@ async def course_page_query(
     kept: bool = False,
 ) -> tuple[Select[*tuple[Any, ...]], dict[str, Any]]:
     """The statement (and its parameters) for up to ``limit`` visible courses matching
-    ``search``, after ``keyset`` in its order. Codes in the filter and the search text are
-    resolved here (one statement each, only when given): unknown codes are NOT_FOUND.
+    ``search``, after ``keyset`` in its order. Codes in the filter are resolved here (one
+    statement, only when given): unknown codes are NOT_FOUND. The search text is matched by
+    the page statement itself (``_text_matches``).
 
     The statement yields ``_COURSE_COLUMNS``, then ``sort_key``, then the columns of
     ``joined``: a LATERAL subquery of courses giving one row per course (the fast path's
