@@ -134,7 +134,7 @@ def create_app(
             app.state.catalog_cache = cache
         listener = ChangeListener(db.listen_url or db.url, subscribers)
         await listener.start()
-        instrument_pool(db.engine)
+        instrument_pool(db)
         if database is None:
             await _warn_if_above_row_security(db)
         if tracer_provider is not None:

@@ -38,11 +38,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core.db.database import Database
 from core.settings import Settings
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -76,7 +76,14 @@ GRAPHQL_ERRORS = Counter(
 )
 POOL_IN_USE = Gauge(
     "prakerja_db_pool_in_use",
-    "Database connections checked out of the pool (all workers).",
+    "Database connections checked out of the pool and at work (all workers); the idle ones "
+    "kept out of it are prakerja_db_pool_kept.",
+    multiprocess_mode="livesum",
+)
+POOL_KEPT = Gauge(
+    "prakerja_db_pool_kept",
+    "Database connections kept idle out of the pool between the driver path's blocks, for "
+    "the next one (core/db/database.py, driver_connection; all workers).",
     multiprocess_mode="livesum",
 )
 POOL_SATURATED = Counter(
@@ -193,9 +200,10 @@ async def _outbox_families(database: Any) -> list[GaugeMetricFamily]:
     return [backlog, age]
 
 
-def instrument_pool(engine: AsyncEngine) -> None:
-    """Connections in use and saturation, from the pool's checkout and checkin events."""
-    pool = engine.sync_engine.pool
+def instrument_pool(database: Database) -> None:
+    """Connections in use and saturation, from the pool's checkout and checkin events; the
+    connections ``driver_connection`` keeps idle, though checked out, from the database."""
+    pool = database.engine.sync_engine.pool
     if getattr(pool, "_prakerja_instrumented", False):
         return  # tests run the lifespan again on the same engine
     pool._prakerja_instrumented = True  # type: ignore[attr-defined]
@@ -214,8 +222,13 @@ def instrument_pool(engine: AsyncEngine) -> None:
         checked_out -= 1
         POOL_IN_USE.dec()
 
+    def kept(change: int) -> None:
+        POOL_KEPT.inc(change)
+        POOL_IN_USE.dec(change)
+
     event.listen(pool, "checkout", checkout)
     event.listen(pool, "checkin", checkin)
+    database.watch_kept(kept)
 
 
 _OPERATION = re.compile(rb"\b(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]{0,63})")

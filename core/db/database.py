@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,10 @@ class Database:
     # ``held_limit`` of them; 0: none kept.
     held_limit: int = 0
     _held: list[Any] = field(default_factory=list, compare=False, repr=False)
+    # Told each change of how many are kept (+1, -1): ``watch_kept``.
+    _kept_watchers: list[Callable[[int], None]] = field(
+        default_factory=list, compare=False, repr=False
+    )
 
     @classmethod
     def connect(
@@ -57,8 +61,26 @@ class Database:
 
     async def dispose(self) -> None:
         while self._held:
-            await greenlet_spawn(self._held.pop().close)
+            kept = self._take_kept()
+            await greenlet_spawn(kept.close)
         await self.engine.dispose()
+
+    def watch_kept(self, watcher: Callable[[int], None]) -> None:
+        """``watcher(+1)`` when ``driver_connection`` keeps a connection, ``watcher(-1)``
+        when it takes one back: the pool counts a kept connection as checked out, though it
+        is idle (the metrics tell the two apart)."""
+        self._kept_watchers.append(watcher)
+
+    def _keep(self, pooled: Any) -> None:
+        self._held.append(pooled)
+        for watcher in self._kept_watchers:
+            watcher(1)
+
+    def _take_kept(self) -> Any:
+        pooled = self._held.pop()
+        for watcher in self._kept_watchers:
+            watcher(-1)
+        return pooled
 
     @property
     def driver_transactions(self) -> bool:
@@ -74,7 +96,7 @@ class Database:
     async def _checkout(self) -> Any:
         """A kept connection (``driver_connection``) if one is still open, else the pool's."""
         while self._held:
-            pooled = self._held.pop()
+            pooled = self._take_kept()
             if not pooled.driver_connection.is_closed():
                 return pooled
             # PostgreSQL closed it while it was kept (a restart, an operator, an outage):
@@ -142,7 +164,7 @@ class Database:
             raise
         finally:
             if keep:
-                self._held.append(pooled)
+                self._keep(pooled)
             else:
                 await greenlet_spawn(pooled.close)
 

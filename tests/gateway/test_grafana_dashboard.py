@@ -16,6 +16,7 @@ def test_dashboard_queries_name_exported_metrics(repo_root: Path) -> None:
         "prakerja_request_duration_seconds_bucket",
         "prakerja_graphql_errors_total",
         "prakerja_db_pool_in_use",
+        "prakerja_db_pool_kept",
         "prakerja_db_pool_waits_total",
         "prakerja_cache_lookups_total",
         "prakerja_rate_limited_total",

@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from core.db.database import Database
+from gateway.metrics import instrument_pool
 from tests.support.databases import DatabaseFactory
 
 POOL = 4
@@ -101,3 +103,28 @@ async def test_disposing_closes_the_kept_connections(database: Database) -> None
     finally:
         await probe.close()
     assert alive == 0
+
+
+def _pool_gauges() -> tuple[float, float]:
+    in_use = REGISTRY.get_sample_value("prakerja_db_pool_in_use")
+    kept = REGISTRY.get_sample_value("prakerja_db_pool_kept")
+    assert in_use is not None and kept is not None
+    return in_use, kept
+
+
+async def test_the_metrics_count_a_kept_connection_as_idle_not_in_use(
+    database: Database,
+) -> None:
+    instrument_pool(database)
+    in_use, kept = _pool_gauges()
+    async with database.driver_connection() as connection:
+        await connection.fetchval("SELECT 1")
+        assert _pool_gauges() == (in_use + 1, kept)  # at work
+    # Checked out to the pool still, but idle: kept, not in use.
+    assert database.engine.pool.checkedout() == 1
+    assert _pool_gauges() == (in_use, kept + 1)
+    async with database.driver_connection() as connection:  # the kept one, taken back
+        await connection.fetchval("SELECT 1")
+        assert _pool_gauges() == (in_use + 1, kept)
+    await database.dispose()
+    assert _pool_gauges() == (in_use, kept)
