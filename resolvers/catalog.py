@@ -608,20 +608,20 @@ def _page_statement(shape: _PageShape, principal: Principal | None) -> Select[*t
         matches=matches,
     )
     after_id = _param("after_id", Course.id) if given("after_id") else None
-    descending = False
+    by_id = Course.id.expression  # a Core column, which ``_joined_to_page`` can adapt
+    order: tuple[ColumnElement[Any], ...]
     if sort_key is None:
         if after_id is not None:
             conditions.append(Course.id > after_id)
-        query = query.where(*conditions).order_by(Course.id)
+        order = (by_id,)
     else:
         descending = _DESCENDING[shape.order]
         if after_id is not None:
             key = _param("after_key", sort_key)
             beyond = sort_key < key if descending else sort_key > key
             conditions.append(or_(beyond, and_(sort_key == key, Course.id > after_id)))
-        query = query.where(*conditions).order_by(
-            sort_key.desc() if descending else sort_key.asc(), Course.id
-        )
+        order = (sort_key.desc() if descending else sort_key.asc(), by_id)
+    query = query.where(*conditions).order_by(*order)
     # The page size is written into the statement (SQLAlchemy renders it at execution),
     # not sent as a parameter: PostgreSQL cannot cost a LIMIT it does not know, so with a
     # parameter it plans the statement anew on every execution (a custom plan costs about
@@ -629,30 +629,29 @@ def _page_statement(shape: _PageShape, principal: Principal | None) -> Select[*t
     # prepared statement per page size: partners use a handful.
     query = query.limit(bindparam("limit", type_=Integer, literal_execute=True))
     if shape.joined is not None:
-        query = _joined_to_page(
-            query, shape.joined, ordered=sort_key is not None, descending=descending
-        )
+        query = _joined_to_page(query, shape.joined, order)
     if shape.comment is not None:
         query = query.prefix_with(shape.comment)
     return query
 
 
 def _joined_to_page(
-    page: Select[Any], joined: LateralFromClause, *, ordered: bool, descending: bool
+    page: Select[Any], joined: LateralFromClause, order: tuple[ColumnElement[Any], ...]
 ) -> Select[Any]:
     """``joined`` (a LATERAL of ``Course``) joined to the page's courses only: the page is a
     subquery, cut by its LIMIT, and the LATERAL runs for the rows it keeps. Joined to the
     page statement itself, it ran for every course that passed the filters, before the
-    sort: a broad search wrote the schedules of 1,482 courses for a page of 20."""
+    sort: a broad search wrote the schedules of 1,482 courses for a page of 20. ``order``
+    is the page's own ORDER BY, kept over the subquery's columns."""
     rows = page.subquery("page")
-    # The LATERAL's references to the course become the subquery's columns.
-    per_row = ClauseAdapter(rows).traverse(joined)
-    key = rows.c.sort_key.desc() if descending else rows.c.sort_key.asc()
+    # The LATERAL's and the order's references to the course become the subquery's columns.
+    adapter = ClauseAdapter(rows)
+    per_row = adapter.traverse(joined)
     return (
         select(*rows.c, *per_row.c)
         .select_from(rows)
         .outerjoin(per_row, true())
-        .order_by(*((key, rows.c.id) if ordered else (rows.c.id,)))
+        .order_by(*(adapter.traverse(clause) for clause in order))
     )
 
 
