@@ -100,6 +100,8 @@ SET pg_trgm.word_similarity_threshold = 0.3
 SET enable_seqscan = off
 SET plan_cache_mode = force_generic_plan
 AS $$
+DECLARE
+    threshold CONSTANT double precision := 0.4;  -- the share of the query a match holds
 BEGIN
     RETURN QUERY
     WITH asked AS (
@@ -121,7 +123,7 @@ BEGIN
     ), required AS (
         SELECT array_agg(h.word) AS words
           FROM hits AS h JOIN best AS b ON b.asked_word = h.asked_word
-         WHERE h.share - b.share + (SELECT sum(share) FROM best) >= 0.4
+         WHERE h.share - b.share + (SELECT sum(share) FROM best) >= threshold
     ), candidates AS (
         -- each course once: by its own words, else by its provider's name
         SELECT m.id, m.title_words, m.search_words, p.search_words AS provider_words
@@ -147,7 +149,7 @@ BEGIN
                  WHERE h.word = ANY (k.search_words) OR h.word = ANY (k.provider_words)
                  GROUP BY h.asked_word) AS w
      ) AS s
-     WHERE s.matched >= 0.4;
+     WHERE s.matched >= threshold;
 END
 $$
 """
