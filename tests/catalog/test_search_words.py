@@ -24,6 +24,9 @@ from tests.support.gateway import Tokens
 # Words no seeded course holds: the vocabulary learns them from the courses written here.
 NEW_WORD = "zorblaxon"
 TYPO = "zorblakson"  # one letter changed, one added: 60% of its trigrams are NEW_WORD's
+_PAGE_CODES = """
+query($filter: CourseFilter) { courses(first: 5, filter: $filter) { edges { node { code } } } }
+"""
 
 
 async def _found(tokens: Tokens, text: str, order: str = "CATALOG") -> list[str]:
@@ -91,8 +94,3 @@ async def test_a_text_without_a_word_matches_nothing(tokens: Tokens) -> None:
     short = " ".join(f"{a}{b}" for a in "pbmskdtl" for b in "aeiu")[:98]
     body = await tokens.graphql(PLATFORM, _PAGE_CODES, {"filter": {"search": short}})
     assert codes(body) == [], body
-
-
-_PAGE_CODES = """
-query($filter: CourseFilter) { courses(first: 5, filter: $filter) { edges { node { code } } } }
-"""
