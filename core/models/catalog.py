@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    ARRAY,
     CheckConstraint,
     Computed,
     DateTime,
@@ -18,6 +17,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.enums import CourseStatus, Education, LearningMethod
@@ -75,18 +75,18 @@ class Course(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # What the text search matches (prakerja_search_courses, migration 0027): the distinct
-    # folded words of the title and description, and of the title alone, once per write.
-    # Written as PostgreSQL gives them back, so the models-match-migrations test compares.
-    search_words: Mapped[list[str]] = mapped_column(
-        ARRAY(Text),
+    # What the text search matches (prakerja_search_courses, migrations 0027 and 0028): the
+    # distinct folded words of the title and description, and of the title alone, as
+    # lexemes, once per write. Written as PostgreSQL gives them back, so the
+    # models-match-migrations test compares.
+    search_words: Mapped[str] = mapped_column(
+        TSVECTOR,
         Computed(
-            "prakerja_words(prakerja_fold((((title)::text || ' '::text) || description)))",
-            persisted=True,
+            "prakerja_search_words((((title)::text || ' '::text) || description))", persisted=True
         ),
     )
-    title_words: Mapped[list[str]] = mapped_column(
-        ARRAY(Text), Computed("prakerja_words(prakerja_fold((title)::text))", persisted=True)
+    title_words: Mapped[str] = mapped_column(
+        TSVECTOR, Computed("prakerja_search_words((title)::text)", persisted=True)
     )
 
 

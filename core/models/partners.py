@@ -19,7 +19,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.enums import ClientStatus, PartnerStatus, PartnerType, SigningKeyStatus
@@ -54,10 +54,10 @@ class Partner(Base):
         SmallInteger, ForeignKey("regencies.id"), index=True
     )
     created_at: Mapped[CreatedAt]
-    # What a catalog search matches: the distinct folded words of the name, once per write
-    # (migration 0027), written as PostgreSQL gives them back.
-    search_words: Mapped[list[str]] = mapped_column(
-        ARRAY(Text), Computed("prakerja_words(prakerja_fold((name)::text))", persisted=True)
+    # What a catalog search matches: the distinct folded words of the name as lexemes, once
+    # per write (migrations 0027 and 0028), written as PostgreSQL gives them back.
+    search_words: Mapped[str] = mapped_column(
+        TSVECTOR, Computed("prakerja_search_words((name)::text)", persisted=True)
     )
 
 

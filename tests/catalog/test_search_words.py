@@ -80,6 +80,21 @@ async def test_a_renamed_provider_is_found_by_its_new_name(
     assert {node["provider"]["code"] for node in found} == {OTHER_PROVIDER}
 
 
+async def test_a_description_with_a_word_too_long_to_index_is_written_and_found(
+    tokens: Tokens,
+) -> None:
+    # Letters and digits without a break, as a pasted key or blob: 3,000 characters were
+    # more than the words' index holds in one entry, and the write failed.
+    blob = "".join(f"{n:04d}{NEW_WORD}" for n in range(230))[:3000]
+    longest = "z" + NEW_WORD * 7  # 64 characters: the longest word a search keeps
+    description = f"Kursus merawat mesin {longest} dan {longest}x {blob}."
+    code = await approved_course(tokens, title="Kelas Mesin Bubut", description=description)
+    assert code in await _found(tokens, "mesin bubut")
+    assert await _found(tokens, longest) == [code]
+    # One character longer: a query word that long is left out, so the text has no word.
+    assert await _found(tokens, longest + "x") == []
+
+
 async def test_a_text_without_a_word_matches_nothing(tokens: Tokens) -> None:
     for text in ("!!", "-- ;", "…—…"):
         body = await tokens.graphql(PLATFORM, _PAGE_CODES, {"filter": {"search": text}})
