@@ -27,3 +27,8 @@ DOCUMENT_MAX_BYTES: Final = 64 * 1024
 # JSON nesting a request body (variables included) may have; deeper is refused before
 # anything walks it recursively.
 JSON_MAX_DEPTH: Final = 64
+
+# The longest word a catalog search keeps, in the catalog's text and in a query (the
+# migration 0028's prakerja_words writes the same bound; tests/catalog/test_search_words.py
+# searches for a word this long and one a letter longer).
+SEARCH_WORD_MAX_LENGTH: Final = 64

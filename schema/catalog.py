@@ -19,7 +19,7 @@ from auth.scopes import Scope
 from core.enums import CourseStatus, Education, LearningMethod, PartnerType
 from core.errors import BadInput, ErrorCode, GatewayError, NotFound
 from core.kept import KeptByIdentity
-from core.limits import COURSE_CODE_LENGTH, PARTNER_CODE_LENGTH
+from core.limits import COURSE_CODE_LENGTH, PARTNER_CODE_LENGTH, SEARCH_WORD_MAX_LENGTH
 from resolvers import catalog as catalog_resolvers
 from resolvers import catalog_sql
 from resolvers.catalog import (
@@ -237,8 +237,9 @@ class CourseFilter:
         description=(
             "Free text over title, description and provider name: accent- and "
             "case-insensitive, matched word by word and typo-tolerant (a word finds the "
-            "words holding most of its trigrams; the 8 longest words of the text count), "
-            "ranked by RELEVANCE. "
+            "words holding most of its trigrams; the 8 longest words of the text count; a "
+            f"word of more than {SEARCH_WORD_MAX_LENGTH} letters and digits is ignored, in "
+            "the text and in the catalog), ranked by RELEVANCE. "
             "2 to 100 characters; an empty or blank string is refused with SEARCH_TEXT_EMPTY "
             "(omit the field to list everything)."
         ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from core.db.database import Database
+from core.limits import SEARCH_WORD_MAX_LENGTH
 from core.models import Partner
 from tests.support.catalog import (
     OTHER_PROVIDER,
@@ -86,7 +87,7 @@ async def test_a_description_with_a_word_too_long_to_index_is_written_and_found(
     # Letters and digits without a break, as a pasted key or blob: 3,000 characters were
     # more than the words' index holds in one entry, and the write failed.
     blob = "".join(f"{n:04d}{NEW_WORD}" for n in range(230))[:3000]
-    longest = "z" + NEW_WORD * 7  # 64 characters: the longest word a search keeps
+    longest = (NEW_WORD * 8)[:SEARCH_WORD_MAX_LENGTH]  # the longest word a search keeps
     description = f"Kursus merawat mesin {longest} dan {longest}x {blob}."
     code = await approved_course(tokens, title="Kelas Mesin Bubut", description=description)
     assert code in await _found(tokens, "mesin bubut")
