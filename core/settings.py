@@ -113,7 +113,9 @@ class Settings(BaseSettings):
         ),
     )
     demo: bool = Field(default=False, description="Serve GraphiQL and demo helpers.")
-    db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    # The most connections a worker holds to PostgreSQL, each kept open once opened
+    # (core/db/engine.py).
+    db_pool_size: Annotated[int, Field(ge=1, le=200)] = 20
     master_key: str | None = Field(
         default=None,
         description="Secret that encrypts signing keys and keys national-ID hashes.",

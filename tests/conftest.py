@@ -117,7 +117,8 @@ async def database(seeded_url: str) -> AsyncIterator[Database]:
     owner's: the test's set-up writes as the owner, and the app handed this database by
     ``make_client`` runs every transaction as ``prakerja_app`` (``SET LOCAL ROLE``).
     """
-    engine = create_engine(seeded_url, pool_size=1)
+    # The test's connection, and one more for what opens its own (the readiness probe).
+    engine = create_engine(seeded_url, pool_size=2)
     async with engine.connect() as connection:
         outer = await connection.begin()
         sessionmaker = async_sessionmaker(

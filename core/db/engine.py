@@ -52,8 +52,13 @@ def create_engine(
         # Read by core.db.session.autocommit_session: behind the pooler a statement outside
         # a transaction may be prepared on one server connection and run on another.
         execution_options={TRANSACTION_POOLER_OPTION: transaction_pooler},
+        # Every connection the pool opens stays open, up to ``pool_size``: with an overflow
+        # above it, a load that hovered around the pool's size opened a connection and
+        # closed another many times a second (192 in 10 s of bench/purchases), each a new
+        # PostgreSQL backend that planned every statement again: 67% of a core, a fifth of
+        # the purchases. A burst beyond the pool waits in the pool's queue instead.
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_pre_ping=pre_ping,
         # While PostgreSQL is unreachable a request fails within seconds (a 503): the connect
         # timeout bounds it. The pool's queue keeps its 30 seconds, so a burst that waits for
