@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from alembic import command
 from alembic.config import Config
@@ -12,6 +14,18 @@ from alembic.util import CommandError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def revision_module(file_name: str) -> ModuleType:
+    """A migration's module, by its file name in ``versions/`` (it starts with a digit, so
+    it cannot be imported): a later migration builds on its definitions or puts them back
+    on a downgrade."""
+    path = MIGRATIONS_DIR / "versions" / file_name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def alembic_config(url: str) -> Config:

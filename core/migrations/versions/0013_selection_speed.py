@@ -21,12 +21,11 @@ it miss its 60 s:
   looks up once and moves the same weight from the old key to the new one.
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from core.db.migrate import revision_module
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -182,16 +181,6 @@ END $$
 """
 
 
-def _migration_0010() -> ModuleType:
-    """Migration 0010's module (its name starts with a digit): the downgrade's source."""
-    path = Path(__file__).with_name("0010_statistics.py")
-    spec = importlib.util.spec_from_file_location("migration_0010", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade() -> None:
     op.execute(FIGURES_UPDATE)
     op.execute(CARD_NUMBER_OF_BODY)
@@ -207,7 +196,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(
-        _migration_0010()
+        revision_module("0010_statistics.py")
         ._participants_function("UPDATE")
         .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
     )

@@ -24,12 +24,11 @@ The key, the measures, the slot and the upsert are 0010's (``UPSERT``); what a m
 any item is PAID and the sum paid) are unchanged. Every other figures trigger is untouched.
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 
 from alembic import op
+
+from core.db.migrate import revision_module
 
 revision: str = "0019"
 down_revision: str | None = "0018"
@@ -37,18 +36,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _migration(file_name: str) -> ModuleType:
-    """An earlier migration's module (its name starts with a digit)."""
-    path = Path(__file__).with_name(file_name)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _figures_update() -> str:
-    statistics = _migration("0010_statistics.py")
+    statistics = revision_module("0010_statistics.py")
     key = statistics.PARTICIPANT_KEY
     differs = (
         f"({', '.join('o.' + c for c in key)}) IS DISTINCT FROM "
@@ -112,4 +101,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(_migration("0013_selection_speed.py").FIGURES_UPDATE)
+    op.execute(revision_module("0013_selection_speed.py").FIGURES_UPDATE)

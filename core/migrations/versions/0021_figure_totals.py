@@ -18,12 +18,12 @@ statement's difference, grouped per key, added to the writer's slot
 empties the totals too, and a TRUNCATE of the figures empties them.
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
+
+from core.db.migrate import revision_module
 
 revision: str = "0021"
 down_revision: str | None = "0019"
@@ -112,12 +112,7 @@ _EMPTY_ON_TRUNCATE = """
 def _rebuild_0010() -> str:
     """0010's ``prakerja_figures_rebuild()`` (the downgrade's), from migration 0010's module
     (its name starts with a digit)."""
-    path = Path(__file__).with_name("0010_statistics.py")
-    spec = importlib.util.spec_from_file_location("migration_0010", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rebuild: str = module.REBUILD
+    rebuild: str = revision_module("0010_statistics.py").REBUILD
     return rebuild.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 

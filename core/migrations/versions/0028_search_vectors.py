@@ -18,11 +18,11 @@ Three changes to what migration 0027 built, none to what a search finds or how i
   provider, and scores the others' courses without a provider name to scan.
 """
 
-import importlib.util
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from alembic import op
+
+from core.db.migrate import revision_module
 
 revision: str = "0028"
 down_revision: str | None = "0027"
@@ -152,17 +152,6 @@ $$
 _COURSE_TEXT = "(title::text || ' '::text) || description"
 
 
-def _previous() -> object:
-    """Migration 0027's module, whose definitions the downgrade puts back (its name starts
-    with a digit)."""
-    path = Path(__file__).with_name("0027_search_by_words.py")
-    spec = importlib.util.spec_from_file_location("migration_0027", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _word_columns(kind: str, words_of: Callable[[str], str]) -> None:
     """Drops the words columns (their indexes go with them) and adds them again as
     ``kind``, each computed by ``words_of`` from its text."""
@@ -196,8 +185,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    previous = _previous()
-    for definition in (previous._WORDS, previous._LEARN, previous._SEARCH):  # type: ignore[attr-defined]
+    previous = revision_module("0027_search_by_words.py")
+    for definition in (previous._WORDS, previous._LEARN, previous._SEARCH):
         op.execute(definition.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
     _word_columns("text[]", lambda text: f"prakerja_words(prakerja_fold({text}))")
     op.execute("DROP FUNCTION prakerja_search_words(text)")
