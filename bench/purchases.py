@@ -26,7 +26,8 @@ What the script does, all on one machine and on loopback only:
 "purchase" latency is START + AUTHORIZE as the gateway serves them; "wall" adds the OTP
 read. Errors are counted over the whole run, warm-up included, by step and code. CPU is
 measured over the measured window, in % of one core, for the server process, this load
-generator, PostgreSQL (the scratch database's backends and the background processes) and
+generator, PostgreSQL (the scratch database's backends and the background processes, and
+whole, every backend that ended during the window: a connection the pool closed) and
 everything else: on a small machine they share the cores, which the report shows, with the
 server's CPU time per purchase (the figure that does not depend on what else runs). Lock
 waits are sampled from pg_stat_activity. The scratch database is dropped at the end, also
@@ -229,6 +230,9 @@ class CpuSnapshot:
     server: float
     generator: float
     postgres: dict[int, float]
+    # What PostgreSQL's backends that have ended used, all of them (the postmaster's
+    # children): a backend that lived less than the window is not among ``postgres``.
+    postgres_ended: float
     machine_busy: float
 
 
@@ -582,13 +586,27 @@ async def cpu_snapshot(server: psutil.Process, connection: asyncpg.Connection) -
         server=cpu_seconds(server),
         generator=generator_cpu(server),
         postgres=processes_cpu(pids),
+        postgres_ended=ended_backends_cpu(connection),
         machine_busy=sum(machine) - idle,
     )
+
+
+def ended_backends_cpu(connection: asyncpg.Connection) -> float:
+    """The CPU of the postmaster's children that have ended (the kernel adds a child's
+    times to its parent's when the parent reaps it); 0 where it cannot be read."""
+    backend_pid = connection.get_server_pid()
+    try:
+        postmaster = psutil.Process(psutil.Process(backend_pid).ppid())
+        times = postmaster.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(times.children_user + times.children_system)
 
 
 def cpu_between(first: CpuSnapshot, last: CpuSnapshot) -> Cpu:
     elapsed = last.at - first.at
     postgres = sum(seconds - first.postgres.get(pid, 0.0) for pid, seconds in last.postgres.items())
+    postgres += last.postgres_ended - first.postgres_ended
     cores = psutil.cpu_count() or 1
     return Cpu(
         server=100 * (last.server - first.server) / elapsed,
