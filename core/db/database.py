@@ -54,8 +54,8 @@ class Database:
             listen_url=listen_url or url,
             transaction_pooler=transaction_pooler,
             # Half the pool at most, so the ORM's sessions always find the other half; none
-            # where a connection is pinged before each use (a kept one
-            # would skip the ping) or belongs to PgBouncer's transaction.
+            # where a connection is pinged before each use (a kept one would skip the
+            # ping) or belongs to PgBouncer's transaction.
             held_limit=0 if pre_ping or transaction_pooler else pool_size // 2,
         )
 

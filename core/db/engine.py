@@ -55,8 +55,8 @@ def create_engine(
         # Every connection the pool opens stays open, up to ``pool_size``: with an overflow
         # above it, a load that hovered around the pool's size opened a connection and
         # closed another many times a second (192 in 10 s of bench/purchases), each a new
-        # PostgreSQL backend that planned every statement again: 67% of a core, a fifth of
-        # the purchases. A burst beyond the pool waits in the pool's queue instead.
+        # PostgreSQL backend that planned every statement again: 67% of a core, and the
+        # purchases ran a fifth slower. A burst beyond the pool waits in its queue instead.
         pool_size=pool_size,
         max_overflow=0,
         pool_pre_ping=pre_ping,
