@@ -6,7 +6,6 @@ assertion or a token.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
@@ -47,10 +46,8 @@ class Origin:
         return cls(request_id=getattr(request.state, "request_id", None), source_ip=_ip(host))
 
 
-@functools.lru_cache(maxsize=4096)
 def _ip(host: str | None) -> str | None:
-    # The column is INET; test transports report names such as "testclient". Remembered:
-    # a partner calls from a few addresses, and parsing one is a percent of a purchase.
+    # The column is INET; test transports report names such as "testclient".
     if host is None:
         return None
     try:
