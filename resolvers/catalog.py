@@ -391,7 +391,7 @@ def _schedule_conditions(shape: _PageShape) -> list[ColumnElement[bool]]:
 def _text_matches(q: BindParameter[str]) -> TableValuedAlias:
     """The courses the search text matches, each with its relevance in thousandths: the
     whole rule (words, typo tolerance, threshold, weights) is the database function's
-    (migration 0027), which folds the text as the stored words were folded. Joined, not
+    (migrations 0027 and 0028), which folds the text as the stored words were folded. Joined, not
     LATERAL: it runs once per statement, whatever the number of courses."""
     return (
         func.prakerja_search_courses(q)

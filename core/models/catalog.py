@@ -44,7 +44,7 @@ class Course(Base):
         Index("ix_courses_approved_price", "price", "id", postgresql_where=_APPROVED),
         Index("ix_courses_approved_created", "created_at", "id", postgresql_where=_APPROVED),
         Index("ix_courses_regency_id", "regency_id"),
-        # The catalog search finds courses by the words they hold (migration 0027).
+        # The catalog search finds courses by the words they hold (migrations 0027 and 0028).
         Index(
             "ix_courses_search_words",
             "search_words",
@@ -93,7 +93,7 @@ class Course(Base):
 class SearchVocabulary(Base):
     """Every folded word a course or a partner's name has held: what a query's words are
     compared with (trigrams) before courses are found by the words they hold. Written by
-    triggers (migration 0027), never by the application."""
+    triggers (migrations 0027 and 0028), never by the application."""
 
     __tablename__ = "search_vocabulary"
     __table_args__ = (

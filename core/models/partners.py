@@ -34,7 +34,7 @@ class Partner(Base):
         CheckConstraint(
             "(type = 'REGIONAL_OFFICE') = (regency_id IS NOT NULL)", name="regency_iff_office"
         ),
-        # A catalog search also finds courses by their provider's name (migration 0027).
+        # A catalog search also finds courses by their provider's name (migrations 0027 and 0028).
         Index(
             "ix_partners_search_words",
             "search_words",
