@@ -27,6 +27,7 @@ from sqlalchemy import (
     RowMapping,
     Select,
     Text,
+    Uuid,
     and_,
     bindparam,
     cast,
@@ -50,6 +51,7 @@ from core.kept import KeptByIdentity
 from core.limits import PARTNER_CODE_LENGTH
 from core.models import Course, CourseListing, Partner, Province, Regency, Schedule
 from core.principal import Principal
+from resolvers import search_expansions
 from resolvers.tenancy import (
     CatalogView,
     catalog_view,
@@ -391,10 +393,17 @@ def _schedule_conditions(shape: _PageShape) -> list[ColumnElement[bool]]:
 def _text_matches(q: BindParameter[str]) -> TableValuedAlias:
     """The courses the search text matches, each with its relevance in thousandths: the
     whole rule (words, typo tolerance, threshold, weights) is the database function's
-    (migrations 0027 and 0028), which folds the text as the stored words were folded. Joined, not
-    LATERAL: it runs once per statement, whatever the number of courses."""
+    (migrations 0027, 0028 and 0030), which folds the text as the stored words were folded.
+    It is given the text's expansion when this process keeps one (``search_expansions``).
+    Joined, not LATERAL: it runs once per statement, whatever the number of courses."""
     return (
-        func.prakerja_search_courses(q)
+        func.prakerja_search_courses(
+            q,
+            bindparam(search_expansions.VERSION, type_=Uuid),
+            bindparam(search_expansions.ASKED, type_=search_expansions.TEXT_ARRAY),
+            bindparam(search_expansions.WORDS, type_=search_expansions.TEXT_ARRAY),
+            bindparam(search_expansions.SHARES, type_=search_expansions.SHARE_ARRAY),
+        )
         .table_valued(column("matched_course", BigInteger), column("relevance", Integer))
         .alias("text_match")
     )
@@ -454,17 +463,22 @@ async def course_page_query(
     codes = await _resolve_codes(session, search)
     if codes != _NO_CODES or not kept:
         # A code is resolved (an unknown one refused) on every request.
-        return _page_query(principal, search, keyset, limit, codes, joined, comment)
-    by_caller = _replayed_queries.get(_no_variants, search, keyset, joined)
-    variant = (limit, comment, catalog_view(principal))
-    found = by_caller.get(variant)
-    if found is None:
-        if len(by_caller) >= _REPLAYED_VARIANTS:
-            by_caller.clear()
-        found = by_caller[variant] = _page_query(
-            principal, search, keyset, limit, codes, joined, comment
-        )
-    return found[0], dict(found[1])
+        query, parameters = _page_query(principal, search, keyset, limit, codes, joined, comment)
+    else:
+        by_caller = _replayed_queries.get(_no_variants, search, keyset, joined)
+        variant = (limit, comment, catalog_view(principal))
+        found = by_caller.get(variant)
+        if found is None:
+            if len(by_caller) >= _REPLAYED_VARIANTS:
+                by_caller.clear()
+            found = by_caller[variant] = _page_query(
+                principal, search, keyset, limit, codes, joined, comment
+            )
+        query, parameters = found[0], dict(found[1])
+    text = parameters.get("q")
+    if text is not None:
+        parameters.update(await search_expansions.SEARCH_EXPANSIONS.parameters(session, text))
+    return query, parameters
 
 
 # A replayed page's statement and parameters, by its search, keyset and joins (the same

@@ -1,7 +1,13 @@
 """The whole data model; importing this package registers every table on ``Base.metadata``."""
 
 from core.models.base import Base
-from core.models.catalog import Course, CourseListing, Schedule, SearchVocabulary
+from core.models.catalog import (
+    Course,
+    CourseListing,
+    Schedule,
+    SearchVocabulary,
+    SearchVocabularyVersion,
+)
 from core.models.certificates import Certificate, Completion, CredentialKey
 from core.models.disbursements import (
     DisbursementBatch,
@@ -72,6 +78,7 @@ __all__ = [
     "Schedule",
     "Scheme",
     "SearchVocabulary",
+    "SearchVocabularyVersion",
     "SigningKey",
     "TrustedDocument",
     "UsedClientAssertion",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Uuid,
     func,
     text,
 )
@@ -138,3 +140,16 @@ class CourseListing(Base):
         ForeignKey("partners.id"), primary_key=True, index=True
     )
     created_at: Mapped[CreatedAt]
+
+
+class SearchVocabularyVersion(Base):
+    """The vocabulary's version: one row, a new one (a hash of the last and the words added)
+    in the transaction that adds a word (migration 0030). A search given a text's hits
+    worked out under this version uses them; under any other it works them out again
+    (``resolvers.search_expansions``)."""
+
+    __tablename__ = "search_vocabulary_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    version: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False)

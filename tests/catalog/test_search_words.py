@@ -110,3 +110,39 @@ async def test_a_text_without_a_word_matches_nothing(tokens: Tokens) -> None:
     short = " ".join(f"{a}{b}" for a in "pbmskdtl" for b in "aeiu")[:98]
     body = await tokens.graphql(PLATFORM, _PAGE_CODES, {"filter": {"search": short}})
     assert codes(body) == [], body
+
+
+# The gateway keeps what a text expands to in the vocabulary and gives it back to the search,
+# which uses it only under the vocabulary it was worked out from (resolvers.search_expansions).
+
+
+async def test_a_text_searched_before_its_word_was_known_finds_the_new_course_at_once(
+    tokens: Tokens,
+) -> None:
+    # A typo no other test searches: no expansion of it is kept from another database.
+    typo = "zorblaxom"
+    # The text's expansion is kept from a vocabulary without the word...
+    assert await _found(tokens, typo) == []
+    approved = await approved_course(tokens, title=f"Kelas {NEW_WORD.capitalize()} Lanjutan")
+    # ...and the word's course is found by the same text straight after, not once it expires.
+    assert await _found(tokens, typo) == [approved]
+    assert await _found(tokens, typo, "RELEVANCE") == [approved]
+
+
+async def test_a_kept_expansion_and_the_search_s_own_rank_the_same(
+    tokens: Tokens, database: Database
+) -> None:
+    text = "pelatihn pemrograman dasr"  # typos: the expansion picks near words
+    given = await _found(tokens, text, "RELEVANCE")  # expanded once, then given back
+    assert given
+    # A word unrelated to the text enters the vocabulary: the kept expansion is stale, and
+    # the search expands the text itself. Same hits, so the same courses in the same order.
+    async with database.sessionmaker() as session:
+        await session.execute(
+            update(Partner)
+            .where(Partner.code == OTHER_PROVIDER)
+            .values(name=f"Lembaga {NEW_WORD.capitalize()} Nusantara")
+        )
+        await session.commit()
+    assert await _found(tokens, text, "RELEVANCE") == given
+    assert await _found(tokens, text, "RELEVANCE") == given

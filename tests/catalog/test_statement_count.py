@@ -65,3 +65,20 @@ async def test_a_filtered_search_page_does_not_grow_either(
     small = await _statements(tokens, database, 2, own, partner=PROVIDER)
     large = await _statements(tokens, database, 6, own, partner=PROVIDER)
     assert len(small) == len(large), (small, large)
+
+
+async def test_a_text_is_expanded_by_its_first_search_only(
+    tokens: Tokens, database: Database
+) -> None:
+    token = await tokens.issue(PLATFORM)
+    variables = {"first": 5, "filter": {"search": "pelatihan memasak rendang"}}
+    searches = []
+    for _ in range(2):
+        with counting(database) as statements:
+            data(await graphql(tokens.http, STANDARD_PAGE, variables, token=token))
+        searches.append(statements)
+    expands = ["prakerja_search_hits" in statement for statement in searches[0]]
+    # The first reads the text's expansion, then gives it to the page statement; the second
+    # gives the kept one (resolvers.search_expansions).
+    assert expands.count(True) == 1, searches[0]
+    assert not any("prakerja_search_hits" in statement for statement in searches[1])
