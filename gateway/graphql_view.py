@@ -32,7 +32,7 @@ from gateway import idempotency, read_routing, trusted_documents
 from gateway.cache import http as catalog_cache
 from gateway.errors import RETRY_AFTER_SECONDS, present_error, unavailable_body
 from gateway.metrics import DRIVER_TRANSACTIONS, ROUTED
-from gateway.rate_limit import Limiter, client_bucket
+from gateway.rate_limit import Decision, Limiter, client_bucket
 from gateway.request_body import GraphQLRequest, MalformedRequest, read_graphql_request
 from resolvers.loaders import Loaders
 from schema.compiled import FALLBACKS, FallbackReason
@@ -113,8 +113,8 @@ class GatewayGraphQL(GraphQL[Context, None]):
                 limiter: Limiter = request.app.state.rate_limiter
                 # Spent already when the compiled lane stepped aside after spending: a
                 # request is charged once (gateway/compiled_lane.py).
-                decision = getattr(request.state, "rate_decision", None) or await limiter.spend(
-                    client_bucket(principal.client_id), cost, client_id=principal.client_id
+                decision = getattr(request.state, "rate_decision", None) or await _spend(
+                    request, limiter, principal.client_id, cost, graphql_request
                 )
                 # Where the client's last write stands in the WAL, from the primary: routing
                 # sends its reads to the replica only once it has replayed that far.
@@ -459,6 +459,23 @@ def _cost(schema: GraphQLSchema, read: GraphQLRequest) -> int | None:
         return trusted.cost
     assert read.document is not None
     return document_cost(schema, read.document, read.operation_name, read.variables)
+
+
+async def _spend(
+    request: Request, limiter: Limiter, client_id: str, cost: int, read: GraphQLRequest
+) -> Decision:
+    """The request's spend. Only a query that may go to a replica needs the client's
+    commit position, which the shared bucket's statement returns (``read_routing``); any
+    other request may spend a lease this process holds, or take one (``rate_limit``'s
+    "Leases"): a mutation then sends no statement for its budget."""
+    key = client_bucket(client_id)
+    routing = request.app.state.routing
+    if routing.replica is not None and not is_mutation(read.document, read.operation_name):
+        return await limiter.spend(key, cost, client_id=client_id)
+    local = limiter.spent_locally(key, cost)
+    if local is not None:
+        return local
+    return await limiter.spend(key, cost, client_id=client_id, lease=True)
 
 
 def _master_key(request: Request) -> bytes:

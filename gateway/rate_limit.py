@@ -15,7 +15,9 @@ one statement that spends and, only when the budget allows, reads. For a client 
 budget is far from spent, that spend also takes a lease of points that the process spends
 in memory for at most ``LEASE_SECONDS`` (see "Leases" below): the lane then sends no spend
 at all, and concurrent requests of one client no longer queue on the bucket's row lock,
-which a rider holds for its whole read.
+which a rider holds for its whole read. The view spends leases too, for every request that
+no replica may serve (a mutation, or any request when there is no replica): only a read
+that may be routed needs the commit position the statement returns.
 
 The same statement also returns the client's last recorded commit position
 (``client_write_positions``, see ``core/db/routing.py``): it is the one statement every
@@ -205,7 +207,8 @@ class PostgresLimiter:
         if held is None or held.points < cost or self._clock() > held.until:
             return None
         held.points -= cost
-        # Unknown here: the lane, the one caller, reads only from the primary.
+        # Unknown here: its callers (the lane, and the view for any request that no replica
+        # may serve) have no use for it.
         return Decision(True, held.level + int(held.points), self.capacity, 0, None)
 
     def rider(self, key: str, cost: int, *, client_id: str, lease: bool = False) -> Rider:

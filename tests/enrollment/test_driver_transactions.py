@@ -10,6 +10,7 @@ as the application role.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -24,6 +25,7 @@ from core.db.availability import is_unavailable
 from core.db.database import Database
 from core.db.driver_session import DriverStatements
 from core.db.driver_transaction import DriverTransaction
+from gateway.rate_limit import LEASE_SECONDS, client_bucket
 from schema.documents import parse_document
 from schema.root import schema
 from schema.transactions import runs_on_driver
@@ -382,3 +384,43 @@ async def test_a_balance_too_small_on_the_driver_leaves_the_purchase_pending(sho
         shop.database, "SELECT remaining FROM schedules WHERE code = :c", c=sale.schedule_code
     )
     assert seats == 50
+
+
+async def test_a_high_budget_clients_mutations_spend_a_lease_not_the_shared_row(
+    shop: Shop,
+) -> None:
+    """No replica serves a mutation, so its spend needs no commit position: with a budget
+    far from spent (10 M points, 1 M a second) it also leases points that the process
+    spends in memory for at most ``LEASE_SECONDS`` (gateway/rate_limit.py, "Leases"). The
+    shared row is written about once per lease, not once per mutation, and every answer
+    still carries the client's budget."""
+    client = await shop.tokens.client_for(PLATFORM, ["enrollment:write"])
+    token = await shop.tokens.issue(PLATFORM, ["enrollment:write"])
+    refused = {
+        "query": AUTHORIZE_PLAIN,
+        "variables": {"input": {"paymentToken": "x" * 40, "otp": "000000"}},
+    }
+
+    async def post() -> httpx.Response:
+        return await shop.tokens.http.post(
+            "/graphql", json=refused, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    async def written_at() -> Any:
+        async with shop.database.driver_connection() as connection:
+            return await connection.fetchval(
+                "SELECT updated_at FROM rate_limit_buckets WHERE key = $1",
+                client_bucket(client.client_id),
+            )
+
+    await post()
+    writes = set()
+    started = time.monotonic()
+    for _ in range(20):
+        answer = await post()
+        assert answer.status_code == 200 and answer.json()["errors"], answer.text
+        assert 0 < int(answer.headers["ratelimit-remaining"]) < 10_000_000
+        writes.add(await written_at())
+    elapsed = time.monotonic() - started
+    # A write per lease at most: one per LEASE_SECONDS of the run, and the first.
+    assert len(writes) <= 2 + elapsed / LEASE_SECONDS
