@@ -35,6 +35,17 @@ async def _found(tokens: Tokens, text: str, order: str = "CATALOG") -> list[str]
     return [node["code"] for node in await all_pages(tokens, PLATFORM, variables)]
 
 
+async def _rename_other_provider(database: Database) -> None:
+    """OTHER_PROVIDER's name takes NEW_WORD: the word enters the vocabulary."""
+    async with database.sessionmaker() as session:
+        await session.execute(
+            update(Partner)
+            .where(Partner.code == OTHER_PROVIDER)
+            .values(name=f"Lembaga {NEW_WORD.capitalize()} Nusantara")
+        )
+        await session.commit()
+
+
 async def test_a_new_word_is_found_with_a_typo_once_its_course_is_approved(
     tokens: Tokens,
 ) -> None:
@@ -69,13 +80,7 @@ async def test_a_renamed_provider_is_found_by_its_new_name(
     tokens: Tokens, database: Database
 ) -> None:
     assert await _found(tokens, NEW_WORD) == []
-    async with database.sessionmaker() as session:
-        await session.execute(
-            update(Partner)
-            .where(Partner.code == OTHER_PROVIDER)
-            .values(name=f"Lembaga {NEW_WORD.capitalize()} Nusantara")
-        )
-        await session.commit()
+    await _rename_other_provider(database)
     found = await all_pages(tokens, PLATFORM, {"filter": {"search": TYPO}})
     assert found, "the provider's approved courses"
     assert {node["provider"]["code"] for node in found} == {OTHER_PROVIDER}
@@ -137,12 +142,6 @@ async def test_a_kept_expansion_and_the_search_s_own_rank_the_same(
     assert given
     # A word unrelated to the text enters the vocabulary: the kept expansion is stale, and
     # the search expands the text itself. Same hits, so the same courses in the same order.
-    async with database.sessionmaker() as session:
-        await session.execute(
-            update(Partner)
-            .where(Partner.code == OTHER_PROVIDER)
-            .values(name=f"Lembaga {NEW_WORD.capitalize()} Nusantara")
-        )
-        await session.commit()
+    await _rename_other_provider(database)
     assert await _found(tokens, text, "RELEVANCE") == given
     assert await _found(tokens, text, "RELEVANCE") == given
