@@ -2,8 +2,9 @@
 
 The page is one SQL statement (courses joined to their provider, filtered, ordered and cut
 at the keyset position), plus one statement to resolve codes in the filter when any is
-given and one to set the search threshold when text is searched; schedules, regencies and
-listings come through the per-request loaders (``resolvers.loaders``), one query per batch.
+given and one to read a search text's expansion when this process does not keep it
+(``resolvers.search_expansions``); schedules, regencies and listings come through the
+per-request loaders (``resolvers.loaders``), one query per batch.
 Reads use SQLAlchemy Core and return frozen records, not ORM objects: this is the gateway's
 hottest path and the ORM's identity map buys nothing here.
 
@@ -483,8 +484,8 @@ async def course_page_query(
 
 # A replayed page's statement and parameters, by its search, keyset and joins (the same
 # objects on every replay of a compiled document), then by its limit, comment and caller's
-# view: only for a search that asks the database nothing (no code to resolve, no text to
-# fold), so the pair depends on nothing else.
+# view: only for a search with no code to resolve, so the pair depends on nothing else (a
+# text's expansion is added to a copy of the parameters on each request).
 _replayed_queries: Final[KeptByIdentity[dict[Any, tuple[Select[Any], dict[str, Any]]]]] = (
     KeptByIdentity(256)
 )
