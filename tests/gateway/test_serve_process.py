@@ -201,3 +201,74 @@ def test_serve_refuses_to_start_without_a_master_key(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "PRAKERJA_MASTER_KEY" in done.stderr
     assert not (tmp_path / "pgdata").exists()
+
+
+def _writes_of(pid: int) -> int:
+    """The write system calls the process has made (``syscw`` of /proc/<pid>/io)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("syscw:"):
+            return int(line.split()[1])
+    raise AssertionError("no syscw in /proc/<pid>/io")
+
+
+def _exchange(connection: socket.socket, request: bytes) -> bytes:
+    """One request on a kept-alive connection, and its whole response (by Content-Length)."""
+    connection.sendall(request)
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += connection.recv(65536)
+    head, _, body = response.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+async def test_each_response_leaves_in_one_write_and_whole(
+    committed_database: Database, tmp_path: Path
+) -> None:
+    """uvicorn writes a response's headers and its body apart; the gateway's protocol
+    (gateway/http_protocol.py) writes what one step of the loop produced at once: one
+    system call per response, with large answers still whole and in order."""
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "PRAKERJA_DATABASE_URL": as_role(committed_database.url, APP_ROLE),
+        "PRAKERJA_DATA_DIR": str(tmp_path),
+        "PRAKERJA_PORT": str(port),
+        "PRAKERJA_MASTER_KEY": TEST_MASTER_KEY,
+        "PRAKERJA_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert _wait_for(f"http://127.0.0.1:{port}/healthz", within=60).status_code == 200
+        probe = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            _exchange(connection, probe)
+            before = _writes_of(server.pid)
+            answers = [_exchange(connection, probe) for _ in range(20)]
+            written = _writes_of(server.pid) - before
+        assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
+        assert all(answer.endswith(b'{"status":"ok"}') for answer in answers)
+        assert written < 30, written  # 40 with the headers and the body written apart
+        # A large answer (the schema's introspection, written in several pieces) arrives
+        # whole: it parses.
+        introspection = {"query": "{ __schema { types { name fields { name } } } }"}
+        answer = httpx.post(f"http://127.0.0.1:{port}/graphql", json=introspection, timeout=10)
+        assert answer.status_code in (200, 401), answer.text[:200]
+        assert answer.json()
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    # SIGTERM ends it as a SystemExit of 128 + 15 (gateway/cli.py), after a clean shutdown.
+    assert server.returncode == 128 + signal.SIGTERM, errors.decode()[-3000:]
+    assert b"Traceback" not in errors, errors.decode()[-3000:]
