@@ -117,11 +117,15 @@ def _decision(
 # every point spent was taken from the shared bucket at most LEASE_SECONDS earlier, and in
 # any span of time a client spends at most what its bucket allows plus LEASE_SECONDS of
 # its refill, however many processes serve it. A lease is at most that refill and a
-# LEASE_SHARE-th of the bucket, and is given whole or not at all: a bucket that cannot
-# spare it spends each request exactly, so near the end of a budget nothing is held back.
+# LEASE_SHARE-th of the bucket, and is given whole or not at all, and only while the bucket
+# keeps at least LEASE_RESERVE of its capacity once the cost and the lease are cut: a
+# bucket nearer its end spends each request exactly, so a client close to its limit is
+# never refused by one process while another holds its points (several processes leasing
+# at once could otherwise hold the last of a budget between them).
 # A client whose refill in LEASE_SECONDS does not cover one more request never leases.
 LEASE_SECONDS: Final = 0.25
 LEASE_SHARE: Final = 16
+LEASE_RESERVE: Final = 0.5
 # One spend at a time asks for a client's lease in a process; one lost on the way (its
 # statement failed) stops asking for this long.
 ASKING_SECONDS: Final = 1.0
@@ -143,9 +147,9 @@ _LEVEL = "least($3, b.points + extract(epoch FROM now() - b.updated_at) * $4)"
 
 
 def _lease_from(level: str) -> str:
-    """The lease a spend takes from ``level``: all it asks for when the bucket can spare it
-    beside the cost, else nothing."""
-    return f"CASE WHEN {level} - $2 >= $6 THEN $6 ELSE 0 END"
+    """The lease a spend takes from ``level``: all it asks for when the bucket still holds
+    its reserve once the cost and the lease are cut, else nothing."""
+    return f"CASE WHEN {level} - $2 - $6 >= $3 * {LEASE_RESERVE} THEN $6 ELSE 0 END"
 
 
 _SPEND_SQL = f"""

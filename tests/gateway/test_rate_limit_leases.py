@@ -93,6 +93,20 @@ async def test_a_budget_near_its_end_leases_nothing(database: Database) -> None:
     assert spender.spent_locally("client:d", COST) is None
 
 
+async def test_a_bucket_under_its_reserve_leases_nothing(database: Database) -> None:
+    """A lease is cut only while the bucket keeps half its capacity after it: a client
+    halfway through its budget spends exactly, so no other process is refused while this
+    one holds points it may never spend."""
+    spender = limiter(database)
+    # 8,000 left, then 7,900 after the next cost: cutting a lease would leave 6,900.
+    assert (await spender.spend("client:g", CAPACITY // 2, client_id="g", lease=True)).allowed
+    assert await bucket(database, "client:g") == (CAPACITY // 2, 0)
+    assert (await spender.spend("client:g", COST, client_id="g", lease=True)).allowed
+    _points, leased = await bucket(database, "client:g")  # the points regain meanwhile
+    assert leased == 0
+    assert spender.spent_locally("client:g", COST) is None
+
+
 async def test_one_spend_at_a_time_asks_for_a_clients_lease(database: Database) -> None:
     spender = limiter(database)
     asking = spender.rider("client:e", COST, client_id="e", lease=True)
