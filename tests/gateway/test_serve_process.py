@@ -39,6 +39,16 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _serve(environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``serve`` in a process of its own, one worker, its errors kept for the test."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
 def _wait_for(url: str, within: float) -> httpx.Response:
     deadline = time.monotonic() + within
     while True:
@@ -63,12 +73,7 @@ def test_serve_on_the_embedded_database_stops_it_on_a_signal(
         "PRAKERJA_LOG_LEVEL": "WARNING",
     }
     environment.pop("PRAKERJA_DATABASE_URL", None)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = _serve(environment)
     try:
         alive = _wait_for(f"http://127.0.0.1:{port}/healthz", within=60)
         assert alive.status_code == 200
@@ -243,12 +248,7 @@ async def test_each_response_leaves_in_one_write_and_whole(
         "PRAKERJA_MASTER_KEY": TEST_MASTER_KEY,
         "PRAKERJA_LOG_LEVEL": "WARNING",
     }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "serve"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server = _serve(environment)
     try:
         assert _wait_for(f"http://127.0.0.1:{port}/healthz", within=60).status_code == 200
         probe = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"
