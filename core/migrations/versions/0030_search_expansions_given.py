@@ -42,12 +42,9 @@ _HEAD, _REST = _previous._SEARCH.split("    RETURN QUERY\n", 1)
 _EXPANSION, _RANKING = _REST.split("    ), best AS (\n", 1)
 assert _EXPANSION.lstrip().startswith("WITH asked AS (") and "near.similarity" in _EXPANSION
 
-_SETTINGS = """
-SET pg_trgm.word_similarity_threshold = 0.3
-SET enable_seqscan = off
-SET plan_cache_mode = force_generic_plan
-"""
-assert _SETTINGS.strip() in _HEAD
+# 0028's settings (the trigram threshold, the plan choices), which the expansion needs too.
+_SETTINGS = "".join(f"{line}\n" for line in _HEAD.splitlines() if line.startswith("SET "))
+assert _SETTINGS.count("SET ") == 3
 
 # 0028's expansion as a query of its own: the same CTEs, without the tsquery of each hit
 # (the search makes it from the word, given or not).
@@ -60,7 +57,7 @@ assert "found" not in _EXPANSION_ONLY
 _HITS = (
     "CREATE FUNCTION prakerja_search_hits(query text)\n"  # noqa: S608
     "RETURNS TABLE (asked_word text, word text, share double precision)\n"
-    "LANGUAGE plpgsql STABLE ROWS 16"
+    "LANGUAGE plpgsql STABLE ROWS 16\n"
     + _SETTINGS
     + "AS $$\nBEGIN\n    RETURN QUERY\n"
     + _EXPANSION_ONLY
