@@ -25,7 +25,7 @@ from auth.admin import set_partner_status
 from auth.audit import Origin
 from core.db.database import Database
 from core.enums import PartnerStatus
-from gateway.rate_limit import LEASE_SECONDS, client_bucket
+from gateway.rate_limit import LEASE_SECONDS
 from tests.support.auth import assert_invalid_token
 from tests.support.catalog import (
     COURSE,
@@ -38,7 +38,7 @@ from tests.support.catalog import (
     create_course,
 )
 from tests.support.databases import DatabaseFactory, out_of_reach
-from tests.support.gateway import Tokens, running_app
+from tests.support.gateway import Tokens, bucket_written_at, running_app
 from tests.support.registration import OFFICE, OFFICE_REGENCY, OTHER_OFFICE, OTHER_REGENCY
 from tests.support.statistics import PROGRAM_FIGURES, REGENCY_FIGURES
 
@@ -234,20 +234,13 @@ async def test_a_high_budget_clients_replays_spend_a_lease_not_the_shared_row(
     body = body_of(STANDARD_PAGE, {"first": 2})
     await gateways.post(gateways.lane, token, body)  # the view keeps it
 
-    async def written_at() -> Any:
-        async with gateways.tokens.database.driver_connection() as connection:
-            return await connection.fetchval(
-                "SELECT updated_at FROM rate_limit_buckets WHERE key = $1",
-                client_bucket(client.client_id),
-            )
-
     before = lane_answers()
     writes = set()
     started = time.monotonic()
     for _ in range(20):
         answer = await gateways.post(gateways.lane, token, body)
         assert answer.status_code == 200 and int(answer.headers["ratelimit-remaining"]) > 0
-        writes.add(await written_at())
+        writes.add(await bucket_written_at(gateways.tokens.database, client.client_id))
     elapsed = time.monotonic() - started
     assert lane_answers() == before + 20
     # A write per lease at most: one per LEASE_SECONDS of the run, and the first.

@@ -25,7 +25,7 @@ from core.db.availability import is_unavailable
 from core.db.database import Database
 from core.db.driver_session import DriverStatements
 from core.db.driver_transaction import DriverTransaction
-from gateway.rate_limit import LEASE_SECONDS, client_bucket
+from gateway.rate_limit import LEASE_SECONDS
 from schema.documents import parse_document
 from schema.root import schema
 from schema.transactions import runs_on_driver
@@ -41,7 +41,7 @@ from tests.support.enrollment import (
     scalar,
     start_input,
 )
-from tests.support.gateway import Tokens, running_app
+from tests.support.gateway import Tokens, bucket_written_at, running_app
 
 pytestmark = pytest.mark.xdist_group("driver_transactions")
 
@@ -406,13 +406,6 @@ async def test_a_high_budget_clients_mutations_spend_a_lease_not_the_shared_row(
             "/graphql", json=refused, headers={"Authorization": f"Bearer {token}"}
         )
 
-    async def written_at() -> Any:
-        async with shop.database.driver_connection() as connection:
-            return await connection.fetchval(
-                "SELECT updated_at FROM rate_limit_buckets WHERE key = $1",
-                client_bucket(client.client_id),
-            )
-
     await post()
     writes = set()
     started = time.monotonic()
@@ -420,7 +413,7 @@ async def test_a_high_budget_clients_mutations_spend_a_lease_not_the_shared_row(
         answer = await post()
         assert answer.status_code == 200 and answer.json()["errors"], answer.text
         assert 0 < int(answer.headers["ratelimit-remaining"]) < 10_000_000
-        writes.add(await written_at())
+        writes.add(await bucket_written_at(shop.database, client.client_id))
     elapsed = time.monotonic() - started
     # A write per lease at most: one per LEASE_SECONDS of the run, and the first.
     assert len(writes) <= 2 + elapsed / LEASE_SECONDS

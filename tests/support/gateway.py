@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from core.enums import PartnerType
 from core.models import Partner
 from core.settings import Settings
 from gateway.app import create_app
+from gateway.rate_limit import client_bucket
 
 if TYPE_CHECKING:
     from tests.support.credentials import SharedCredentials
@@ -226,3 +227,12 @@ class Tokens:
         """One GraphQL operation as the partner (see ``graphql``)."""
         token = await self.issue(partner, scopes)
         return await graphql(self.http, query, variables, token=token)
+
+
+async def bucket_written_at(database: Database, client_id: str) -> Any:
+    """When the client's shared rate-limit row was last written (``rate_limit_buckets``):
+    a spend that leases, or spends exactly, writes it; one spent from a lease does not."""
+    async with database.driver_connection() as connection:
+        return await connection.fetchval(
+            "SELECT updated_at FROM rate_limit_buckets WHERE key = $1", client_bucket(client_id)
+        )
